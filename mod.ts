@@ -1,0 +1,128 @@
+/**
+ * lonelypss-ts: best-effort pub/sub over HTTP, wire-compatible with the Python
+ * `lonelypss` broadcaster. Subscribers register a callback url for an exact
+ * topic or a glob pattern; every notify is POSTed to each matching subscriber.
+ *
+ * The broadcaster is one Web-standard handler, `handle(req): Promise<Response>`,
+ * that any server can call — mount it in an existing `Deno.serve` app, under a
+ * path prefix if you like.
+ *
+ * @example Serve a broadcaster with an embedded SQLite file
+ * ```ts
+ * import { createBroadcaster } from "./mod.ts";
+ *
+ * const broadcaster = await createBroadcaster({ database: ":memory:", pathPrefix: "/pubsub" });
+ * const server = Deno.serve({ port: 0, onListen() {} }, (req) => {
+ *   const path = new URL(req.url).pathname;
+ *   if (path.startsWith("/pubsub/")) return broadcaster.handle(req);
+ *   return new Response("my app");
+ * });
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/pubsub/v1/nope`, { method: "POST" });
+ * console.log(res.status); // 404
+ * await res.body?.cancel();
+ * await server.shutdown();
+ * await broadcaster.close();
+ * ```
+ *
+ * @module
+ */
+
+import { noneAuth } from "./src/auth/none.ts";
+import type { AuthConfig } from "./src/auth/types.ts";
+import { startSweeper } from "./src/delivery/sweeper.ts";
+import type { Context, Limits } from "./src/http/context.ts";
+import { createHandler } from "./src/http/handler.ts";
+import { consoleLogger, type Logger } from "./src/log.ts";
+import { resolveLimits } from "./src/options.ts";
+import { openSqliteStore } from "./src/storage/sqlite/store.ts";
+import type { Store } from "./src/storage/types.ts";
+
+export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/types.ts";
+export type { Limits, MissedRetryPolicy } from "./src/http/context.ts";
+export type { Logger, LogLevel } from "./src/log.ts";
+export { consoleLogger, silentLogger } from "./src/log.ts";
+export type { Store, Subscriber, SubscriptionSet } from "./src/storage/types.ts";
+export { openSqliteStore } from "./src/storage/sqlite/store.ts";
+export { defaultLimits } from "./src/options.ts";
+export { noneAuth } from "./src/auth/none.ts";
+
+/** How to build a broadcaster. Everything is optional. */
+export interface BroadcasterOptions {
+  /**
+   * SQLite database path for the embedded store (`":memory:"` for a
+   * throw-away one). Ignored when `store` is given. Default `":memory:"`.
+   */
+  readonly database?: string;
+  /** A store to use instead of opening `database` (closed by `close()`). */
+  readonly store?: Store;
+  /** Authorization per direction; a missing direction is `none`. */
+  readonly auth?: Partial<AuthConfig>;
+  /** Mount point, e.g. `"/pubsub"`; requests outside it get 404. Default `""`. */
+  readonly pathPrefix?: string;
+  /** Limits and tunables; see {@link Limits} for each one's meaning and default. */
+  readonly limits?: Partial<Limits>;
+  /** Run the missed-message sweeper in this process. Default true. */
+  readonly sweeper?: boolean;
+  /** Where diagnostics go. Default: warnings and errors to stderr. */
+  readonly logger?: Logger;
+  /** The clock, epoch seconds. Default `Date.now() / 1000`. */
+  readonly now?: () => number;
+}
+
+/** A running broadcaster. */
+export interface Broadcaster {
+  /** Answers one HTTP request of the stateless protocol. Never rejects. */
+  handle(req: Request): Promise<Response>;
+  /** The store in use. */
+  readonly store: Store;
+  /** The effective limits. */
+  readonly limits: Limits;
+  /**
+   * Stops the sweeper, waits up to `graceMs` (default 10 s) for requests in
+   * flight (deliveries included) to finish, then closes the store and auth.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Creates a broadcaster: opens storage, starts the missed-message sweeper. */
+export async function createBroadcaster(options: BroadcasterOptions = {}): Promise<Broadcaster> {
+  const limits = resolveLimits(options.limits);
+  const store = options.store ?? await openSqliteStore({ path: options.database ?? ":memory:" });
+  const auth: AuthConfig = {
+    toBroadcaster: options.auth?.toBroadcaster ?? noneAuth(),
+    toSubscriber: options.auth?.toSubscriber ?? noneAuth(),
+  };
+  const ctx: Context = {
+    store,
+    auth,
+    limits,
+    now: options.now ?? (() => Date.now() / 1000),
+    log: options.logger ?? consoleLogger("warn"),
+  };
+  const handler = createHandler(ctx, options.pathPrefix ?? "");
+  const sweeper = options.sweeper === false ? null : startSweeper(ctx);
+  let closing: Promise<void> | null = null;
+
+  async function shutdown(graceMs: number): Promise<void> {
+    await sweeper?.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    await Promise.race([handler.idle(), deadline]);
+    clearTimeout(timer);
+    if (handler.inFlight > 0) {
+      ctx.log.warn("Closing with requests still in flight", { inFlight: handler.inFlight });
+    }
+    await store.close();
+    await Promise.all([auth.toBroadcaster.close(), auth.toSubscriber.close()]);
+  }
+
+  return {
+    handle: (req) => handler.handle(req),
+    store,
+    limits,
+    close(graceMs = 10_000) {
+      closing ??= shutdown(graceMs);
+      return closing;
+    },
+  };
+}

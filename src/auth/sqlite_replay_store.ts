@@ -1,0 +1,88 @@
+/**
+ * A replay store in a SQLite file (the reference's `recent-hmacs.db`), so
+ * used codes survive a restart. Same table as the reference
+ * (`server-config-storage.md` §3.5), so either implementation can open a file
+ * the other wrote.
+ *
+ * @module
+ */
+
+import { configureConnection, openSqlite, type SqliteDb } from "../storage/sqlite/driver.ts";
+import type { ReplayStore } from "./replay_store.ts";
+
+/** Options for {@link sqliteReplayStore}. */
+export interface SqliteReplayStoreOptions {
+  /** Database file, or `:memory:`. */
+  readonly path: string;
+  /** How long to wait for another connection's lock (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** How often expired codes are deleted (default 60,000 ms). */
+  readonly cleanupIntervalMs?: number;
+  /** Clock for the clean-up, epoch seconds (tests). */
+  readonly clock?: () => number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS httppubsub_hmacs (
+  code BLOB PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS httppubsub_hmacs_expires_at_idx ON httppubsub_hmacs(expires_at);
+`;
+
+// An expired row the clean-up has not yet removed must not count as a
+// replay, so a conflict refreshes it when (and only when) it has expired;
+// `changes` is then 1 for "fresh" and 0 for a live duplicate.
+const MARK = `INSERT INTO httppubsub_hmacs (code, expires_at) VALUES (?, ?)
+ON CONFLICT (code) DO UPDATE SET expires_at = excluded.expires_at
+WHERE httppubsub_hmacs.expires_at < ?`;
+
+/**
+ * Opens (creating if needed) the store at `opts.path` and starts a periodic
+ * clean-up, which {@link ReplayStore.close} stops. Any database error while
+ * marking answers `unavailable`.
+ */
+export async function sqliteReplayStore(opts: SqliteReplayStoreOptions): Promise<ReplayStore> {
+  const clock = opts.clock ?? (() => Date.now() / 1000);
+  const db: SqliteDb = await openSqlite(opts.path);
+  try {
+    configureConnection(db, opts.path, opts.busyTimeoutMs ?? 5000);
+    db.exec(SCHEMA);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const mark = db.prepare(MARK);
+  const cleanup = db.prepare("DELETE FROM httppubsub_hmacs WHERE expires_at < ?");
+  const sweep = (): void => {
+    try {
+      cleanup.run(Math.floor(clock()));
+    } catch {
+      // A locked or failing database is retried on the next tick; marking
+      // reports its own failures.
+    }
+  };
+  sweep();
+  const timer = setInterval(sweep, opts.cleanupIntervalMs ?? 60_000);
+  // Node and Bun: the clean-up alone should not keep the process alive.
+  (timer as unknown as { unref?: () => void }).unref?.();
+  let closed = false;
+  return {
+    markUsed(code, expiresAtSeconds, now) {
+      if (closed) return Promise.resolve("unavailable");
+      try {
+        const { changes } = mark.run(code, Math.ceil(expiresAtSeconds), Math.floor(now));
+        return Promise.resolve(changes === 0 ? "replay" : "fresh");
+      } catch {
+        return Promise.resolve("unavailable");
+      }
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      clearInterval(timer);
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openSqlite } from "../storage/sqlite/driver.ts";
+import { sqliteReplayStore } from "./sqlite_replay_store.ts";
+
+function code(n: number): Uint8Array {
+  return new Uint8Array(64).fill(n);
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "lps-replay-"));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+Deno.test("sqlite store: a replay after a restart is still caught", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const now = Date.now() / 1000;
+    const first = await sqliteReplayStore({ path });
+    assert.equal(await first.markUsed(code(1), now + 300, now), "fresh");
+    assert.equal(await first.markUsed(code(1), now + 300, now), "replay");
+    await first.close();
+    await first.close(); // idempotent
+    const second = await sqliteReplayStore({ path });
+    assert.equal(await second.markUsed(code(1), now + 300, now + 1), "replay");
+    assert.equal(await second.markUsed(code(2), now + 300, now + 1), "fresh");
+    await second.close();
+  }));
+
+Deno.test("sqlite store: uses the reference's table, and the clean-up drops expired rows", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const early = await sqliteReplayStore({ path, clock: () => 0 });
+    assert.equal(await early.markUsed(code(1), 100, 10), "fresh");
+    assert.equal(await early.markUsed(code(2), 500, 10), "fresh");
+    // Expired but not yet cleaned: counts as fresh, not as a replay.
+    assert.equal(await early.markUsed(code(1), 400, 200), "fresh");
+    assert.equal(await early.markUsed(code(1), 400, 300), "replay");
+    await early.close();
+    const later = await sqliteReplayStore({ path, clock: () => 450 }); // sweeps on open
+    await later.close();
+    const db = await openSqlite(path);
+    try {
+      const rows = db.prepare("SELECT code, expires_at FROM httppubsub_hmacs").all();
+      assert.deepEqual(rows.map((r) => [(r.code as Uint8Array)[0], Number(r.expires_at)]), [
+        [2, 500],
+      ]);
+      const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'httppubsub_hmacs'")
+        .get()!.sql as string;
+      assert.match(sql, /WITHOUT ROWID/);
+    } finally {
+      db.close();
+    }
+  }));
+
+Deno.test("sqlite store: a locked database answers unavailable, then recovers", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const store = await sqliteReplayStore({ path, busyTimeoutMs: 0 });
+    const other = await openSqlite(path);
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      assert.equal(await store.markUsed(code(1), 1e10, 1), "unavailable");
+      other.exec("ROLLBACK");
+      assert.equal(await store.markUsed(code(1), 1e10, 1), "fresh");
+    } finally {
+      other.close();
+      await store.close();
+    }
+    assert.equal(await store.markUsed(code(3), 1e10, 1), "unavailable"); // closed
+  }));
+
+Deno.test("sqlite store works in memory", async () => {
+  const store = await sqliteReplayStore({ path: ":memory:" });
+  assert.equal(await store.markUsed(code(1), 1e10, 1), "fresh");
+  assert.equal(await store.markUsed(code(1), 1e10, 1), "replay");
+  await store.close();
+});

@@ -1,0 +1,88 @@
+/**
+ * The core `handle(req)`: finds the route, guards against crashes, and tracks
+ * requests in flight so shutdown can wait for them.
+ *
+ * @module
+ */
+
+import type { Context, Route } from "./context.ts";
+import { fail } from "./responses.ts";
+import { notifyRoute } from "./routes/notify.ts";
+import { checkSubscriptionsRoute, setSubscriptionsRoute } from "./routes/check_set.ts";
+import {
+  subscribeExactRoute,
+  subscribeGlobRoute,
+  unsubscribeExactRoute,
+  unsubscribeGlobRoute,
+} from "./routes/subscriptions.ts";
+
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  ["/v1/notify", notifyRoute],
+  ["/v1/subscribe/exact", subscribeExactRoute],
+  ["/v1/subscribe/glob", subscribeGlobRoute],
+  ["/v1/unsubscribe/exact", unsubscribeExactRoute],
+  ["/v1/unsubscribe/glob", unsubscribeGlobRoute],
+  ["/v1/check_subscriptions", checkSubscriptionsRoute],
+  ["/v1/set_subscriptions", setSubscriptionsRoute],
+]);
+
+/** A request handler plus what shutdown needs to know about it. */
+export interface Handler {
+  /** Answers one request; never rejects. */
+  handle(req: Request): Promise<Response>;
+  /** Resolves once no request is in flight (immediately if none is). */
+  idle(): Promise<void>;
+  /** Requests currently being handled. */
+  readonly inFlight: number;
+}
+
+/**
+ * Builds the handler. `pathPrefix` ("" or e.g. "/pubsub", no trailing slash)
+ * is stripped before routing, so the broadcaster can be mounted in a larger app.
+ */
+export function createHandler(ctx: Context, pathPrefix: string): Handler {
+  const prefix = normalisePrefix(pathPrefix);
+  let inFlight = 0;
+  let waiters: (() => void)[] = [];
+
+  async function dispatch(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (!path.startsWith(prefix)) return fail(404, "Not found");
+    const route = ROUTES.get(path.slice(prefix.length));
+    if (route === undefined) return fail(404, "Not found");
+    if (req.method !== "POST") return fail(405, "Method not allowed: use POST", { allow: "POST" });
+    try {
+      return await route(req, ctx);
+    } catch (e) {
+      ctx.log.error("Unhandled error in route", { path, error: e });
+      return fail(500, "Internal error");
+    }
+  }
+
+  return {
+    async handle(req) {
+      inFlight++;
+      try {
+        return await dispatch(req);
+      } finally {
+        if (--inFlight === 0) {
+          const w = waiters;
+          waiters = [];
+          for (const resolve of w) resolve();
+        }
+      }
+    },
+    idle() {
+      return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
+    },
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
+
+function normalisePrefix(prefix: string): string {
+  if (prefix === "" || prefix === "/") return "";
+  const withSlash = prefix.startsWith("/") ? prefix : "/" + prefix;
+  return withSlash.endsWith("/") ? withSlash.slice(0, -1) : withSlash;
+}

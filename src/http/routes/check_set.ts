@@ -1,0 +1,71 @@
+/**
+ * `/v1/check_subscriptions` and `/v1/set_subscriptions` (spec
+ * stateless-http.md §4–§6): the strong-etag pair.
+ *
+ * @module
+ */
+
+import { bytesEqual } from "../../protocol/bytes.ts";
+import { encodeResponseCheckSubscriptions, parseCheckSubscriptions } from "../../protocol/check.ts";
+import { strongEtag } from "../../protocol/etag.ts";
+import { encodeResponseGeneric } from "../../protocol/generic.ts";
+import { parseSetSubscriptions } from "../../protocol/set.ts";
+import { parseOr400, readBodyCapped } from "../body.ts";
+import type { Route } from "../context.ts";
+import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/** `POST /v1/check_subscriptions`: the etag of everything stored for a url. */
+export const checkSubscriptionsRoute: Route = async (req, ctx) => {
+  const body = await readBodyCapped(req, ctx.limits.maxBodyBytes);
+  if (body instanceof Response) return body;
+  const msg = parseOr400(parseCheckSubscriptions, body);
+  if (msg instanceof Response) return msg;
+  const verdict = await ctx.auth.toBroadcaster.verify(
+    { type: "check_subscriptions", url: msg.url },
+    msg.tracing,
+    req.headers.get("authorization"),
+    ctx.now(),
+  );
+  if (verdict !== "ok") return authFailure(verdict);
+  const set = await ctx.store.listSubscriptions(msg.url);
+  if (set === "unavailable") return storeUnavailable();
+  const etag = strongEtag(msg.url, set);
+  const authorization = await ctx.auth.toSubscriber.authorize(
+    { type: "check_subscriptions_response", etag: { format: 0, etag } },
+    EMPTY,
+    ctx.now(),
+  );
+  return ok(encodeResponseCheckSubscriptions({ authorization, tracing: EMPTY, etag }));
+};
+
+/**
+ * `POST /v1/set_subscriptions`: replaces a url's subscriptions. The body's
+ * etag must equal the etag of the body's own lists (else 400, nothing changed).
+ */
+export const setSubscriptionsRoute: Route = async (req, ctx) => {
+  const body = await readBodyCapped(req, ctx.limits.maxBodyBytes);
+  if (body instanceof Response) return body;
+  const msg = parseOr400(parseSetSubscriptions, body);
+  if (msg instanceof Response) return msg;
+  const verdict = await ctx.auth.toBroadcaster.verify(
+    { type: "set_subscriptions", url: msg.url, etag: { format: msg.etagFormat, etag: msg.etag } },
+    msg.tracing,
+    req.headers.get("authorization"),
+    ctx.now(),
+  );
+  if (verdict !== "ok") return authFailure(verdict);
+  const etag = strongEtag(msg.url, msg.set);
+  if (!bytesEqual(etag, msg.etag)) {
+    return badRequest("Strong etag does not match the subscriptions in the body");
+  }
+  const result = await ctx.store.setSubscriptions(msg.url, msg.set);
+  if (result === "unavailable") return storeUnavailable();
+  const authorization = await ctx.auth.toSubscriber.authorize(
+    { type: "set_subscriptions_response", etag: { format: 0, etag } },
+    EMPTY,
+    ctx.now(),
+  );
+  return ok(encodeResponseGeneric({ authorization, tracing: EMPTY }));
+};

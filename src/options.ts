@@ -1,0 +1,89 @@
+/**
+ * Broadcaster options: defaults and validation, shared by `mod.ts` and the CLI.
+ *
+ * @module
+ */
+
+import { tmpdir } from "node:os";
+import type { Limits, MissedRetryPolicy } from "./http/context.ts";
+
+/** Default retry policy: the reference template's (config chapter §2.5), ~20 tries over ~3 h. */
+export const DEFAULT_MISSED_RETRY: MissedRetryPolicy = {
+  maxRetries: 20,
+  expoFactor: 1,
+  expoBase: 2,
+  expoMax: 10,
+  constantSeconds: 1,
+  jitterSeconds: 2,
+};
+
+/** Default limits; every one can be overridden. */
+export function defaultLimits(): Limits {
+  return {
+    maxBodyBytes: 64 * 1024 * 1024,
+    spoolThresholdBytes: 10 * 1024 * 1024,
+    spoolDir: tmpdir(),
+    fanoutConcurrency: 64,
+    connectTimeoutMs: 5_000,
+    totalTimeoutMs: 30_000,
+    readIdleTimeoutMs: 5_000,
+    missedRetry: DEFAULT_MISSED_RETRY,
+    sweepIntervalMs: 10_000,
+    sweepBatchSize: 100,
+    missedLeaseMs: 60_000,
+  };
+}
+
+/** Merges overrides into the defaults and checks every value. */
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const limits: Limits = {
+    ...defaultLimits(),
+    ...definedOnly(overrides),
+    missedRetry: { ...DEFAULT_MISSED_RETRY, ...definedOnly(overrides.missedRetry ?? {}) },
+  };
+  const positive: (keyof Limits)[] = [
+    "maxBodyBytes",
+    "fanoutConcurrency",
+    "connectTimeoutMs",
+    "totalTimeoutMs",
+    "readIdleTimeoutMs",
+    "sweepIntervalMs",
+    "sweepBatchSize",
+    "missedLeaseMs",
+  ];
+  for (const key of positive) requirePositive(key, limits[key] as number);
+  requireNonNegative("spoolThresholdBytes", limits.spoolThresholdBytes);
+  if (!Number.isInteger(limits.fanoutConcurrency) || !Number.isInteger(limits.sweepBatchSize)) {
+    throw new RangeError("Invalid option: fanoutConcurrency and sweepBatchSize must be integers");
+  }
+  if (limits.missedLeaseMs <= limits.totalTimeoutMs) {
+    throw new RangeError(
+      `Invalid option: missedLeaseMs (${limits.missedLeaseMs}) must exceed totalTimeoutMs ` +
+        `(${limits.totalTimeoutMs}) so a lease outlives its MISSED request`,
+    );
+  }
+  const r = limits.missedRetry;
+  requireNonNegative("missedRetry.maxRetries", r.maxRetries);
+  requireNonNegative("missedRetry.expoFactor", r.expoFactor);
+  requirePositive("missedRetry.expoBase", r.expoBase);
+  requireNonNegative("missedRetry.expoMax", r.expoMax);
+  requireNonNegative("missedRetry.constantSeconds", r.constantSeconds);
+  requireNonNegative("missedRetry.jitterSeconds", r.jitterSeconds);
+  return limits;
+}
+
+function requirePositive(name: string, v: number): void {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new RangeError(`Invalid option: ${name} must be a positive number, got ${v}`);
+  }
+}
+
+function requireNonNegative(name: string, v: number): void {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new RangeError(`Invalid option: ${name} must be a non-negative number, got ${v}`);
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,86 @@
+/**
+ * End-to-end harness: a real broadcaster on a real loopback port with a real
+ * SQLite file in a fresh temp dir, removed on dispose.
+ *
+ * @module
+ */
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Broadcaster,
+  type BroadcasterOptions,
+  createBroadcaster,
+  silentLogger,
+} from "../mod.ts";
+import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
+
+/** A running broadcaster for one test. */
+export interface TestBroadcaster extends AsyncDisposable {
+  /** Base url, e.g. `http://127.0.0.1:41234` (plus the path prefix, if any). */
+  readonly url: string;
+  /** The broadcaster. */
+  readonly broadcaster: Broadcaster;
+  /** The HTTP server. */
+  readonly server: RunningServer;
+  /** The temp dir holding the database. */
+  readonly dir: string;
+  /** The SQLite file. */
+  readonly dbPath: string;
+}
+
+/** Starts a broadcaster on 127.0.0.1:0 with a file database. */
+export async function startBroadcaster(
+  options: BroadcasterOptions = {},
+): Promise<TestBroadcaster> {
+  const dir = await mkdtemp(join(tmpdir(), "lonelypss-test-"));
+  const dbPath = join(dir, "subscriptions.db");
+  const broadcaster = await createBroadcaster({
+    database: dbPath,
+    logger: silentLogger,
+    ...options,
+    limits: { spoolDir: dir, ...options.limits },
+  });
+  const server = serveWithDeno(broadcaster, { hostname: "127.0.0.1", port: 0 });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}${options.pathPrefix ?? ""}`,
+    broadcaster,
+    server,
+    dir,
+    dbPath,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown(1000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A response read whole. */
+export interface Answer {
+  /** HTTP status. */
+  readonly status: number;
+  /** Body bytes. */
+  readonly body: Uint8Array;
+  /** Response headers. */
+  readonly headers: Headers;
+}
+
+/** POSTs raw bytes and reads the whole answer. */
+export async function post(
+  url: string,
+  body: Uint8Array | Blob | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+  method = "POST",
+): Promise<Answer> {
+  const res = await fetch(url, {
+    method,
+    headers: { "content-type": "application/octet-stream", ...headers },
+    ...(method === "GET" || method === "HEAD" ? {} : { body: body as BodyInit }),
+  });
+  return {
+    status: res.status,
+    body: new Uint8Array(await res.arrayBuffer()),
+    headers: res.headers,
+  };
+}
