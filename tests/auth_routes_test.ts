@@ -31,7 +31,6 @@ import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { Writer } from "../src/protocol/bytes.ts";
 import { Buffer } from "node:buffer";
 
-const EMPTY = new Uint8Array(0);
 const TRACING = new TextEncoder().encode("trace-me");
 const enc = (s: string) => new TextEncoder().encode(s);
 const URL_ = "http://127.0.0.1:9/v1/receive";

@@ -1,0 +1,158 @@
+/**
+ * One outgoing POST (RECEIVE or MISSED) with the four timeouts of config
+ * chapter §2.2 built from timers and one AbortController, and a capped
+ * response read. It never throws: every failure is a value.
+ *
+ * `fetch` exposes no connect phase, so the connect timeout is approximated:
+ * for Blob bodies up to {@link SMALL_BODY_BYTES} (which go out in one burst) the
+ * response headers must arrive within `connectTimeoutMs + readIdleTimeoutMs`
+ * (connect, then the same silence allowed while reading). Larger bodies may
+ * take long to upload, so until their headers arrive only the total timeout
+ * applies (streams count as large). After the headers, every body chunk must follow the previous one
+ * within `readIdleTimeoutMs`. A limit that is not a positive finite number is
+ * "no limit".
+ *
+ * A pooled keep-alive connection can be closed by the peer just as we reuse it
+ * (uvicorn drops idle connections after 5 s; the request then dies with a
+ * broken pipe before any response). When the body can be produced again (a
+ * Blob, or a factory) such a failure is retried once on a fresh connection,
+ * with the same bytes: a subscriber that did get the first attempt sees the
+ * same identifier and authorization, which its hmac replay store refuses.
+ * Timeouts and aborts are never retried.
+ *
+ * @module
+ */
+
+/** Bodies at most this large are held to the connect deadline (see module doc). */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+
+/** What {@link postBytes} needs besides the url. */
+export interface PostOptions {
+  /** Request headers (Content-Length comes from the Blob). */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The request body: a Blob (Content-Length) or a stream (chunked), or a
+   * factory making a fresh one per attempt (which allows the one retry).
+   */
+  readonly body: Blob | ReadableStream<Uint8Array> | (() => Blob | ReadableStream<Uint8Array>);
+  /** Limit on the whole exchange, ms. */
+  readonly totalTimeoutMs: number;
+  /** Connect limit, ms (approximated, see module doc). */
+  readonly connectTimeoutMs: number;
+  /** Longest silence while reading the response, ms. */
+  readonly readIdleTimeoutMs: number;
+  /**
+   * Response bytes kept; the rest is discarded unread. Parsers of the
+   * responses we read ignore trailing bytes, so any cap at least as large as
+   * the longest well-formed response changes no outcome.
+   */
+  readonly maxResponseBytes: number;
+  /** Aborts the request from outside (shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of one POST. */
+export type PostResult =
+  | { readonly ok: true; readonly status: number; readonly body: Uint8Array }
+  | { readonly ok: false; readonly reason: string };
+
+/** POSTs `body` to `url` and reads at most `maxResponseBytes` of the answer. */
+export async function postBytes(url: string, opts: PostOptions): Promise<PostResult> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { ok: false, reason: "Invalid URL" };
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return { ok: false, reason: `Unsupported URL scheme: ${parsed.protocol}` };
+  }
+  const controller = new AbortController();
+  let why: string | null = null;
+  const stop = (reason: string) => {
+    why ??= reason;
+    controller.abort(new Error(reason));
+  };
+  const onOuterAbort = () => stop("Aborted");
+  if (opts.signal?.aborted) return { ok: false, reason: "Aborted" };
+  opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const total = arm(opts.totalTimeoutMs, () => stop("Total timeout"));
+  let idle: Timer | undefined;
+  const resetIdle = () => {
+    clearTimeout(idle);
+    idle = arm(opts.readIdleTimeoutMs, () => stop("Read timeout"));
+  };
+  const makeBody = typeof opts.body === "function" ? opts.body : () => opts.body as Blob;
+  const retryable = typeof opts.body === "function" || opts.body instanceof Blob;
+  let headersDeadline: Timer | undefined;
+  try {
+    for (let attempt = 0;; attempt++) {
+      const body = makeBody();
+      const small = body instanceof Blob && body.size <= SMALL_BODY_BYTES;
+      clearTimeout(headersDeadline);
+      headersDeadline = small
+        ? arm(opts.connectTimeoutMs + opts.readIdleTimeoutMs, () => stop("Connect timeout"))
+        : undefined;
+      let res: Response;
+      try {
+        res = await fetch(parsed, {
+          method: "POST",
+          headers: opts.headers,
+          body,
+          signal: controller.signal,
+          // Required by Node's fetch for stream bodies; ignored for Blobs.
+          duplex: "half",
+        } as RequestInit);
+      } catch (error) {
+        if (why !== null || !retryable || attempt > 0) throw error;
+        if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+        continue;
+      }
+      clearTimeout(headersDeadline);
+      resetIdle();
+      const answer = await readCapped(res, opts.maxResponseBytes, resetIdle);
+      return { ok: true, status: res.status, body: answer };
+    }
+  } catch (error) {
+    return { ok: false, reason: why ?? describe(error) };
+  } finally {
+    clearTimeout(total);
+    clearTimeout(headersDeadline);
+    clearTimeout(idle);
+    opts.signal?.removeEventListener("abort", onOuterAbort);
+  }
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+function arm(ms: number, fire: () => void): Timer | undefined {
+  return Number.isFinite(ms) && ms > 0 ? setTimeout(fire, ms) : undefined;
+}
+
+async function readCapped(res: Response, cap: number, onChunk: () => void): Promise<Uint8Array> {
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const out = new Uint8Array(cap);
+  let used = 0;
+  try {
+    while (used < cap) {
+      const { done, value } = await reader.read();
+      if (done) return out.subarray(0, used);
+      onChunk();
+      const take = Math.min(value.length, cap - used);
+      out.set(value.subarray(0, take), used);
+      used += take;
+    }
+    return out.subarray(0, used);
+  } finally {
+    // Discards whatever is left (or releases the connection on error).
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // fetch's "fetch failed" hides the useful part (e.g. "Broken pipe") in `cause`.
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  return `${error.name}: ${error.message}${cause}`;
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { postBytes } from "./http_client.ts";
+import type { PostOptions } from "./http_client.ts";
+
+const OPTS: Omit<PostOptions, "body"> = {
+  headers: { "content-type": "application/octet-stream" },
+  totalTimeoutMs: 2000,
+  connectTimeoutMs: 1000,
+  readIdleTimeoutMs: 1000,
+  maxResponseBytes: 8,
+};
+
+async function withServer(
+  handler: (req: Request) => Response | Promise<Response>,
+  fn: (url: string) => Promise<void>,
+): Promise<void> {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}/x`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+Deno.test("postBytes sends the blob with Content-Length and returns status and body", async () => {
+  await withServer(async (req) => {
+    const got = new Uint8Array(await req.arrayBuffer());
+    return new Response(
+      `${req.headers.get("content-length")}:${got.join(",")}`,
+      { status: 500 },
+    );
+  }, async (url) => {
+    const res = await postBytes(url, {
+      ...OPTS,
+      maxResponseBytes: 100,
+      body: new Blob([new Uint8Array([1, 2, 3])]),
+    });
+    assert.ok(res.ok);
+    assert.equal(res.status, 500);
+    assert.equal(new TextDecoder().decode(res.body), "3:1,2,3");
+  });
+});
+
+Deno.test("postBytes keeps only maxResponseBytes of a long answer", async () => {
+  await withServer(() => new Response("0123456789abcdef"), async (url) => {
+    const res = await postBytes(url, { ...OPTS, body: new Blob([]) });
+    assert.ok(res.ok);
+    assert.equal(new TextDecoder().decode(res.body), "01234567");
+  });
+});
+
+Deno.test("postBytes fails with a connect timeout when headers never come", async () => {
+  const { promise: release, resolve } = Promise.withResolvers<void>();
+  await withServer(async (req) => {
+    await new Promise<void>((r) => req.signal.addEventListener("abort", () => r()));
+    resolve();
+    return new Response("late");
+  }, async (url) => {
+    const res = await postBytes(url, {
+      ...OPTS,
+      connectTimeoutMs: 50,
+      readIdleTimeoutMs: 50,
+      body: new Blob([]),
+    });
+    assert.deepEqual(res, { ok: false, reason: "Connect timeout" });
+    await release;
+  });
+});
+
+Deno.test("postBytes fails with a read timeout when the body stalls", async () => {
+  const { promise: stalled, resolve } = Promise.withResolvers<void>();
+  await withServer(() => {
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array([0]));
+      },
+      cancel() {
+        resolve();
+      },
+    });
+    return new Response(body);
+  }, async (url) => {
+    const res = await postBytes(url, { ...OPTS, readIdleTimeoutMs: 100, body: new Blob([]) });
+    assert.deepEqual(res, { ok: false, reason: "Read timeout" });
+    await stalled;
+  });
+});
+
+Deno.test("postBytes reports refused connections, bad urls and outer aborts as values", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const refused = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
+  assert.equal(refused.ok, false);
+  assert.deepEqual(await postBytes("not a url", { ...OPTS, body: new Blob([]) }), {
+    ok: false,
+    reason: "Invalid URL",
+  });
+  assert.deepEqual(await postBytes("file:///etc/passwd", { ...OPTS, body: new Blob([]) }), {
+    ok: false,
+    reason: "Unsupported URL scheme: file:",
+  });
+  const aborted = new AbortController();
+  aborted.abort();
+  assert.deepEqual(
+    await postBytes(`http://127.0.0.1:${port}/`, {
+      ...OPTS,
+      body: new Blob([]),
+      signal: aborted.signal,
+    }),
+    { ok: false, reason: "Aborted" },
+  );
+});
+
+Deno.test("postBytes retries once when a reused keep-alive connection is dropped", async () => {
+  // A raw HTTP/1.1 server: the first connection answers one request with
+  // keep-alive, then closes as soon as a second request arrives on it (what a
+  // server closing an idle connection does). Later connections answer normally.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const answer = new TextEncoder().encode(
+    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok",
+  );
+  const closing = new TextEncoder().encode(
+    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+  );
+  let connections = 0;
+  const handlers: Promise<void>[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const n = ++connections;
+      handlers.push((async () => {
+        const buf = new Uint8Array(64 * 1024);
+        let requests = 0;
+        try {
+          while (true) {
+            const read = await conn.read(buf);
+            if (read === null) break;
+            // Each test request fits in one read (tiny body, loopback).
+            if (n === 1 && ++requests === 2) break;
+            await conn.write(n === 1 ? answer : closing);
+            if (n > 1) break;
+          }
+        } catch {
+          // The client may reset; either way this connection is done.
+        } finally {
+          conn.close();
+        }
+      })());
+    }
+  })();
+  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`;
+  try {
+    for (let i = 0; i < 2; i++) {
+      const res = await postBytes(url, { ...OPTS, body: new Blob([new Uint8Array([1, 2, 3])]) });
+      assert.deepEqual(res.ok && new TextDecoder().decode(res.body), "ok", `request ${i}`);
+    }
+    assert.equal(connections, 2, "the second request moved to a fresh connection");
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
+    await Promise.all(handlers);
+  }
+});

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { takeMessage } from "./intake.ts";
+
+function streamOf(chunks: Uint8Array[]): ReadableStreamDefaultReader<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const chunk of chunks) c.enqueue(chunk);
+      c.close();
+    },
+  }).getReader();
+}
+
+function sha512(b: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha512").update(b).digest());
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "lps-intake-test-"));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const MESSAGE = new TextEncoder().encode("hello, subscribers");
+
+for (const threshold of [1 << 20, 4]) {
+  const where = threshold > MESSAGE.length ? "memory" : "a spool file";
+  Deno.test(`takeMessage keeps a message split across chunks in ${where}`, async () => {
+    await withDir(async (dir) => {
+      const limits = { spoolThresholdBytes: threshold, spoolDir: dir };
+      const reader = streamOf([MESSAGE.subarray(5, 9), MESSAGE.subarray(9)]);
+      const got = await takeMessage(
+        reader,
+        [MESSAGE.subarray(0, 5)],
+        BigInt(MESSAGE.length),
+        sha512(MESSAGE),
+        limits,
+      );
+      assert.ok(got.ok);
+      assert.equal(got.message.length, BigInt(MESSAGE.length));
+      const body = got.message.withPrefix(new Uint8Array([0xff]));
+      assert.equal(body instanceof Blob, threshold > MESSAGE.length);
+      const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+      assert.deepEqual(bytes, new Uint8Array([0xff, ...MESSAGE]));
+      // A second body is independent of the first.
+      const again = new Uint8Array(
+        await new Response(got.message.withPrefix(new Uint8Array())).arrayBuffer(),
+      );
+      assert.deepEqual(again, MESSAGE);
+      assert.equal((await readdir(dir)).length, threshold > MESSAGE.length ? 0 : 1);
+      await got.message.dispose();
+      assert.deepEqual(await readdir(dir), []);
+    });
+  });
+
+  Deno.test(`takeMessage rejects bad bodies and leaves nothing in ${where}`, async () => {
+    await withDir(async (dir) => {
+      const limits = { spoolThresholdBytes: threshold, spoolDir: dir };
+      const m = BigInt(MESSAGE.length);
+      const longer = await takeMessage(
+        streamOf([MESSAGE, new Uint8Array([0])]),
+        [],
+        m,
+        sha512(MESSAGE),
+        limits,
+      );
+      assert.deepEqual(longer, { ok: false, reason: "Body longer than announced" });
+      const shorter = await takeMessage(
+        streamOf([MESSAGE.subarray(1)]),
+        [],
+        m,
+        sha512(MESSAGE),
+        limits,
+      );
+      assert.deepEqual(shorter, { ok: false, reason: "Body shorter than announced" });
+      const wrong = await takeMessage(streamOf([MESSAGE]), [], m, new Uint8Array(64), limits);
+      assert.deepEqual(wrong, { ok: false, reason: "Message SHA-512 does not match" });
+      const failing = new ReadableStream<Uint8Array>({
+        pull(c) {
+          c.error(new Error("Client went away"));
+        },
+      }).getReader();
+      await assert.rejects(
+        takeMessage(failing, [MESSAGE.subarray(0, 2)], m, sha512(MESSAGE), limits),
+        /Client went away/,
+      );
+      assert.deepEqual(await readdir(dir).catch(() => []), []);
+    });
+  });
+}
+
+Deno.test("takeMessage detects an over-long body at the first extra byte without reading on", async () => {
+  await withDir(async (dir) => {
+    let pulls = 0;
+    const reader = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulls++;
+        c.enqueue(new Uint8Array(10));
+      },
+    }, { highWaterMark: 0 }).getReader();
+    const got = await takeMessage(reader, [], 25n, new Uint8Array(64), {
+      spoolThresholdBytes: 100,
+      spoolDir: dir,
+    });
+    assert.deepEqual(got, { ok: false, reason: "Body longer than announced" });
+    assert.equal(pulls, 3);
+    await reader.cancel();
+  });
+});
+
+Deno.test("takeMessage accepts an empty message", async () => {
+  await withDir(async (dir) => {
+    const got = await takeMessage(streamOf([]), [], 0n, sha512(new Uint8Array(0)), {
+      spoolThresholdBytes: 0,
+      spoolDir: dir,
+    });
+    assert.ok(got.ok);
+    const body = new Uint8Array(
+      await new Response(got.message.withPrefix(new Uint8Array([1]))).arrayBuffer(),
+    );
+    assert.deepEqual(body, new Uint8Array([1]));
+    await got.message.dispose();
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * One MISSED (stateless-http.md §8) to a recovery url, with the intended
+ * success rule of config chapter §5.5 / DECISIONS §2.
+ *
+ * @module
+ */
+
+import type { Context } from "../http/context.ts";
+import { ParseError } from "../protocol/bytes.ts";
+import { encodeMissed, parseResponseConfirmMissed } from "../protocol/missed.ts";
+import { postBytes } from "./http_client.ts";
+
+/** Longest well-formed RESPONSE_CONFIRM_MISSED: type, lp16 authorization, lp16 tracing. */
+export const MAX_MISSED_RESPONSE_BYTES = 2 + 2 + 65_535 + 2 + 65_535;
+
+/** The outcome of one MISSED attempt. */
+export type MissedOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * POSTs MISSED for `topic` to `recovery`. Success needs a 2xx status (our
+ * decision; the reference ignores it), a RESPONSE_CONFIRM_MISSED body and a
+ * passing confirm_missed check. Never throws for network or peer errors.
+ */
+export async function sendMissed(
+  ctx: Context,
+  recovery: string,
+  topic: Uint8Array,
+  signal?: AbortSignal,
+): Promise<MissedOutcome> {
+  const tracing = new Uint8Array(0);
+  const body = encodeMissed({ tracing, topic });
+  const authorization = await ctx.auth.toSubscriber.authorize(
+    { type: "missed", recovery, topic },
+    tracing,
+    ctx.now(),
+  );
+  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+  if (authorization !== null) headers["authorization"] = authorization;
+  const res = await postBytes(recovery, {
+    headers,
+    body: new Blob([body as Uint8Array<ArrayBuffer>]),
+    totalTimeoutMs: ctx.limits.totalTimeoutMs,
+    connectTimeoutMs: ctx.limits.connectTimeoutMs,
+    readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
+    maxResponseBytes: MAX_MISSED_RESPONSE_BYTES,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  if (!res.ok) return res;
+  if (res.status < 200 || res.status > 299) return { ok: false, reason: `Status ${res.status}` };
+  let answer: ReturnType<typeof parseResponseConfirmMissed>;
+  try {
+    answer = parseResponseConfirmMissed(res.body);
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    return { ok: false, reason: `Bad response: ${error.message}` };
+  }
+  const verdict = await ctx.auth.toBroadcaster.verify(
+    { type: "confirm_missed", topic, url: recovery },
+    answer.tracing,
+    answer.authorization,
+    ctx.now(),
+  );
+  return verdict === "ok" ? { ok: true } : { ok: false, reason: `Confirmation auth: ${verdict}` };
+}

@@ -1,0 +1,53 @@
+/**
+ * Reads the notify header (stateless-http.md §7.2 step 1) from the start of a
+ * streamed body, holding at most {@link MAX_NOTIFY_HEADER_BYTES} bytes.
+ *
+ * @module
+ */
+
+import { ParseError } from "../protocol/bytes.ts";
+import { MAX_NOTIFY_HEADER_BYTES, parseNotifyHeader } from "../protocol/notify.ts";
+import type { NotifyHeader } from "../protocol/notify.ts";
+
+/** A parsed header plus the message bytes that arrived with it. */
+export type NotifyHead =
+  | { readonly ok: true; readonly header: NotifyHeader; readonly rest: Uint8Array[] }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Reads chunks until the header parses. Bytes of a chunk beyond the largest
+ * possible header are never copied; they are handed back in `rest`.
+ */
+export async function readNotifyHead(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<NotifyHead> {
+  let buf = new Uint8Array(4096);
+  let used = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { ok: false, reason: "Truncated body: incomplete notify header" };
+    const take = Math.min(value.length, MAX_NOTIFY_HEADER_BYTES - used);
+    if (used + take > buf.length) {
+      const next = new Uint8Array(Math.min(MAX_NOTIFY_HEADER_BYTES, (used + take) * 2));
+      next.set(buf.subarray(0, used));
+      buf = next;
+    }
+    buf.set(value.subarray(0, take), used);
+    used += take;
+    let parsed: ReturnType<typeof parseNotifyHeader>;
+    try {
+      parsed = parseNotifyHeader(buf.subarray(0, used));
+    } catch (error) {
+      if (error instanceof ParseError) return { ok: false, reason: error.message };
+      throw error;
+    }
+    if (parsed !== null) {
+      const rest = [buf.subarray(parsed.headerLength, used), value.subarray(take)]
+        .filter((b) => b.length > 0);
+      return { ok: true, header: parsed.header, rest };
+    }
+    if (used >= MAX_NOTIFY_HEADER_BYTES) {
+      return { ok: false, reason: "Notify header longer than possible" };
+    }
+  }
+}

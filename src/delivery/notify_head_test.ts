@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { encodeNotifyHeader } from "../protocol/notify.ts";
+import { readNotifyHead } from "./notify_head.ts";
+
+function streamOf(chunks: Uint8Array[]): ReadableStreamDefaultReader<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const chunk of chunks) c.enqueue(chunk);
+      c.close();
+    },
+  }).getReader();
+}
+
+const HEADER = {
+  topic: new TextEncoder().encode("foo"),
+  sha512: new Uint8Array(64).fill(9),
+  tracing: new Uint8Array(70_000 - 65_536 + 10).fill(1),
+  identifier: new Uint8Array([1, 2, 3, 4]),
+  length: 5n,
+};
+
+Deno.test("readNotifyHead parses a header delivered byte by byte and returns the rest", async () => {
+  const head = encodeNotifyHeader(HEADER);
+  const bytes = [...head, 104, 101].map((b) => new Uint8Array([b]));
+  const got = await readNotifyHead(streamOf(bytes));
+  assert.ok(got.ok);
+  assert.deepEqual(got.header.topic, HEADER.topic);
+  assert.deepEqual(got.header.sha512, HEADER.sha512);
+  assert.deepEqual(got.header.tracing, HEADER.tracing);
+  assert.equal(got.header.length, 5n);
+  assert.deepEqual(got.rest, []);
+});
+
+Deno.test("readNotifyHead hands back the message bytes that share the header's chunk", async () => {
+  const head = encodeNotifyHeader(HEADER);
+  const big = new Uint8Array(head.length + 200_000);
+  big.set(head);
+  big.fill(7, head.length);
+  const got = await readNotifyHead(streamOf([big]));
+  assert.ok(got.ok);
+  const restLength = got.rest.reduce((n, b) => n + b.length, 0);
+  assert.equal(restLength, 200_000);
+  assert.ok(got.rest.every((b) => b.every((x) => x === 7)));
+});
+
+Deno.test("readNotifyHead rejects a body that ends inside the header", async () => {
+  const head = encodeNotifyHeader(HEADER);
+  assert.deepEqual(await readNotifyHead(streamOf([head.subarray(0, head.length - 1)])), {
+    ok: false,
+    reason: "Truncated body: incomplete notify header",
+  });
+  assert.deepEqual(await readNotifyHead(streamOf([])), {
+    ok: false,
+    reason: "Truncated body: incomplete notify header",
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * One RECEIVE (stateless-http.md §7.3) to one subscriber and the
+ * interpretation of its answer (§7.4).
+ *
+ * @module
+ */
+
+import { randomBytes } from "node:crypto";
+import type { Context } from "../http/context.ts";
+import { bytesEqual, ParseError } from "../protocol/bytes.ts";
+import {
+  encodeReceiveHeader,
+  parseReceiveResponse,
+  reprDigestHeader,
+} from "../protocol/receive.ts";
+import { postBytes } from "./http_client.ts";
+import type { HeldMessage } from "./intake.ts";
+
+/**
+ * Longest well-formed RESPONSE_CONFIRM_RECEIVE: type, lp16 authorization,
+ * lp16 tracing, lp8 identifier, u32. Longer answers are cut here; the parser
+ * ignores trailing bytes anyway, so no outcome changes.
+ */
+export const MAX_RECEIVE_RESPONSE_BYTES = 2 + 2 + 65_535 + 2 + 65_535 + 1 + 255 + 4;
+
+/** A verified notify message as the fan-out sends it. */
+export interface OutgoingMessage {
+  /** Topic bytes. */
+  readonly topic: Uint8Array;
+  /** SHA-512 of the message. */
+  readonly sha512: Uint8Array;
+  /** The message as the intake holds it (never copied per subscriber). */
+  readonly message: HeldMessage;
+}
+
+/** What one subscriber's answer means. */
+export type ReceiveOutcome =
+  | { readonly kind: "confirmed"; readonly numSubscribers: number }
+  | { readonly kind: "unsubscribe" }
+  | { readonly kind: "failed"; readonly reason: string };
+
+/** POSTs RECEIVE to `url` and interprets the answer; never throws. */
+export async function sendReceive(
+  ctx: Context,
+  url: string,
+  msg: OutgoingMessage,
+  signal?: AbortSignal,
+): Promise<ReceiveOutcome> {
+  // The reference sends a fresh 8-byte identifier per subscriber, and empty tracing.
+  const identifier = new Uint8Array(randomBytes(8));
+  const tracing = new Uint8Array(0);
+  const header = encodeReceiveHeader({
+    tracing,
+    topic: msg.topic,
+    identifier,
+    length: msg.message.length,
+  });
+  const authorization = await ctx.auth.toSubscriber.authorize(
+    { type: "receive", url, topic: msg.topic, identifier, sha512: msg.sha512 },
+    tracing,
+    ctx.now(),
+  );
+  const headers: Record<string, string> = {
+    "content-type": "application/octet-stream",
+    "repr-digest": reprDigestHeader(msg.sha512),
+  };
+  if (authorization !== null) headers["authorization"] = authorization;
+  const res = await postBytes(url, {
+    headers,
+    body: () => msg.message.withPrefix(header),
+    totalTimeoutMs: ctx.limits.totalTimeoutMs,
+    connectTimeoutMs: ctx.limits.connectTimeoutMs,
+    readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
+    maxResponseBytes: MAX_RECEIVE_RESPONSE_BYTES,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  if (!res.ok) return { kind: "failed", reason: res.reason };
+  // The status is ignored, as in the reference (§7.4): only the body counts.
+  let answer: ReturnType<typeof parseReceiveResponse>;
+  try {
+    answer = parseReceiveResponse(res.body);
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    return { kind: "failed", reason: `Bad response (status ${res.status}): ${error.message}` };
+  }
+  if (answer.type === "unsubscribe_immediate") return { kind: "unsubscribe" };
+  // auth.md §6: unlike the reference, require the echoed identifier to match.
+  if (!bytesEqual(answer.identifier, identifier)) {
+    return { kind: "failed", reason: "Confirmation for a different identifier" };
+  }
+  const verdict = await ctx.auth.toBroadcaster.verify(
+    {
+      type: "confirm_receive",
+      identifier: answer.identifier,
+      numSubscribers: answer.numSubscribers,
+      url,
+    },
+    answer.tracing,
+    answer.authorization,
+    ctx.now(),
+  );
+  if (verdict !== "ok") return { kind: "failed", reason: `Confirmation auth: ${verdict}` };
+  return { kind: "confirmed", numSubscribers: answer.numSubscribers };
+}

@@ -1,0 +1,109 @@
+/**
+ * Temporary files for notify bodies too large to keep in memory
+ * (config chapter §2.2 `message_body_spool_size`).
+ *
+ * @module
+ */
+
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { FileHandle } from "node:fs/promises";
+
+/** An open, exclusively created spool file. */
+export class SpoolFile {
+  readonly #path: string;
+  #handle: FileHandle | null;
+
+  private constructor(path: string, handle: FileHandle) {
+    this.#path = path;
+    this.#handle = handle;
+  }
+
+  /**
+   * Creates a uniquely named file in `dir` (created if missing). The name is
+   * random and the open is exclusive, so concurrent requests and processes
+   * sharing the directory never collide.
+   */
+  static async create(dir: string): Promise<SpoolFile> {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `lonelypss-${randomBytes(12).toString("hex")}.spool`);
+    const handle = await open(path, "wx", 0o600);
+    return new SpoolFile(path, handle);
+  }
+
+  /** Where the file lives. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Appends all of `chunk` (looping over short writes). */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#handle === null) throw new Error("Spool file is closed");
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await this.#handle.write(chunk, done, chunk.length - done);
+      done += bytesWritten;
+    }
+  }
+
+  /** Closes the descriptor (the file stays until {@link SpoolFile.remove}). Idempotent. */
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = null;
+    await handle?.close();
+  }
+
+  /** Closes and deletes the file. Idempotent; never throws. */
+  async remove(): Promise<void> {
+    try {
+      await this.close();
+    } catch {
+      // The file is deleted below either way.
+    }
+    await rm(this.#path, { force: true }).catch(() => {});
+  }
+}
+
+/** Bytes read from a spool file per stream chunk. */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * A byte stream of `prefix` followed by the file at `path`, read on demand
+ * through its own descriptor (so any number can run at once). The descriptor
+ * closes at the end, on error, and on cancel.
+ */
+export function fileStream(prefix: Uint8Array, path: string): ReadableStream<Uint8Array> {
+  let handle: FileHandle | null = null;
+  let position = 0;
+  const close = async () => {
+    const h = handle;
+    handle = null;
+    await h?.close().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      handle = await open(path, "r");
+      if (prefix.length > 0) controller.enqueue(prefix.slice());
+    },
+    async pull(controller) {
+      if (handle === null) return;
+      try {
+        // A fresh buffer per chunk: the consumer may keep it.
+        const buf = new Uint8Array(READ_CHUNK);
+        const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+        if (bytesRead === 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        position += bytesRead;
+        controller.enqueue(buf.subarray(0, bytesRead));
+      } catch (error) {
+        await close();
+        controller.error(error);
+      }
+    },
+    cancel: close,
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,81 @@
+/**
+ * `POST /v1/notify` (stateless-http.md §7): streams the body, checks auth on
+ * the header before reading the message, verifies length and SHA-512, fans
+ * out, and answers RESPONSE_NOTIFY with simple tracing (DECISIONS §5).
+ *
+ * The body is never buffered whole: the header is at most 131 402 bytes, the
+ * message stays in memory up to `spoolThresholdBytes` and goes to a spool
+ * file beyond, which is deleted however the request ends.
+ *
+ * @module
+ */
+
+import { fanOut } from "../../delivery/fanout.ts";
+import { takeMessage } from "../../delivery/intake.ts";
+import { readNotifyHead } from "../../delivery/notify_head.ts";
+import { encodeResponseNotify } from "../../protocol/notify.ts";
+import { encodeSimpleTracing } from "../../protocol/tracing.ts";
+import type { TraceEntry } from "../../protocol/tracing.ts";
+import type { Context, Route } from "../context.ts";
+import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
+
+const U32_MAX = 0xffff_ffff;
+
+/** Handles `/v1/notify`. */
+export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Response> => {
+  const receivedAtNs = epochNs(ctx);
+  if (req.body === null) return badRequest("Truncated body: incomplete notify header");
+  const reader = req.body.getReader();
+  try {
+    const head = await readNotifyHead(reader);
+    if (!head.ok) return badRequest(head.reason);
+    const { topic, sha512, tracing, identifier, length } = head.header;
+    const verdict = await ctx.auth.toBroadcaster.verify(
+      { type: "notify", topic, identifier, sha512 },
+      tracing,
+      req.headers.get("authorization"),
+      ctx.now(),
+    );
+    if (verdict !== "ok") return authFailure(verdict);
+    const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
+    const intake = await takeMessage(reader, head.rest, length, sha512, ctx.limits);
+    if (!intake.ok) return badRequest(intake.reason);
+    try {
+      entries.push(trace(ctx, "auth_accepted"));
+      // Deliveries finish even if the notifier goes away (as in the reference).
+      const count = await fanOut(ctx, { topic, sha512, message: intake.message });
+      if (count === "unavailable") return storeUnavailable();
+      entries.push(trace(ctx, "no_more_subscribers"));
+      const subscribers = Math.min(count, U32_MAX);
+      const responseTracing = encodeSimpleTracing(entries, receivedAtNs, epochNs(ctx));
+      const authorization = await ctx.auth.toSubscriber.authorize(
+        { type: "confirm_notify", identifier, subscribers, topic, sha512 },
+        responseTracing,
+        ctx.now(),
+      );
+      return ok(encodeResponseNotify({
+        authorization,
+        tracing: responseTracing,
+        count: subscribers,
+        identifier,
+      }));
+    } finally {
+      await intake.message.dispose();
+    }
+  } catch (error) {
+    if (req.signal.aborted) return badRequest("Request aborted by the client");
+    throw error;
+  } finally {
+    // Stops an over-long or abandoned upload; harmless once the body is done.
+    await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+};
+
+function trace(ctx: Context, name: string): TraceEntry {
+  return { name, extra: "{}", at: ctx.now() };
+}
+
+function epochNs(ctx: Context): bigint {
+  return BigInt(Math.round(ctx.now() * 1e6)) * 1000n;
+}

@@ -1,0 +1,208 @@
+/**
+ * A real test subscriber: an HTTP server on 127.0.0.1:0 that records every
+ * RECEIVE or MISSED it gets (streamed: the message is hashed, kept only when
+ * small) and answers as configured per path. Tests wait on its promises,
+ * never on sleeps.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { parseReceiveHeader } from "../src/protocol/receive.ts";
+import type { ReceiveHeader } from "../src/protocol/receive.ts";
+import {
+  encodeResponseConfirmMissed,
+  encodeResponseConfirmReceive,
+  encodeResponseUnsubscribeImmediate,
+} from "../src/protocol/mod.ts";
+
+/** How a path answers. */
+export type Behaviour =
+  /** RESPONSE_CONFIRM_RECEIVE echoing the identifier, with `numSubscribers` (default 1). */
+  | { readonly kind: "confirm"; readonly numSubscribers?: number }
+  /** Status 500, empty body. */
+  | { readonly kind: "fail500" }
+  /** RESPONSE_UNSUBSCRIBE_IMMEDIATE. */
+  | { readonly kind: "unsubscribe" }
+  /** Never answers until the client gives up or the subscriber closes. */
+  | { readonly kind: "hang" }
+  /** RESPONSE_CONFIRM_MISSED (for recovery urls), with this status (default 200). */
+  | { readonly kind: "confirm_missed"; readonly status?: number };
+
+/** One recorded request. */
+export interface Recorded {
+  /** Request path. */
+  readonly path: string;
+  /** Request headers. */
+  readonly headers: Headers;
+  /** Total body length. */
+  readonly bodyLength: number;
+  /** The whole body when at most {@link KEEP_BYTES}, else null. */
+  readonly body: Uint8Array | null;
+  /** For RECEIVE: the parsed header, or null when the body is not a RECEIVE. */
+  readonly receive: ReceiveHeader | null;
+  /** For RECEIVE: SHA-512 of the message bytes after the header. */
+  readonly messageSha512: Uint8Array | null;
+}
+
+/** Bodies up to this size are kept whole. */
+export const KEEP_BYTES = 1024 * 1024;
+
+/** A running test subscriber. */
+export class TestSubscriber {
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #behaviour: (path: string) => Behaviour;
+  readonly #received: Recorded[] = [];
+  #waiters: { n: number; path: string | null; resolve: () => void }[] = [];
+  readonly #closing = Promise.withResolvers<void>();
+
+  /** Listens on 127.0.0.1:0; `behaviour` picks the answer by path. */
+  constructor(behaviour: (path: string) => Behaviour) {
+    this.#behaviour = behaviour;
+    this.#server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) => this.#handle(req),
+    );
+  }
+
+  /** The url of `path` on this server. */
+  url(path: string): string {
+    return `http://127.0.0.1:${this.#server.addr.port}${path}`;
+  }
+
+  /** Everything received so far, in arrival order (recorded once the body is read). */
+  get received(): readonly Recorded[] {
+    return this.#received;
+  }
+
+  /** Requests recorded for `path`. */
+  receivedAt(path: string): Recorded[] {
+    return this.#received.filter((r) => r.path === path);
+  }
+
+  /** Resolves once `n` requests (to `path`, or to any path) have been recorded. */
+  waitFor(n: number, path: string | null = null): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.push({ n, path, resolve });
+    this.#wake();
+    return promise;
+  }
+
+  /** Releases hanging requests and stops the server. */
+  async close(): Promise<void> {
+    this.#closing.resolve();
+    await this.#server.shutdown();
+  }
+
+  #wake(): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      const count = w.path === null ? this.#received.length : this.receivedAt(w.path).length;
+      if (count < w.n) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    const behaviour = this.#behaviour(path);
+    let recorded: Recorded;
+    try {
+      recorded = await record(path, req);
+    } catch {
+      return new Response(null, { status: 400 });
+    }
+    this.#received.push(recorded);
+    this.#wake();
+    switch (behaviour.kind) {
+      case "confirm": {
+        if (recorded.receive === null) return new Response(null, { status: 400 });
+        return octets(encodeResponseConfirmReceive({
+          authorization: null,
+          tracing: new Uint8Array(0),
+          identifier: recorded.receive.identifier,
+          numSubscribers: behaviour.numSubscribers ?? 1,
+        }));
+      }
+      case "fail500":
+        return new Response(null, { status: 500 });
+      case "unsubscribe":
+        return octets(encodeResponseUnsubscribeImmediate());
+      case "confirm_missed":
+        return octets(
+          encodeResponseConfirmMissed({ authorization: null, tracing: new Uint8Array(0) }),
+          behaviour.status ?? 200,
+        );
+      case "hang": {
+        const gone = new Promise<void>((r) => req.signal.addEventListener("abort", () => r()));
+        await Promise.race([gone, this.#closing.promise]);
+        return new Response(null, { status: 503 });
+      }
+    }
+  }
+}
+
+function octets(body: Uint8Array, status = 200): Response {
+  return new Response(body as Uint8Array<ArrayBuffer>, {
+    status,
+    headers: { "content-type": "application/octet-stream" },
+  });
+}
+
+async function record(path: string, req: Request): Promise<Recorded> {
+  const kept: Uint8Array[] = [];
+  let head = new Uint8Array(0);
+  let receive: ReceiveHeader | null = null;
+  let total = 0;
+  const hash = createHash("sha512");
+  for await (const chunk of req.body ?? []) {
+    total += chunk.length;
+    if (total <= KEEP_BYTES) kept.push(chunk);
+    if (receive !== null) {
+      hash.update(chunk);
+      continue;
+    }
+    const joined = new Uint8Array(head.length + chunk.length);
+    joined.set(head);
+    joined.set(chunk, head.length);
+    head = joined;
+    let parsed: ReturnType<typeof parseReceiveHeader> = null;
+    try {
+      parsed = parseReceiveHeader(head);
+    } catch {
+      parsed = null;
+    }
+    if (parsed !== null) {
+      receive = copyHeader(parsed.header);
+      hash.update(head.subarray(parsed.headerLength));
+      head = new Uint8Array(0);
+    }
+  }
+  return {
+    path,
+    headers: req.headers,
+    bodyLength: total,
+    body: total <= KEEP_BYTES ? concat(kept, total) : null,
+    receive,
+    messageSha512: receive === null ? null : new Uint8Array(hash.digest()),
+  };
+}
+
+function copyHeader(h: ReceiveHeader): ReceiveHeader {
+  return {
+    tracing: h.tracing.slice(),
+    topic: h.topic.slice(),
+    identifier: h.identifier.slice(),
+    length: h.length,
+  };
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
