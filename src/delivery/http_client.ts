@@ -23,6 +23,9 @@
  * @module
  */
 
+/** What fetch can send: bytes or Blobs with Content-Length, streams chunked. */
+type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
+
 /** Bodies at most this large are held to the connect deadline (see module doc). */
 export const SMALL_BODY_BYTES = 1024 * 1024;
 
@@ -34,7 +37,7 @@ export interface PostOptions {
    * The request body: a Blob (Content-Length) or a stream (chunked), or a
    * factory making a fresh one per attempt (which allows the one retry).
    */
-  readonly body: Blob | ReadableStream<Uint8Array> | (() => Blob | ReadableStream<Uint8Array>);
+  readonly body: OutgoingBody | (() => OutgoingBody);
   /** Limit on the whole exchange, ms. */
   readonly totalTimeoutMs: number;
   /** Connect limit, ms (approximated, see module doc). */
@@ -82,13 +85,15 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
     clearTimeout(idle);
     idle = arm(opts.readIdleTimeoutMs, () => stop("Read timeout"));
   };
-  const makeBody = typeof opts.body === "function" ? opts.body : () => opts.body as Blob;
-  const retryable = typeof opts.body === "function" || opts.body instanceof Blob;
+  const given = opts.body;
+  const makeBody = typeof given === "function" ? given : () => given;
+  const retryable = !(given instanceof ReadableStream);
   let headersDeadline: Timer | undefined;
   try {
     for (let attempt = 0;; attempt++) {
       const body = makeBody();
-      const small = body instanceof Blob && body.size <= SMALL_BODY_BYTES;
+      const size = body instanceof Blob ? body.size : body instanceof Uint8Array ? body.length : -1;
+      const small = size >= 0 && size <= SMALL_BODY_BYTES;
       clearTimeout(headersDeadline);
       headersDeadline = small
         ? arm(opts.connectTimeoutMs + opts.readIdleTimeoutMs, () => stop("Connect timeout"))
@@ -98,7 +103,7 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
         res = await fetch(parsed, {
           method: "POST",
           headers: opts.headers,
-          body,
+          body: body as BodyInit,
           signal: controller.signal,
           // Required by Node's fetch for stream bodies; ignored for Blobs.
           duplex: "half",
@@ -131,22 +136,37 @@ function arm(ms: number, fire: () => void): Timer | undefined {
 
 async function readCapped(res: Response, cap: number, onChunk: () => void): Promise<Uint8Array> {
   if (res.body === null) return new Uint8Array(0);
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared <= cap) {
+    // The usual case: a short answer of known size, read in one go. The
+    // read-idle timer armed before this call bounds the whole read.
+    return new Uint8Array(await res.arrayBuffer());
+  }
   const reader = res.body.getReader();
-  const out = new Uint8Array(cap);
+  let out = new Uint8Array(Math.min(cap, 1024));
   let used = 0;
+  let done = false;
   try {
     while (used < cap) {
-      const { done, value } = await reader.read();
-      if (done) return out.subarray(0, used);
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        break;
+      }
       onChunk();
-      const take = Math.min(value.length, cap - used);
-      out.set(value.subarray(0, take), used);
+      const take = Math.min(next.value.length, cap - used);
+      if (used + take > out.length) {
+        const grown = new Uint8Array(Math.min(cap, Math.max(out.length * 2, used + take)));
+        grown.set(out.subarray(0, used));
+        out = grown;
+      }
+      out.set(next.value.subarray(0, take), used);
       used += take;
     }
     return out.subarray(0, used);
   } finally {
-    // Discards whatever is left (or releases the connection on error).
-    await reader.cancel().catch(() => {});
+    // Discards whatever is left beyond the cap (or releases the connection on error).
+    if (!done) await reader.cancel().catch(() => {});
   }
 }
 

@@ -10,16 +10,26 @@ import { createHash } from "node:crypto";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { fileStream, SpoolFile } from "./spool.ts";
 
-/** A request body: a Blob (sent with Content-Length) or a stream (sent chunked). */
-export type OutgoingBody = Blob | ReadableStream<Uint8Array>;
+/**
+ * A request body: bytes or a Blob (sent with Content-Length) or a stream
+ * (sent chunked).
+ */
+export type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
+
+/**
+ * Messages up to this size are sent as one fresh byte array per subscriber:
+ * copying them costs less than assembling a Blob from parts per request.
+ */
+export const SMALL_MESSAGE_BYTES = 64 * 1024;
 
 /** A verified message, ready to be sent to any number of subscribers. */
 export interface HeldMessage {
   /** Message length M. */
   readonly length: bigint;
   /**
-   * A fresh body: `prefix` then the message. In memory: a Blob sharing the
-   * message bytes (no copy per call). Spooled: a stream reading the file
+   * A fresh body: `prefix` then the message. Small messages: one byte array
+   * (a copy per call). Larger ones in memory: a Blob sharing the message
+   * bytes (no copy per call). Spooled: a stream reading the file
    * (its own descriptor per call, closed when the stream ends or is
    * cancelled). A stream, because Deno's `openAsBlob` reads the whole file
    * into memory and `fetch` sends any stream chunked, with no Content-Length.
@@ -84,6 +94,23 @@ export async function takeMessage(
     if (!bytesEqual(new Uint8Array(hash.digest()), claimedSha512)) {
       return { ok: false, reason: "Message SHA-512 does not match" };
     }
+    if (spool === null && length <= SMALL_MESSAGE_BYTES) {
+      const bytes = concat(chunks, Number(length));
+      kept = true;
+      return {
+        ok: true,
+        message: {
+          length,
+          withPrefix: (prefix) => {
+            const body = new Uint8Array(prefix.length + bytes.length);
+            body.set(prefix);
+            body.set(bytes, prefix.length);
+            return body;
+          },
+          dispose: () => Promise.resolve(),
+        },
+      };
+    }
     if (spool === null) {
       // One copy into the Blob; subscribers' Blobs then reference it.
       const blob = new Blob(chunks as Uint8Array<ArrayBuffer>[]);
@@ -111,4 +138,15 @@ export async function takeMessage(
   } finally {
     if (!kept) await spool?.remove();
   }
+}
+
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.length === length) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

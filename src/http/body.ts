@@ -17,6 +17,14 @@ export async function readBodyCapped(req: Request, max: number): Promise<Uint8Ar
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > max) return tooLarge(max);
   if (req.body === null) return new Uint8Array(0);
+  if (declared !== null) {
+    // The server enforces the declared length, so it bounds what we hold.
+    try {
+      return new Uint8Array(await req.arrayBuffer());
+    } catch {
+      return badRequest("Request body could not be read");
+    }
+  }
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -26,6 +26,7 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
   const receivedAtNs = epochNs(ctx);
   if (req.body === null) return badRequest("Truncated body: incomplete notify header");
   const reader = req.body.getReader();
+  let consumed = false;
   try {
     const head = await readNotifyHead(reader);
     if (!head.ok) return badRequest(head.reason);
@@ -40,6 +41,7 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
     const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
     const intake = await takeMessage(reader, head.rest, length, sha512, ctx.limits);
     if (!intake.ok) return badRequest(intake.reason);
+    consumed = true;
     try {
       entries.push(trace(ctx, "auth_accepted"));
       // Deliveries finish even if the notifier goes away (as in the reference).
@@ -66,8 +68,8 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
     if (req.signal.aborted) return badRequest("Request aborted by the client");
     throw error;
   } finally {
-    // Stops an over-long or abandoned upload; harmless once the body is done.
-    await reader.cancel().catch(() => {});
+    // Stops an over-long or abandoned upload (a body read to its end needs nothing).
+    if (!consumed) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 };
