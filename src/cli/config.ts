@@ -1,0 +1,189 @@
+/**
+ * The configuration file `lonelypss.json` written by `setup` and read by
+ * `serve`: parsing and validation, every error naming the file and field.
+ * Paths inside it are relative to the file's own directory.
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
+import type { Limits, MissedRetryPolicy } from "../http/context.ts";
+import type { LogLevel } from "../log.ts";
+import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../options.ts";
+import { LOG_LEVELS, normalisePrefix } from "./args.ts";
+import { CliError, errorMessage } from "./errors.ts";
+
+/** The name `serve` looks for in the current directory. */
+export const CONFIG_FILE = "lonelypss.json";
+
+/** A parsed configuration file; paths already resolved against its directory. */
+export interface FileConfig {
+  /** Interface to bind. */
+  readonly host?: string;
+  /** Port (0 = any free one). */
+  readonly port?: number;
+  /** SQLite file of subscriptions (or `:memory:`). */
+  readonly database?: string;
+  /** Secrets file (reference format); absent means none/none. */
+  readonly secrets?: string;
+  /** SQLite file of recently used hmac codes. */
+  readonly replayDatabase?: string;
+  /** Mount point, normalised ("" or "/x"). */
+  readonly pathPrefix?: string;
+  /** Log level. */
+  readonly logLevel?: LogLevel;
+  /** Shutdown grace, seconds. */
+  readonly grace?: number;
+  /** Limit overrides (validated against the defaults). */
+  readonly limits: Partial<Limits>;
+}
+
+const KEYS = [
+  "host",
+  "port",
+  "database",
+  "secrets",
+  "replayDatabase",
+  "pathPrefix",
+  "logLevel",
+  "grace",
+  "limits",
+] as const;
+
+/**
+ * Parses the text of the configuration file `fileName`.
+ *
+ * @throws {CliError} naming the file and the offending field
+ */
+export function parseConfigFile(text: string, fileName: string): FileConfig {
+  const fail = (field: string, what: string): never => {
+    throw new CliError(`Invalid config file ${fileName}: ${field} ${what}`);
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`Invalid config file ${fileName}: not JSON: ${errorMessage(e)}`);
+  }
+  if (!isObject(raw)) return fail("the top level", "must be a JSON object");
+  for (const key of Object.keys(raw)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      fail(`"${key}"`, `is not an option (expected one of ${KEYS.join(", ")})`);
+    }
+  }
+  const dir = dirname(fileName);
+  const path = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : join(dir, p));
+  const str = (key: string): string | undefined => {
+    const v = raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string" || v === "") return fail(`"${key}"`, "must be a non-empty string");
+    return v;
+  };
+  const out: { -readonly [K in keyof FileConfig]: FileConfig[K] } = { limits: {} };
+  const host = str("host");
+  if (host !== undefined) out.host = host;
+  if (raw.port !== undefined) {
+    const p = raw.port;
+    if (typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 65535) {
+      fail('"port"', `must be an integer from 0 to 65535, got ${JSON.stringify(p)}`);
+    }
+    out.port = p as number;
+  }
+  for (const key of ["database", "secrets", "replayDatabase"] as const) {
+    const v = str(key);
+    if (v !== undefined) out[key] = path(v);
+  }
+  if (raw.pathPrefix !== undefined) {
+    if (typeof raw.pathPrefix !== "string") fail('"pathPrefix"', "must be a string");
+    out.pathPrefix = normalisePrefix(raw.pathPrefix as string);
+  }
+  const level = str("logLevel");
+  if (level !== undefined) {
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      fail('"logLevel"', `must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+    }
+    out.logLevel = level as LogLevel;
+  }
+  if (raw.grace !== undefined) {
+    const g = raw.grace;
+    if (typeof g !== "number" || !Number.isFinite(g) || g < 0) {
+      fail('"grace"', "must be a non-negative number of seconds");
+    }
+    out.grace = g as number;
+  }
+  if (raw.limits !== undefined) out.limits = parseLimits(raw.limits, fileName, path);
+  return out;
+}
+
+function parseLimits(
+  raw: unknown,
+  fileName: string,
+  path: (p: string) => string,
+): Partial<Limits> {
+  const fail = (field: string, what: string): never => {
+    throw new CliError(`Invalid config file ${fileName}: ${field} ${what}`);
+  };
+  if (!isObject(raw)) return fail('"limits"', "must be an object");
+  const defaults = defaultLimits();
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(raw)) {
+    const field = `"limits.${key}"`;
+    if (!Object.hasOwn(defaults, key)) {
+      fail(field, `is not a limit (expected one of ${Object.keys(defaults).join(", ")})`);
+    } else if (key === "spoolDir") {
+      if (typeof v !== "string" || v === "") fail(field, "must be a non-empty string");
+      out.spoolDir = path(v as string);
+    } else if (key === "missedRetry") {
+      out.missedRetry = parseRetry(v, field, fail);
+    } else if (typeof v !== "number") {
+      fail(field, `must be a number, got ${JSON.stringify(v)}`);
+    } else {
+      out[key] = v;
+    }
+  }
+  try {
+    resolveLimits(out as Partial<Limits>);
+  } catch (e) {
+    const detail = errorMessage(e).replace(/^Invalid option: /, "");
+    throw new CliError(`Invalid config file ${fileName}: "limits": ${detail}`);
+  }
+  return out as Partial<Limits>;
+}
+
+function parseRetry(
+  v: unknown,
+  field: string,
+  fail: (field: string, what: string) => never,
+): Partial<MissedRetryPolicy> {
+  if (!isObject(v)) return fail(field, "must be an object");
+  for (const [key, n] of Object.entries(v)) {
+    if (!Object.hasOwn(DEFAULT_MISSED_RETRY, key)) {
+      fail(
+        field.replace(/"$/, `.${key}"`),
+        `is not a retry option (expected one of ${Object.keys(DEFAULT_MISSED_RETRY).join(", ")})`,
+      );
+    }
+    if (typeof n !== "number") fail(field.replace(/"$/, `.${key}"`), "must be a number");
+  }
+  return v as Partial<MissedRetryPolicy>;
+}
+
+/**
+ * Reads and parses the configuration file at `path`.
+ *
+ * @throws {CliError} when it cannot be read or is invalid (naming the file)
+ */
+export async function loadConfigFile(path: string): Promise<FileConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new CliError(`Cannot read config file ${path}: ${errorMessage(e)}`);
+  }
+  return parseConfigFile(text, path);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseConfigFile } from "./config.ts";
+import { CliError } from "./errors.ts";
+
+Deno.test("config: paths resolve against the file's directory, :memory: and absolute stay", () => {
+  const c = parseConfigFile(
+    JSON.stringify({
+      host: "127.0.0.1",
+      port: 0,
+      database: "subs.db",
+      secrets: "/etc/s.json",
+      replayDatabase: ":memory:",
+      pathPrefix: "ps/",
+      logLevel: "warn",
+      grace: 1.5,
+      limits: { spoolDir: "spool", fanoutConcurrency: 8, missedRetry: { maxRetries: 3 } },
+    }),
+    join("conf", "lonelypss.json"),
+  );
+  assert.deepEqual(c, {
+    host: "127.0.0.1",
+    port: 0,
+    database: join("conf", "subs.db"),
+    secrets: "/etc/s.json",
+    replayDatabase: ":memory:",
+    pathPrefix: "/ps",
+    logLevel: "warn",
+    grace: 1.5,
+    limits: {
+      spoolDir: join("conf", "spool"),
+      fanoutConcurrency: 8,
+      missedRetry: { maxRetries: 3 },
+    },
+  });
+});
+
+Deno.test("config: the empty object means all defaults", () => {
+  assert.deepEqual(parseConfigFile("{}", "c.json"), { limits: {} });
+});
+
+Deno.test("config: every error names the file and the field", () => {
+  const cases: [string, RegExp][] = [
+    ["[]", /^Invalid config file c\.json: the top level must be a JSON object$/],
+    ['{"host": ""}', /^Invalid config file c\.json: "host" must be a non-empty string$/],
+    ['{"port": 70000}', /^Invalid config file c\.json: "port" must be an integer from 0 to 65535/],
+    ['{"port": 1.5}', /"port" must be an integer/],
+    ['{"logLevel": "loud"}', /"logLevel" must be one of debug, info, warn, error, silent/],
+    ['{"grace": -1}', /"grace" must be a non-negative number/],
+    ['{"pathPrefix": 1}', /"pathPrefix" must be a string/],
+    ['{"limits": []}', /"limits" must be an object/],
+    ['{"limits": {"maxBodyBytes": "1"}}', /"limits\.maxBodyBytes" must be a number/],
+    ['{"limits": {"missedRetry": {"tries": 1}}}', /"limits\.missedRetry\.tries" is not a retry/],
+    [
+      '{"limits": {"missedLeaseMs": 10}}',
+      /c\.json: "limits": missedLeaseMs \(10\) must exceed totalTimeoutMs/,
+    ],
+  ];
+  for (const [text, re] of cases) {
+    assert.throws(() => parseConfigFile(text, "c.json"), (e) => {
+      assert.ok(e instanceof CliError);
+      assert.match(e.message, re, text);
+      return true;
+    });
+  }
+});

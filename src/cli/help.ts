@@ -1,0 +1,66 @@
+/**
+ * Help texts for `lonelypss`, `lonelypss setup` and `lonelypss serve`.
+ *
+ * @module
+ */
+
+import { VERSION } from "./version.ts";
+
+/** `lonelypss --help`. */
+export const MAIN_HELP = `lonelypss ${VERSION} — best-effort pub/sub over HTTP
+
+Usage: lonelypss <command> [options]
+
+Commands:
+  setup       write secrets and a configuration file into the current directory
+  serve       run a broadcaster
+
+Run "lonelypss <command> --help" for a command's options.
+
+Options:
+  -h, --help      show this help
+  -V, --version   print the version
+  --debug         print stack traces on errors`;
+
+/** `lonelypss setup --help`. */
+export const SETUP_HELP = `Usage: lonelypss setup [options]
+
+Writes into the current directory (refusing to overwrite any of them):
+  lonelypss.json            configuration read by "lonelypss serve"
+  broadcaster-secrets.json  secrets, mode 0600
+  subscriber-secrets.json   the same secrets, for subscribers (the Python client reads it)
+
+Options:
+  --db sqlite|rqlite                      storage (default sqlite; rqlite is not yet available)
+  --to-broadcasters-auth hmac|token|none  auth of messages to the broadcaster (default hmac)
+  --to-broadcasters-secret <secret>       its secret (default: 64 random bytes, base64url)
+  --to-subscribers-auth hmac|token|none   auth of messages to subscribers (default hmac)
+  --to-subscribers-secret <secret>        its secret (default: 64 random bytes, base64url)
+  --host <addr>                           interface serve binds (default 0.0.0.0)
+  --port <n>                              port serve listens on (default 3003)
+  -h, --help                              show this help
+
+An hmac secret must be 64 bytes in unpadded base64url (86 characters).
+Write a secret that starts with "-" as --to-broadcasters-secret=<secret>.`;
+
+/** `lonelypss serve --help`. */
+export const SERVE_HELP = `Usage: lonelypss serve [options]
+
+Runs a broadcaster. Reads --config, or ./lonelypss.json when it exists; without
+one it runs on the defaults below with no authorization (none/none).
+Flags beat environment variables, which beat the configuration file.
+
+Options:
+  --config <path>      configuration file            LONELYPSS_CONFIG      default ./lonelypss.json
+  --host <addr>        interface to bind             LONELYPSS_HOST        default 0.0.0.0
+  --port <n>           port, 0 = any free one        LONELYPSS_PORT        default 3003
+  --db <path>          SQLite file, or :memory:      LONELYPSS_DB          default subscriptions.db
+  --spool-dir <dir>    where large notify bodies go  LONELYPSS_SPOOL_DIR   default the OS temp dir
+  --path-prefix <p>    mount under a path, e.g. /ps  LONELYPSS_PATH_PREFIX default none
+  --log-level <level>  debug|info|warn|error|silent  LONELYPSS_LOG_LEVEL   default info
+  --grace <seconds>    shutdown wait for deliveries  LONELYPSS_GRACE       default 10
+  --debug              print stack traces on errors
+  -h, --help           show this help
+
+Ctrl+C or SIGTERM stops accepting requests, lets deliveries in flight finish
+(up to the grace period) and closes the database cleanly.`;

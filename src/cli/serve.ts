@@ -1,0 +1,164 @@
+/**
+ * `lonelypss serve`: loads the configuration, opens storage and auth, listens
+ * on the current runtime's server, prints the banner, and shuts down
+ * gracefully on SIGINT / SIGTERM.
+ *
+ * @module
+ */
+
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { type Broadcaster, consoleLogger, createBroadcaster, type Logger } from "../../mod.ts";
+import { authFromSecrets, loadSecretsFile } from "../auth/secrets_file.ts";
+import { sqliteReplayStore } from "../auth/sqlite_replay_store.ts";
+import type { AuthConfig } from "../auth/types.ts";
+import { AddressInUseError, type RunningServer, serve as listen } from "../runtime/mod.ts";
+import { parseFlags } from "./args.ts";
+import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
+import { CliError, errorMessage } from "./errors.ts";
+import { SERVE_HELP } from "./help.ts";
+import type { Io } from "./io.ts";
+import { resolveSettings, type ServeFlags, type ServeSettings } from "./settings.ts";
+import { VERSION } from "./version.ts";
+
+/** Runs `serve` with `args` (after the command name); returns the exit code once stopped. */
+export async function serve(args: string[], io: Io): Promise<number> {
+  const flags = parseFlags("serve", args, {
+    config: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    db: { type: "string" },
+    "spool-dir": { type: "string" },
+    "path-prefix": { type: "string" },
+    "log-level": { type: "string" },
+    grace: { type: "string" },
+    debug: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (flags.help) {
+    io.out(SERVE_HELP);
+    return 0;
+  }
+  // Listen for signals before anything else: one that arrives while starting
+  // (or right after the banner) must still mean a clean shutdown.
+  const stop = Promise.withResolvers<string>();
+  const onSigint = () => stop.resolve("SIGINT");
+  const onSigterm = () => stop.resolve("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  try {
+    return await run(flags, io, stop.promise);
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+  }
+}
+
+async function run(
+  flags: ServeFlags & { config?: string | undefined },
+  io: Io,
+  stopped: Promise<string>,
+): Promise<number> {
+  const config = await findConfig(flags.config ?? io.env.LONELYPSS_CONFIG, io.cwd);
+  const settings = resolveSettings(flags, io.env, config);
+  const logger = consoleLogger(settings.logLevel);
+  const { broadcaster, authKinds } = await open(settings, logger);
+  let server: RunningServer;
+  try {
+    server = await listen(broadcaster, { hostname: settings.host, port: settings.port });
+  } catch (e) {
+    await broadcaster.close(0);
+    if (e instanceof AddressInUseError) {
+      throw new CliError(
+        `Port ${settings.port} on ${settings.host} is already in use: ` +
+          `stop the other server or pick another port with --port`,
+        1,
+        { cause: e },
+      );
+    }
+    throw new CliError(
+      `Cannot listen on ${settings.host}:${settings.port}: ${errorMessage(e)}`,
+      1,
+      {
+        cause: e,
+      },
+    );
+  }
+  io.out(banner(server, settings, authKinds));
+
+  const signal = await Promise.race([stopped, server.finished.then(() => null)]);
+  if (signal !== null) {
+    logger.info("Shutting down", { signal, graceSeconds: settings.graceMs / 1000 });
+  }
+  await server.shutdown(settings.graceMs);
+  logger.info("Stopped");
+  return 0;
+}
+
+async function findConfig(given: string | undefined, cwd: string): Promise<FileConfig | null> {
+  if (given !== undefined && given !== "") return await loadConfigFile(given);
+  const fallback = join(cwd, CONFIG_FILE);
+  const exists = await access(fallback).then(() => true, () => false);
+  // Shown as typed: paths inside it then print relative to the working directory.
+  return exists ? await loadConfigFile(cwd === process.cwd() ? CONFIG_FILE : fallback) : null;
+}
+
+async function open(
+  settings: ServeSettings,
+  logger: Logger,
+): Promise<{ broadcaster: Broadcaster; authKinds: string }> {
+  let auth: AuthConfig | undefined;
+  if (settings.secrets !== null) {
+    let secrets;
+    try {
+      secrets = await loadSecretsFile(settings.secrets);
+    } catch (e) {
+      throw new CliError(errorMessage(e), 1, { cause: e });
+    }
+    const replayPath = settings.replayDatabase;
+    auth = await authFromSecrets(secrets, {
+      async replay() {
+        try {
+          return await sqliteReplayStore({ path: replayPath });
+        } catch (e) {
+          throw new CliError(`Cannot open replay database ${replayPath}: ${errorMessage(e)}`, 1, {
+            cause: e,
+          });
+        }
+      },
+    });
+  }
+  try {
+    const broadcaster = await createBroadcaster({
+      database: settings.database,
+      pathPrefix: settings.pathPrefix,
+      logger,
+      limits: settings.limits,
+      ...(auth === undefined ? {} : { auth }),
+    });
+    const authKinds = auth === undefined
+      ? "none/none"
+      : `${auth.toBroadcaster.kind}/${auth.toSubscriber.kind}`;
+    return { broadcaster, authKinds };
+  } catch (e) {
+    await Promise.all([auth?.toBroadcaster.close(), auth?.toSubscriber.close()]);
+    throw new CliError(`Cannot open database ${settings.database}: ${errorMessage(e)}`, 1, {
+      cause: e,
+    });
+  }
+}
+
+/** The first stdout line; tests and scripts parse the port from it. */
+function banner(server: RunningServer, s: ServeSettings, authKinds: string): string {
+  const bound = server.addr.hostname;
+  const host = bound === "0.0.0.0"
+    ? "127.0.0.1"
+    : bound === "::"
+    ? "[::1]"
+    : bound.includes(":")
+    ? `[${bound}]`
+    : bound;
+  return `lonelypss ${VERSION} listening on http://${host}:${server.addr.port}${s.pathPrefix} ` +
+    `(db ${s.database}, auth ${authKinds})`;
+}

@@ -1,0 +1,89 @@
+/**
+ * What `serve` runs with: flags beat environment variables, which beat the
+ * configuration file, which beats the defaults.
+ *
+ * @module
+ */
+
+import type { Limits } from "../http/context.ts";
+import type { LogLevel } from "../log.ts";
+import { LOG_LEVELS, normalisePrefix, parseChoice, parseInteger, parseSeconds } from "./args.ts";
+import type { FileConfig } from "./config.ts";
+
+/** `serve`'s flags, as parsed. */
+export interface ServeFlags {
+  readonly host?: string | undefined;
+  readonly port?: string | undefined;
+  readonly db?: string | undefined;
+  readonly "spool-dir"?: string | undefined;
+  readonly "path-prefix"?: string | undefined;
+  readonly "log-level"?: string | undefined;
+  readonly grace?: string | undefined;
+}
+
+/** Everything `serve` needs, resolved. */
+export interface ServeSettings {
+  /** Interface to bind. */
+  readonly host: string;
+  /** Port (0 = any free one). */
+  readonly port: number;
+  /** Subscriptions database. */
+  readonly database: string;
+  /** Secrets file, or null for none/none. */
+  readonly secrets: string | null;
+  /** Replay database (only opened when a direction uses hmac). */
+  readonly replayDatabase: string;
+  /** Mount point ("" or "/x"). */
+  readonly pathPrefix: string;
+  /** Log level. */
+  readonly logLevel: LogLevel;
+  /** Shutdown grace, milliseconds. */
+  readonly graceMs: number;
+  /** Limit overrides. */
+  readonly limits: Partial<Limits>;
+}
+
+/**
+ * Merges flags, environment and configuration.
+ *
+ * @throws {UsageError} for a malformed flag or environment value
+ */
+export function resolveSettings(
+  flags: ServeFlags,
+  env: Record<string, string | undefined>,
+  config: FileConfig | null,
+): ServeSettings {
+  const pick = (flag: keyof ServeFlags, name: string) => {
+    const f = flags[flag];
+    if (f !== undefined) return { text: f, what: `--${flag}` };
+    const e = env[name];
+    if (e !== undefined && e !== "") return { text: e, what: name };
+    return null;
+  };
+  const host = pick("host", "LONELYPSS_HOST")?.text ?? config?.host ?? "0.0.0.0";
+  const portText = pick("port", "LONELYPSS_PORT");
+  const port = portText === null
+    ? config?.port ?? 3003
+    : parseInteger(portText.what, portText.text, 0, 65535);
+  const database = pick("db", "LONELYPSS_DB")?.text ?? config?.database ?? "subscriptions.db";
+  const spool = pick("spool-dir", "LONELYPSS_SPOOL_DIR")?.text;
+  const prefix = pick("path-prefix", "LONELYPSS_PATH_PREFIX");
+  const level = pick("log-level", "LONELYPSS_LOG_LEVEL");
+  const grace = pick("grace", "LONELYPSS_GRACE");
+  return {
+    host,
+    port,
+    database,
+    secrets: config?.secrets ?? null,
+    replayDatabase: config?.replayDatabase ?? "recent-hmacs.db",
+    pathPrefix: prefix === null ? config?.pathPrefix ?? "" : normalisePrefix(prefix.text),
+    logLevel: level === null
+      ? config?.logLevel ?? "info"
+      : parseChoice(level.what, level.text, LOG_LEVELS),
+    graceMs: 1000 * (grace === null ? config?.grace ?? 10 : parseSeconds(grace.what, grace.text)),
+    limits: {
+      ...config?.limits,
+      ...(spool === undefined ? {} : { spoolDir: spool }),
+    },
+  };
+}

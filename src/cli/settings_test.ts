@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { UsageError } from "./errors.ts";
+import { resolveSettings } from "./settings.ts";
+
+Deno.test("settings: defaults without flags, environment or config", () => {
+  assert.deepEqual(resolveSettings({}, {}, null), {
+    host: "0.0.0.0",
+    port: 3003,
+    database: "subscriptions.db",
+    secrets: null,
+    replayDatabase: "recent-hmacs.db",
+    pathPrefix: "",
+    logLevel: "info",
+    graceMs: 10_000,
+    limits: {},
+  });
+});
+
+Deno.test("settings: flag beats environment beats config", () => {
+  const config = { port: 1, database: "c.db", grace: 3, logLevel: "debug" as const, limits: {} };
+  const env = { LONELYPSS_PORT: "2", LONELYPSS_DB: "e.db", LONELYPSS_SPOOL_DIR: "/spool" };
+  const s = resolveSettings({ port: "0" }, env, config);
+  assert.equal(s.port, 0);
+  assert.equal(s.database, "e.db");
+  assert.equal(s.graceMs, 3000);
+  assert.equal(s.logLevel, "debug");
+  assert.deepEqual(s.limits, { spoolDir: "/spool" });
+  assert.equal(resolveSettings({}, { LONELYPSS_PORT: "" }, config).port, 1);
+});
+
+Deno.test("settings: a malformed value names its source", () => {
+  assert.throws(() => resolveSettings({ port: "80a" }, {}, null), UsageError);
+  assert.throws(
+    () => resolveSettings({}, { LONELYPSS_GRACE: "soon" }, null),
+    /Invalid LONELYPSS_GRACE: expected a non-negative number of seconds, got "soon"/,
+  );
+  assert.throws(
+    () => resolveSettings({ "log-level": "loud" }, {}, null),
+    /Invalid --log-level: expected one of debug, info, warn, error, silent/,
+  );
+});

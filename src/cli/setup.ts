@@ -1,0 +1,172 @@
+/**
+ * `lonelypss setup`: writes `lonelypss.json` and the two secrets files into
+ * the current directory (spec server-config-storage.md §1, DECISIONS §7).
+ * Every combination of flags yields a configuration `serve` starts as is.
+ *
+ * @module
+ */
+
+import { lstat, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { decodeHmacSecret, encodeHmacSecret, generateHmacSecret } from "../auth/hmac.ts";
+import {
+  formatSecretsFile,
+  parseSecretsFile,
+  type SecretsEntry,
+  type SecretsFile,
+} from "../auth/secrets_file.ts";
+import { parseChoice, parseFlags, parseInteger } from "./args.ts";
+import { CONFIG_FILE } from "./config.ts";
+import { CliError, errorMessage, UsageError } from "./errors.ts";
+import { SETUP_HELP } from "./help.ts";
+import type { Io } from "./io.ts";
+import { selfCommand } from "./self.ts";
+
+const AUTH_KINDS = ["hmac", "token", "none"] as const;
+type AuthKind = (typeof AUTH_KINDS)[number];
+
+/** The files setup writes, in order. */
+export const SETUP_OUTPUTS = [
+  CONFIG_FILE,
+  "broadcaster-secrets.json",
+  "subscriber-secrets.json",
+] as const;
+
+/** Runs `setup` with `args` (after the command name); returns the exit code. */
+export async function setup(args: string[], io: Io): Promise<number> {
+  const flags = parseFlags("setup", args, {
+    db: { type: "string" },
+    "to-broadcasters-auth": { type: "string" },
+    "to-broadcasters-secret": { type: "string" },
+    "to-subscribers-auth": { type: "string" },
+    "to-subscribers-secret": { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    debug: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (flags.help) {
+    io.out(SETUP_HELP);
+    return 0;
+  }
+  const db = parseChoice("--db", flags.db ?? "sqlite", ["sqlite", "rqlite"] as const);
+  if (db === "rqlite") {
+    throw new UsageError("rqlite is not yet available: use --db sqlite (the default)");
+  }
+  const toBroadcaster = direction(
+    "--to-broadcasters",
+    flags["to-broadcasters-auth"],
+    flags["to-broadcasters-secret"],
+  );
+  const toSubscriber = direction(
+    "--to-subscribers",
+    flags["to-subscribers-auth"],
+    flags["to-subscribers-secret"],
+  );
+  const host = flags.host ?? "0.0.0.0";
+  if (host === "") throw new UsageError("Invalid --host: must not be empty");
+  const port = parseInteger("--port", flags.port ?? "3003", 0, 65535);
+
+  const secrets: SecretsFile = {
+    version: "2",
+    ...(toBroadcaster.entry ? { toBroadcaster: toBroadcaster.entry } : {}),
+    ...(toSubscriber.entry ? { toSubscriber: toSubscriber.entry } : {}),
+  };
+  const secretsText = formatSecretsFile(secrets);
+  // What we write must be what serve accepts (token text, hmac length, …).
+  try {
+    parseSecretsFile(secretsText, "the secrets");
+  } catch (e) {
+    throw new UsageError(
+      errorMessage(e).replace(/^Invalid secrets file the secrets: /, "Invalid "),
+    );
+  }
+  const config = {
+    host,
+    port,
+    database: "subscriptions.db",
+    secrets: "broadcaster-secrets.json",
+    replayDatabase: "recent-hmacs.db",
+    pathPrefix: "",
+    logLevel: "info",
+    limits: {},
+  };
+  const contents: Record<(typeof SETUP_OUTPUTS)[number], { text: string; mode: number }> = {
+    [CONFIG_FILE]: { text: JSON.stringify(config, null, 2) + "\n", mode: 0o644 },
+    "broadcaster-secrets.json": { text: secretsText, mode: 0o600 },
+    "subscriber-secrets.json": { text: secretsText, mode: 0o600 },
+  };
+
+  await refuseOverwrite(io.cwd);
+  await writeAll(io.cwd, contents);
+
+  const c = io.outColour;
+  io.out(c.bold("lonelypss setup"));
+  io.out(`  - db: sqlite`);
+  io.out(`  - to-broadcasters-auth: ${toBroadcaster.kind}`);
+  io.out(`  - to-broadcasters-secret: ${toBroadcaster.source}`);
+  io.out(`  - to-subscribers-auth: ${toSubscriber.kind}`);
+  io.out(`  - to-subscribers-secret: ${toSubscriber.source}`);
+  io.out(`  - listen: ${host}:${port}`);
+  io.out(`Wrote ${CONFIG_FILE}`);
+  io.out(`Wrote broadcaster-secrets.json (mode 0600): keep it on the broadcaster`);
+  io.out(`Wrote subscriber-secrets.json (mode 0600): give it to your subscribers`);
+  io.out(`${c.green("Done.")} Start the broadcaster from this directory with:`);
+  io.out(`  ${c.bold(`${selfCommand(io.cwd)} serve`)}`);
+  return 0;
+}
+
+function direction(
+  flag: string,
+  authText: string | undefined,
+  given: string | undefined,
+): { kind: AuthKind; entry: SecretsEntry | null; source: string } {
+  const kind = parseChoice(`${flag}-auth`, authText ?? "hmac", AUTH_KINDS);
+  if (kind === "none") return { kind, entry: null, source: given ? "ignored (auth none)" : "-" };
+  if (given === undefined) {
+    return {
+      kind,
+      entry: { type: kind, secret: encodeHmacSecret(generateHmacSecret()) },
+      source: "generated",
+    };
+  }
+  if (kind === "hmac") {
+    try {
+      decodeHmacSecret(given);
+    } catch (e) {
+      throw new UsageError(`Invalid ${flag}-secret: ${errorMessage(e)}`);
+    }
+  }
+  return { kind, entry: { type: kind, secret: given }, source: "specified" };
+}
+
+async function refuseOverwrite(dir: string): Promise<void> {
+  for (const name of SETUP_OUTPUTS) {
+    const exists = await lstat(join(dir, name)).then(() => true, (e) => {
+      if ((e as { code?: unknown }).code === "ENOENT") return false;
+      throw new CliError(`Cannot check ${name}: ${errorMessage(e)}`);
+    });
+    if (exists) {
+      throw new CliError(`${name} already exists, refusing to overwrite (nothing was written)`);
+    }
+  }
+}
+
+async function writeAll(
+  dir: string,
+  contents: Record<string, { text: string; mode: number }>,
+): Promise<void> {
+  const written: string[] = [];
+  let current = "";
+  try {
+    for (const [name, { text, mode }] of Object.entries(contents)) {
+      current = name;
+      // "wx" fails if the file appeared since the check: never clobber.
+      await writeFile(join(dir, name), text, { encoding: "utf8", mode, flag: "wx" });
+      written.push(name);
+    }
+  } catch (e) {
+    await Promise.all(written.map((name) => rm(join(dir, name), { force: true })));
+    throw new CliError(`Cannot write ${current}: ${errorMessage(e)} (nothing was written)`);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Serves a broadcaster with `node:http`: the only file that touches it.
+ * Converts each `IncomingMessage` into a Web `Request` whose body streams
+ * from the socket (never buffered) and whose signal aborts when the client
+ * goes away, and streams the `Response` body back with backpressure.
+ *
+ * @module
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import type { Broadcaster } from "../../mod.ts";
+import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
+
+/**
+ * Starts listening with `node:http`. Binding is asynchronous on Node, so this
+ * resolves once listening and rejects with {@link AddressInUseError} when the
+ * port is taken.
+ */
+export async function serveWithNode(
+  broadcaster: Broadcaster,
+  options: ServeOptions = {},
+): Promise<RunningServer> {
+  const hostname = options.hostname ?? "0.0.0.0";
+  const port = options.port ?? 3003;
+  const server = createServer((req, res) => void answer(broadcaster, req, res));
+  await listen(server, hostname, port);
+  const addr = server.address() as AddressInfo;
+  const finished = Promise.withResolvers<void>();
+  server.on("close", () => finished.resolve());
+  let stopping: Promise<void> | null = null;
+  return {
+    addr: { hostname: addr.address, port: addr.port },
+    finished: finished.promise,
+    shutdown(graceMs?: number) {
+      stopping ??= (async () => {
+        server.close();
+        server.closeIdleConnections();
+        await broadcaster.close(graceMs);
+        server.closeAllConnections();
+        await finished.promise;
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listen(server: Server, hostname: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error & { code?: string }) => {
+      reject(e.code === "EADDRINUSE" ? new AddressInUseError(hostname, port, { cause: e }) : e);
+    };
+    server.once("error", onError);
+    server.listen(port, hostname, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+async function answer(
+  broadcaster: Broadcaster,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const aborted = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) aborted.abort(new Error("Client disconnected"));
+  });
+  try {
+    const response = await broadcaster.handle(toRequest(req, aborted.signal));
+    await writeResponse(response, res, aborted.signal);
+  } catch (e) {
+    if (!res.headersSent) {
+      console.error("Unhandled server error", e);
+      res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("Internal error\n");
+    } else {
+      res.destroy();
+    }
+  }
+}
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  }
+  const host = headers.get("host") ?? "localhost";
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  return new Request(`http://${host}${req.url ?? "/"}`, {
+    method,
+    headers,
+    signal,
+    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+  } as RequestInit);
+}
+
+async function writeResponse(
+  response: Response,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers: [string, string][] = [];
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers.push([name, value]);
+  });
+  for (const cookie of response.headers.getSetCookie()) headers.push(["set-cookie", cookie]);
+  res.writeHead(response.status, response.statusText, headers.flat());
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const cancel = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await drained(res);
+    }
+    res.end();
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}

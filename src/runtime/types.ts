@@ -1,0 +1,50 @@
+/**
+ * What every runtime adapter (Deno, Bun, Node) promises, so the CLI can start
+ * a broadcaster without knowing which runtime it is on.
+ *
+ * @module
+ */
+
+/** Where to listen. */
+export interface ServeOptions {
+  /** Interface to bind. Default `0.0.0.0`. */
+  readonly hostname?: string;
+  /** Port; 0 picks a free one. Default 3003. */
+  readonly port?: number;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** The bound address. */
+  readonly addr: { hostname: string; port: number };
+  /**
+   * Stops accepting connections at once, lets requests in flight finish (up to
+   * `graceMs` for the broadcaster's deliveries), closes the broadcaster, then
+   * drops whatever connections remain. Idempotent.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/** Thrown by every adapter when the port is taken, whatever the runtime calls it. */
+export class AddressInUseError extends Error {
+  /** `host:port` that could not be bound. */
+  readonly address: string;
+
+  /** Records the address that was taken. */
+  constructor(hostname: string, port: number, options?: ErrorOptions) {
+    super(`Address already in use: ${hostname}:${port}`, options);
+    this.name = "AddressInUseError";
+    this.address = `${hostname}:${port}`;
+  }
+}
+
+/** Resolves after `ms` (the grace deadline), with a timer that never keeps a process alive. */
+export function deadline(ms: number): { promise: Promise<void>; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}

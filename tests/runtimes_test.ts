@@ -1,0 +1,98 @@
+/**
+ * One behaviour suite run against the real CLI on every runtime (Deno, Bun,
+ * Node ≥ 24) over real sockets: each runtime's server adapter, SQLite binding
+ * and streaming must give the same answers.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  encodeCheckSubscriptions,
+  parseResponseCheckSubscriptions,
+} from "../src/protocol/check.ts";
+import { strongEtag } from "../src/protocol/etag.ts";
+import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
+import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
+import { cliCommand, postBytes, type Runtime, startServe, tempDir } from "./_cli.ts";
+import { ConfirmingSubscriber } from "./_confirming_subscriber.ts";
+
+/** Bodies above this many bytes are spooled to disk by the server under test. */
+const SPOOL_THRESHOLD = 1024;
+
+const EMPTY = new Uint8Array(0);
+const enc = (s: string) => new TextEncoder().encode(s);
+
+async function notify(base: string, topic: Uint8Array, message: Uint8Array) {
+  const identifier = crypto.getRandomValues(new Uint8Array(8));
+  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
+  const res = await postBytes(
+    `${base}/v1/notify`,
+    encodeNotify({ topic, sha512, tracing: EMPTY, identifier }, message),
+  );
+  assert.equal(res.status, 200, new TextDecoder().decode(res.body));
+  const answer = parseResponseNotify(res.body);
+  assert.deepEqual(answer.identifier, identifier);
+  return answer.count;
+}
+
+for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
+  Deno.test(`runtime ${runtime}: subscribe, check, notify (in memory and spooled)`, async () => {
+    await using dir = await tempDir();
+    // A config file in the working directory, found without --config.
+    await writeFile(
+      join(dir.path, "lonelypss.json"),
+      JSON.stringify({ limits: { spoolThresholdBytes: SPOOL_THRESHOLD, spoolDir: "." } }),
+    );
+    await using subscriber = new ConfirmingSubscriber();
+    const [exe, pre] = await cliCommand(runtime);
+    await using server = await startServe(
+      exe,
+      [
+        ...pre,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--db",
+        "subs.db",
+        "--log-level",
+        "warn",
+      ],
+      { cwd: dir.path },
+    );
+    assert.match(server.banner, /\(db subs\.db, auth none\/none\)$/);
+
+    const url = subscriber.url;
+    const topic = enc(`topic-${runtime}`);
+    const subscribe = encodeSubscribeExact({ url, topic, recovery: null, tracing: EMPTY });
+    assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, subscribe)).status, 200);
+    assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, subscribe)).status, 409);
+
+    const check = await postBytes(
+      `${server.url}/v1/check_subscriptions`,
+      encodeCheckSubscriptions({ tracing: EMPTY, url }),
+    );
+    assert.equal(check.status, 200);
+    assert.deepEqual(
+      parseResponseCheckSubscriptions(check.body).etag,
+      strongEtag(url, { exacts: [{ topic, recovery: null }], globs: [] }),
+    );
+
+    const small = enc(`hello from ${runtime}`);
+    assert.equal(await notify(server.url, topic, small), 1);
+    assert.deepEqual(subscriber.received.at(-1)?.message, small);
+
+    const large = crypto.getRandomValues(new Uint8Array(SPOOL_THRESHOLD * 64));
+    assert.equal(await notify(server.url, topic, large), 1);
+    assert.deepEqual(subscriber.received.at(-1)?.message, large);
+    assert.deepEqual(subscriber.received.at(-1)?.topic, topic);
+
+    const stopped = await server.stop("SIGTERM");
+    assert.equal(stopped.code, 0, stopped.stderr);
+  });
+}

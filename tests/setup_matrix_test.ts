@@ -1,0 +1,113 @@
+/**
+ * DECISIONS §7: every combination of setup flags yields a configuration that
+ * `serve` starts as generated. For each one: run `setup` in a fresh directory,
+ * `serve` from there, send one subscribe signed with subscriber-secrets.json
+ * (the file subscribers get) and verify the broadcaster's signed answer.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type AuthStrategy,
+  decodeHmacSecret,
+  encodeHmacSecret,
+  generateHmacSecret,
+  hmacAuth,
+  memoryReplayStore,
+  noneAuth,
+  parseSecretsFile,
+  type SecretsEntry,
+  tokenAuth,
+} from "../src/auth/mod.ts";
+import { parseResponseGeneric } from "../src/protocol/generic.ts";
+import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
+import { cliCommand, postBytes, runCli, startServe, tempDir } from "./_cli.ts";
+
+const KINDS = ["hmac", "token", "none"] as const;
+
+function strategy(entry: SecretsEntry | undefined): AuthStrategy {
+  if (entry === undefined) return noneAuth();
+  if (entry.type === "token") return tokenAuth(entry.secret);
+  return hmacAuth({ secret: decodeHmacSecret(entry.secret), replay: memoryReplayStore() });
+}
+
+function givenSecret(kind: (typeof KINDS)[number]): string {
+  return kind === "hmac" ? encodeHmacSecret(generateHmacSecret()) : "my secret";
+}
+
+for (const toB of KINDS) {
+  for (const toS of KINDS) {
+    for (const given of [false, true]) {
+      const name = `setup ${toB}/${toS} (${given ? "given" : "generated"} secrets) serves`;
+      Deno.test(name, async () => {
+        await using dir = await tempDir();
+        const flags = ["--to-broadcasters-auth", toB, "--to-subscribers-auth", toS];
+        const secrets = { toB: givenSecret(toB), toS: givenSecret(toS) };
+        if (given) {
+          // "=" because a base64url secret may start with "-".
+          flags.push(`--to-broadcasters-secret=${secrets.toB}`);
+          flags.push(`--to-subscribers-secret=${secrets.toS}`);
+        }
+        const setup = await runCli(["setup", "--host", "127.0.0.1", ...flags], { cwd: dir.path });
+        assert.equal(setup.code, 0, setup.stderr);
+        assert.match(setup.stdout, / serve\n$/);
+
+        const text = await readFile(join(dir.path, "subscriber-secrets.json"), "utf8");
+        assert.equal(text, await readFile(join(dir.path, "broadcaster-secrets.json"), "utf8"));
+        const file = parseSecretsFile(text, "subscriber-secrets.json");
+        assert.equal(file.toBroadcaster?.type, toB === "none" ? undefined : toB);
+        assert.equal(file.toSubscriber?.type, toS === "none" ? undefined : toS);
+        if (given && toB !== "none") assert.equal(file.toBroadcaster?.secret, secrets.toB);
+        if (given && toS !== "none") assert.equal(file.toSubscriber?.secret, secrets.toS);
+        if (!given && toB !== "none") assert.match(file.toBroadcaster!.secret, /^[\w-]{86}$/);
+
+        const [exe, pre] = await cliCommand("deno");
+        await using server = await startServe(exe, [...pre, "serve", "--port", "0"], {
+          cwd: dir.path,
+        });
+        assert.match(server.banner, new RegExp(`auth ${toB}/${toS}\\)$`));
+        const toBroadcaster = strategy(file.toBroadcaster);
+        const toSubscriber = strategy(file.toSubscriber);
+        try {
+          const msg = {
+            url: "http://127.0.0.1:1/receive",
+            topic: new TextEncoder().encode("matrix"),
+            recovery: null,
+          };
+          const tracing = new Uint8Array(0);
+          const now = Date.now() / 1000;
+          const authorization = await toBroadcaster.authorize(
+            { type: "subscribe_exact", ...msg },
+            tracing,
+            now,
+          );
+          const { status, body } = await postBytes(
+            `${server.url}/v1/subscribe/exact`,
+            encodeSubscribeExact({ ...msg, tracing }),
+            authorization === null ? {} : { authorization },
+          );
+          assert.equal(status, 200, new TextDecoder().decode(body));
+          const answer = parseResponseGeneric(body);
+          const verdict = await toSubscriber.verify(
+            { type: "confirm_subscribe_exact", ...msg },
+            answer.tracing,
+            answer.authorization,
+            Date.now() / 1000,
+          );
+          assert.equal(verdict, "ok");
+        } finally {
+          await toBroadcaster.close();
+          await toSubscriber.close();
+        }
+        const stopped = await server.stop("SIGTERM");
+        assert.equal(stopped.code, 0, stopped.stderr);
+        // The replay store is opened only when some direction uses hmac.
+        const replay = await stat(join(dir.path, "recent-hmacs.db")).then(() => true, () => false);
+        assert.equal(replay, toB === "hmac" || toS === "hmac");
+      });
+    }
+  }
+}
