@@ -1,0 +1,463 @@
+/**
+ * `deno task bench`: our broadcaster against the Python reference (and a raw
+ * one-hop forwarder) on loopback. Every server and the load generator run as
+ * separate processes; everything started is stopped at the end. Prints a
+ * table and writes bench/results/bench-<time>.json.
+ *
+ * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
+ * ceiling,notify0,notify1,fanout,subscribe,big,hmac), --cpu-prof (profile our
+ * broadcaster into bench/results/prof/), --no-ref.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import {
+  decodeHmacSecret,
+  encodeHmacSecret,
+  generateHmacSecret,
+  hmacAuth,
+  memoryReplayStore,
+} from "../src/auth/mod.ts";
+import { encodeSubscribeExact } from "../src/protocol/mod.ts";
+import { aggregate, machine, type Row, type RunStat, table } from "./_report.ts";
+import {
+  cpuSeconds,
+  memory,
+  resetPeak,
+  type Server,
+  spawn,
+  startServer,
+  stopAll,
+} from "./_procs.ts";
+import type { Job } from "./loadgen.ts";
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+const RESULTS = here("./results/");
+const VENV = here("./results/.venv/");
+const PY = `${VENV}bin/python`;
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    runs: { type: "string" },
+    only: { type: "string" },
+    "cpu-prof": { type: "boolean", default: false },
+    "no-ref": { type: "boolean", default: false },
+  },
+});
+const Q = flags.quick;
+const P = {
+  runs: Number(flags.runs ?? (Q ? 1 : 3)),
+  durationS: Q ? 1 : 3,
+  warmupS: Q ? 0.2 : 0.5,
+  subscribeOurs: Q ? 2_000 : 100_000,
+  // The reference is far slower at subscribing (file DB: one fsync'd
+  // transaction per request), so it gets fewer requests; the table says so.
+  subscribeRef: { memory: Q ? 2_000 : 10_000, file: Q ? 200 : 2_000 } as Record<string, number>,
+  bigBytes: Q ? 64 * 1024 * 1024 : 1024 * 1024 * 1024,
+  fanout: [100, 1000],
+};
+const only = flags.only?.split(",") ?? null;
+const want = (id: string) => only === null || only.includes(id);
+const withRef = !flags["no-ref"];
+
+/** Creates the reference's venv from the pinned requirements when missing. */
+async function ensureVenv(): Promise<void> {
+  if (existsSync(PY)) return;
+  console.error("Creating the reference venv in bench/results/.venv ...");
+  const python = Deno.env.get("PYTHON") ?? "python3";
+  for (
+    const [cmd, args] of [
+      [python, ["-m", "venv", VENV]],
+      [PY, ["-m", "pip", "install", "-q", "-r", here("./requirements-reference.txt")]],
+    ] as const
+  ) {
+    const out = await new Deno.Command(cmd, { args: [...args], stdout: "inherit" }).output();
+    if (!out.success) throw new Error(`Venv setup failed: ${cmd} ${args.join(" ")}`);
+  }
+}
+
+type Sys = "ours" | "ref" | "fwd";
+let profRun = 0;
+
+function startOurs(extra: string[] = []): Promise<Server> {
+  const prof = flags["cpu-prof"]
+    ? [
+      "--cpu-prof",
+      `--cpu-prof-dir=${RESULTS}prof`,
+      `--cpu-prof-name=ours-${++profRun}.cpuprofile`,
+    ]
+    : [];
+  return startServer("ours", "deno", ["run", "-A", ...prof, here("./ours_server.ts"), ...extra]);
+}
+
+function startRef(extra: string[] = []): Promise<Server> {
+  return startServer("ref", PY, [here("./reference_server.py"), ...extra]);
+}
+
+async function withServer<T>(s: Promise<Server>, fn: (s: Server) => Promise<T>): Promise<T> {
+  const server = await s;
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs one loadgen job; samples the target's CPU from MEASURE to the result. */
+async function measure(target: Server | null, job: Job): Promise<RunStat> {
+  if (target !== null) resetPeak(target.pid);
+  const child = spawn("deno", ["run", "-A", here("./loadgen.ts"), JSON.stringify(job)]);
+  let c0 = NaN;
+  let result: Omit<RunStat, "cpuPct" | "cpuUsPerOp" | "hwmMiB" | "rssMiB"> | null = null;
+  for await (const line of child.stdout) {
+    if (line === "MEASURE") c0 = target === null ? NaN : cpuSeconds(target.pid);
+    else if (line.startsWith("{")) {
+      result = JSON.parse(line);
+      break;
+    }
+  }
+  const c1 = target === null ? NaN : cpuSeconds(target.pid);
+  const mem = target === null ? { rssMiB: NaN, hwmMiB: NaN } : memory(target.pid);
+  await child.stop();
+  if (result === null) throw new Error(`Loadgen failed: ${child.stderrTail()}`);
+  const cpu = c1 - c0;
+  return {
+    ...result,
+    cpuPct: (cpu / result.durationS) * 100,
+    cpuUsPerOp: (cpu / Math.max(1, result.requests)) * 1e6,
+    ...mem,
+  };
+}
+
+async function repeat(n: number, fn: () => Promise<RunStat>) {
+  const runs: RunStat[] = [];
+  for (let i = 0; i < n; i++) runs.push(await fn());
+  return aggregate(runs);
+}
+
+async function subscribeMany(s: Server, topic: string, n: number, urlPrefix: string) {
+  const r = await measure(null, {
+    mode: "subscribe",
+    url: `http://127.0.0.1:${s.port}/v1/subscribe/exact`,
+    count: n,
+    concurrency: 8,
+    urlPrefix,
+    topic,
+  });
+  if (r.errors > 0) throw new Error(`Subscribing failed on ${s.name}: ${r.firstError}`);
+}
+
+async function subscriberStats(sub: Server): Promise<Record<string, number>> {
+  return await (await fetch(`http://127.0.0.1:${sub.port}/stats`)).json();
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+
+function show(row: Row): void {
+  rows.push(row);
+  console.error(table([row]).split("\n")[2]);
+}
+
+function notifyJob(port: number, topic: string, c: number, extra: Partial<Job> = {}): Job {
+  return {
+    mode: "notify",
+    url: `http://127.0.0.1:${port}/v1/notify`,
+    topic,
+    size: 64,
+    concurrency: c,
+    durationS: P.durationS,
+    warmupS: P.warmupS,
+    ...extra,
+  } as Job;
+}
+
+async function runWrk(port: number): Promise<number | null> {
+  try {
+    const lua = `${RESULTS}wrk-post.lua`;
+    await Deno.writeTextFile(lua, 'wrk.method = "POST"\nwrk.body = string.rep("x", 64)\n');
+    const out = await new Deno.Command("wrk", {
+      args: ["-t1", "-c64", `-d${P.durationS}s`, "-s", lua, `http://127.0.0.1:${port}/x`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const m = /Requests\/sec:\s+([\d.]+)/.exec(new TextDecoder().decode(out.stdout));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  await Deno.mkdir(RESULTS, { recursive: true });
+  if (withRef) await ensureVenv();
+  const started = performance.now();
+  const sub = await startServer("subscriber", "deno", ["run", "-A", here("./subscriber.ts")]);
+  const subUrl = (path: string) => `http://127.0.0.1:${sub.port}${path}`;
+  const systems: Sys[] = withRef ? ["ours", "ref"] : ["ours"];
+  const start = (sys: Sys, extra: string[] = []) =>
+    sys === "ours"
+      ? startOurs(extra)
+      : sys === "ref"
+      ? startRef(extra)
+      : startServer("fwd", "deno", ["run", "-A", here("./forwarder.ts"), "--target", subUrl("/f")]);
+
+  if (want("ceiling")) {
+    for (const c of [16, 64]) {
+      const a = await repeat(P.runs, () => measure(null, notifyJob(sub.port, "x", c)));
+      show({
+        id: `ceiling-c${c}`,
+        label: `loadgen → subscriber direct, c=${c} (ceiling)`,
+        metric: "rps",
+        ours: a,
+      });
+    }
+    const wrk = await runWrk(sub.port);
+    if (wrk !== null) {
+      notes.push(`wrk -t1 -c64 against the same subscriber: ${wrk.toFixed(0)} req/s`);
+    }
+  }
+
+  if (want("notify0")) {
+    const row = (c: number): Row => ({
+      id: `notify0-c${c}`,
+      label: `notify, 0 subscribers, c=${c}`,
+      metric: "rps",
+    });
+    const rs = [1, 16, 64].map(row);
+    for (const sys of systems) {
+      await withServer(start(sys), async (s) => {
+        for (const [i, c] of [1, 16, 64].entries()) {
+          rs[i]![sys] = await repeat(
+            P.runs,
+            () => measure(s, notifyJob(s.port, "nobody", c, { expectCount: 0 })),
+          );
+        }
+      });
+    }
+    rs.forEach(show);
+  }
+
+  if (want("notify1")) {
+    const rs = [1, 16, 64].map((c): Row => ({
+      id: `notify1-c${c}`,
+      label: `notify → 1 subscriber, 64 B, c=${c}`,
+      metric: "rps",
+      ...(c === 16 ? { goal: "≥10× ref, ≥50% fwd" } : {}),
+    }));
+    for (const sys of [...systems, "fwd"] as Sys[]) {
+      await withServer(start(sys), async (s) => {
+        if (sys !== "fwd") await subscribeMany(s, "one", 1, subUrl("/one/"));
+        for (const [i, c] of [1, 16, 64].entries()) {
+          const expect = sys === "fwd" ? {} : { expectCount: 1 };
+          rs[i]![sys] = await repeat(P.runs, () => measure(s, notifyJob(s.port, "one", c, expect)));
+        }
+      });
+    }
+    rs.forEach(show);
+  }
+
+  if (want("fanout")) {
+    for (const n of P.fanout) {
+      const row: Row = {
+        id: `fanout-${n}`,
+        label: `fan-out: 1 notify → ${n} subscribers, c=1 (notifies/s)`,
+        metric: "rps",
+        ...(n === 1000 ? { goal: "≥10× ref" } : {}),
+      };
+      for (const sys of systems) {
+        await withServer(start(sys), async (s) => {
+          await subscribeMany(s, "many", n, subUrl(`/many/${n}/`));
+          row[sys] = await repeat(
+            P.runs,
+            () => measure(s, notifyJob(s.port, "many", 1, { expectCount: n, minRequests: 2 })),
+          );
+        });
+      }
+      show(row);
+    }
+  }
+
+  if (want("subscribe")) {
+    for (const db of ["memory", "file"]) {
+      const row: Row = {
+        id: `subscribe-${db}`,
+        label: `subscribe_exact ×${P.subscribeOurs.toLocaleString("en-US")} (${db} DB), c=16`,
+        metric: "rps",
+        goal: "≥10× ref",
+      };
+      const refCount = P.subscribeRef[db]!;
+      if (withRef && refCount !== P.subscribeOurs) {
+        row.note = `ref capped at ${refCount.toLocaleString("en-US")}`;
+      }
+      for (const sys of systems) {
+        const count = sys === "ours" ? P.subscribeOurs : refCount;
+        row[sys] = await repeat(P.runs, async () => {
+          const file = `${RESULTS}sub-${sys}.db`;
+          const dbArg = db === "memory" ? ":memory:" : file;
+          await removeDb(file);
+          try {
+            return await withServer(start(sys, ["--db", dbArg]), (s) =>
+              measure(s, {
+                mode: "subscribe",
+                url: `http://127.0.0.1:${s.port}/v1/subscribe/exact`,
+                count,
+                concurrency: 16,
+                urlPrefix: subUrl("/s/"),
+                topicPrefix: "topic/",
+              }));
+          } finally {
+            await removeDb(file);
+          }
+        });
+      }
+      show(row);
+    }
+  }
+
+  if (want("big")) {
+    const mib = P.bigBytes / 1024 / 1024;
+    const row: Row = {
+      id: "big",
+      label: `one ${mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`} notify → 1 subscriber (MB/s)`,
+      metric: "mbps",
+      goal: "≥3× ref, peak RSS ≤64 MiB",
+    };
+    const spool = `${RESULTS}spool`;
+    await Deno.mkdir(spool, { recursive: true });
+    for (const sys of systems) {
+      await withServer(start(sys, sys === "ours" ? ["--spool-dir", spool] : []), async (s) => {
+        await subscribeMany(s, "big", 1, subUrl("/big/"));
+        const before = await subscriberStats(sub);
+        row[sys] = await repeat(P.runs, () =>
+          measure(s, {
+            mode: "big",
+            url: `http://127.0.0.1:${s.port}/v1/notify`,
+            topic: "big",
+            bytes: P.bigBytes,
+            expectCount: 1,
+          }));
+        const after = await subscriberStats(sub);
+        if (after.badDigest !== before.badDigest) {
+          notes.push(`big: ${sys} delivered a wrong digest`);
+        }
+      });
+    }
+    show(row);
+  }
+
+  if (want("hmac")) {
+    const s2b = encodeHmacSecret(generateHmacSecret());
+    const b2s = encodeHmacSecret(generateHmacSecret());
+    const secrets = ["--hmac-s2b", s2b, "--hmac-b2s", b2s];
+    const hsub = await startServer("hmac-subscriber", "deno", [
+      "run",
+      "-A",
+      here("./subscriber.ts"),
+      ...secrets,
+    ]);
+    try {
+      const row: Row = {
+        id: "hmac-c16",
+        label: "notify → 1 subscriber, hmac both ways, c=16",
+        metric: "rps",
+      };
+      for (const sys of systems) {
+        await withServer(start(sys, secrets), async (s) => {
+          // With hmac to the broadcaster, the setup subscribe must be signed too.
+          await signedSubscribe(s.port, s2b, `http://127.0.0.1:${hsub.port}/h/0`, "hm");
+          row[sys] = await repeat(
+            P.runs,
+            () => measure(s, notifyJob(s.port, "hm", 16, { expectCount: 1, hmacS2b: s2b })),
+          );
+        });
+      }
+      const st = await subscriberStats(hsub);
+      if (st.badAuth! > 0) notes.push(`hmac: subscriber saw ${st.badAuth} RECEIVEs with bad auth`);
+      show(row);
+    } finally {
+      await hsub.stop();
+    }
+  }
+
+  await sub.stop();
+  const elapsed = (performance.now() - started) / 1000;
+  const py = withRef
+    ? new TextDecoder().decode(
+      (await new Deno.Command(PY, { args: ["--version"], stdout: "piped" }).output()).stdout,
+    ).trim()
+    : "not run";
+  let wrkVersion: string | null = null;
+  try {
+    const o = await new Deno.Command("wrk", { args: ["-v"], stdout: "piped", stderr: "piped" })
+      .output();
+    wrkVersion = new TextDecoder().decode(o.stdout).split("\n")[0] ?? null;
+  } catch { /* not installed */ }
+  const m = machine(py, wrkVersion);
+  const out = table(rows);
+  console.log(
+    `\nlonelypss-ts bench (${Q ? "quick" : "full"}, median of ${P.runs} run(s), ${
+      elapsed.toFixed(0)
+    } s)`,
+  );
+  console.log(
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryMiB} MiB, deno ${m.deno}, ${py}\n`,
+  );
+  console.log(out);
+  console.log(
+    "\nours/ref > 1 means ours is faster. fwd = raw Deno forwarder (one-hop ceiling). CPU = broadcaster " +
+      "process CPU during the measured part (% of one core / µs per request); RSS = VmHWM (reset per run) / VmRSS after.",
+  );
+  for (const n of notes) console.log(`note: ${n}`);
+  const file = `${RESULTS}bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ machine: m, params: P, quick: Q, elapsedS: elapsed, notes, rows }, null, 2),
+  );
+  console.log(`\nwrote ${file}`);
+}
+
+async function removeDb(file: string): Promise<void> {
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    await Deno.remove(f).catch(() => {});
+  }
+}
+
+/** One hmac-signed subscribe_exact (setup for the hmac scenario). */
+async function signedSubscribe(
+  port: number,
+  s2b: string,
+  url: string,
+  topic: string,
+): Promise<void> {
+  const auth = hmacAuth({ secret: decodeHmacSecret(s2b), replay: memoryReplayStore() });
+  const t = new TextEncoder().encode(topic);
+  const tracing = new Uint8Array(0);
+  const authorization = await auth.authorize(
+    { type: "subscribe_exact", url, recovery: null, topic: t },
+    tracing,
+    Date.now() / 1000,
+  );
+  await auth.close();
+  const res = await fetch(`http://127.0.0.1:${port}/v1/subscribe/exact`, {
+    method: "POST",
+    headers: { authorization: authorization ?? "", "content-type": "application/octet-stream" },
+    body: encodeSubscribeExact({ url, topic: t, recovery: null, tracing }) as Uint8Array<
+      ArrayBuffer
+    >,
+  });
+  await res.body?.cancel();
+  if (res.status !== 200) throw new Error(`Signed subscribe failed: status ${res.status}`);
+}
+
+Deno.addSignalListener("SIGINT", () => {
+  stopAll().finally(() => Deno.exit(130));
+});
+try {
+  await main();
+} finally {
+  await stopAll();
+}
