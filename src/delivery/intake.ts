@@ -8,6 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { bytesEqual } from "../protocol/bytes.ts";
+import type { ChunkReader } from "./chunks.ts";
 import { fileStream, SpoolFile } from "./spool.ts";
 
 /**
@@ -60,7 +61,7 @@ export interface IntakeLimits {
  * also leaves nothing behind.
  */
 export async function takeMessage(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   first: readonly Uint8Array[],
   length: bigint,
   claimedSha512: Uint8Array,

@@ -8,6 +8,7 @@
 import { ParseError } from "../protocol/bytes.ts";
 import { MAX_NOTIFY_HEADER_BYTES, parseNotifyHeader } from "../protocol/notify.ts";
 import type { NotifyHeader } from "../protocol/notify.ts";
+import type { ChunkReader } from "./chunks.ts";
 
 /** A parsed header plus the message bytes that arrived with it. */
 export type NotifyHead =
@@ -19,7 +20,7 @@ export type NotifyHead =
  * possible header are never copied; they are handed back in `rest`.
  */
 export async function readNotifyHead(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
 ): Promise<NotifyHead> {
   let buf = new Uint8Array(4096);
   let used = 0;
