@@ -2,7 +2,8 @@
  * A real test subscriber: an HTTP server on 127.0.0.1:0 that records every
  * RECEIVE or MISSED it gets (streamed: the message is hashed, kept only when
  * small) and answers as configured per path. Tests wait on its promises,
- * never on sleeps.
+ * never on sleeps. It can also hold its answers (see {@link TestSubscriber.hold})
+ * so a test can act while a delivery is in flight.
  *
  * @module
  */
@@ -12,7 +13,6 @@ import { parseReceiveHeader } from "../src/protocol/receive.ts";
 import type { ReceiveHeader } from "../src/protocol/receive.ts";
 import {
   encodeResponseConfirmMissed,
-  encodeResponseConfirmReceive,
   encodeResponseUnsubscribeImmediate,
 } from "../src/protocol/mod.ts";
 
@@ -43,6 +43,8 @@ export interface Recorded {
   readonly receive: ReceiveHeader | null;
   /** For RECEIVE: SHA-512 of the message bytes after the header. */
   readonly messageSha512: Uint8Array | null;
+  /** For RECEIVE: the message bytes after the header, when the body was kept whole. */
+  readonly message: Uint8Array | null;
 }
 
 /** Bodies up to this size are kept whole. */
@@ -55,9 +57,14 @@ export class TestSubscriber {
   readonly #received: Recorded[] = [];
   #waiters: { n: number; path: string | null; resolve: () => void }[] = [];
   readonly #closing = Promise.withResolvers<void>();
+  #holding = false;
+  /** Answers waiting for {@link release}. */
+  #held: (() => void)[] = [];
+  /** Callers of {@link waitForHeld} waiting for an answer to be held. */
+  #heldWaiters: (() => void)[] = [];
 
-  /** Listens on 127.0.0.1:0; `behaviour` picks the answer by path. */
-  constructor(behaviour: (path: string) => Behaviour) {
+  /** Listens on 127.0.0.1:0; `behaviour` picks the answer by path (default: confirm). */
+  constructor(behaviour: (path: string) => Behaviour = () => ({ kind: "confirm" })) {
     this.#behaviour = behaviour;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -88,10 +95,34 @@ export class TestSubscriber {
     return promise;
   }
 
-  /** Releases hanging requests and stops the server. */
+  /** From now on, each request is recorded but answered only after {@link release}. */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Answers every held request and stops holding. */
+  release(): void {
+    this.#holding = false;
+    for (const go of this.#held) go();
+    this.#held = [];
+  }
+
+  /** Resolves once a request is being held. */
+  waitForHeld(): Promise<void> {
+    if (this.#held.length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.#heldWaiters.push(resolve));
+  }
+
+  /** Releases held and hanging requests and stops the server. */
   async close(): Promise<void> {
+    this.release();
     this.#closing.resolve();
     await this.#server.shutdown();
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #wake(): void {
@@ -114,15 +145,17 @@ export class TestSubscriber {
     }
     this.#received.push(recorded);
     this.#wake();
+    if (this.#holding) {
+      await new Promise<void>((resolve) => {
+        this.#held.push(resolve);
+        for (const wake of this.#heldWaiters) wake();
+        this.#heldWaiters = [];
+      });
+    }
     switch (behaviour.kind) {
       case "confirm": {
         if (recorded.receive === null) return new Response(null, { status: 400 });
-        return octets(encodeResponseConfirmReceive({
-          authorization: null,
-          tracing: new Uint8Array(0),
-          identifier: recorded.receive.identifier,
-          numSubscribers: behaviour.numSubscribers ?? 1,
-        }));
+        return octets(confirmReceive(recorded.receive.identifier, behaviour.numSubscribers ?? 1));
       }
       case "fail500":
         return new Response(null, { status: 500 });
@@ -142,6 +175,33 @@ export class TestSubscriber {
   }
 }
 
+/**
+ * Runs `fn` with a fresh subscriber answering by `behaviour`, closing it
+ * afterwards whatever happens.
+ */
+export async function withSubscriber(
+  behaviour: (path: string) => Behaviour,
+  fn: (sub: TestSubscriber) => Promise<void>,
+): Promise<void> {
+  const sub = new TestSubscriber(behaviour);
+  try {
+    await fn(sub);
+  } finally {
+    await sub.close();
+  }
+}
+
+/**
+ * RESPONSE_CONFIRM_RECEIVE written out byte by byte, so the broadcaster's
+ * parser is checked against bytes that do not come from our own encoder:
+ * type 8, no authorization, no tracing, lp8 identifier, u32 count.
+ */
+function confirmReceive(identifier: Uint8Array, numSubscribers: number): Uint8Array {
+  const count = new Uint8Array(4);
+  new DataView(count.buffer).setUint32(0, numSubscribers);
+  return new Uint8Array([0, 8, 0, 0, 0, 0, identifier.length, ...identifier, ...count]);
+}
+
 function octets(body: Uint8Array, status = 200): Response {
   return new Response(body as Uint8Array<ArrayBuffer>, {
     status,
@@ -153,6 +213,7 @@ async function record(path: string, req: Request): Promise<Recorded> {
   const kept: Uint8Array[] = [];
   let head = new Uint8Array(0);
   let receive: ReceiveHeader | null = null;
+  let headerLength = 0;
   let total = 0;
   const hash = createHash("sha512");
   for await (const chunk of req.body ?? []) {
@@ -174,17 +235,20 @@ async function record(path: string, req: Request): Promise<Recorded> {
     }
     if (parsed !== null) {
       receive = copyHeader(parsed.header);
+      headerLength = parsed.headerLength;
       hash.update(head.subarray(parsed.headerLength));
       head = new Uint8Array(0);
     }
   }
+  const body = total <= KEEP_BYTES ? concat(kept, total) : null;
   return {
     path,
     headers: req.headers,
     bodyLength: total,
-    body: total <= KEEP_BYTES ? concat(kept, total) : null,
+    body,
     receive,
     messageSha512: receive === null ? null : new Uint8Array(hash.digest()),
+    message: receive === null || body === null ? null : body.slice(headerLength),
   };
 }
 

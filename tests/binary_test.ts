@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { CLI, postBytes, ROOT, run, runtimeExecutable, startServe, tempDir } from "./_cli.ts";
-import { ConfirmingSubscriber } from "./_confirming_subscriber.ts";
+import { TestSubscriber } from "./_subscriber.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -34,7 +34,7 @@ Deno.test("binary: bun build --compile gives one executable that serves", async 
     join(work.path, "lonelypss.json"),
     JSON.stringify({ limits: { spoolThresholdBytes: 1024, spoolDir: "." } }),
   );
-  await using subscriber = new ConfirmingSubscriber();
+  await using subscriber = new TestSubscriber();
   const db = join(build.path, "subs.db");
   await using server = await startServe(
     binary,
@@ -43,7 +43,12 @@ Deno.test("binary: bun build --compile gives one executable that serves", async 
   );
   assert.ok(server.banner.endsWith(`(db ${db}, auth none/none)`), server.banner);
   const topic = new TextEncoder().encode("binary");
-  const sub = encodeSubscribeExact({ url: subscriber.url, topic, recovery: null, tracing: EMPTY });
+  const sub = encodeSubscribeExact({
+    url: subscriber.url("/receive"),
+    topic,
+    recovery: null,
+    tracing: EMPTY,
+  });
   assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, sub)).status, 200);
 
   const message = new Uint8Array(randomBytes(100_000));

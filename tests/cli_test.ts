@@ -14,7 +14,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { cliCommand, postBytes, runCli, startServe, tempDir } from "./_cli.ts";
-import { ConfirmingSubscriber } from "./_confirming_subscriber.ts";
+import { TestSubscriber } from "./_subscriber.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -222,11 +222,16 @@ async function startNotify(base: string, topic: Uint8Array) {
 
 Deno.test("cli: SIGTERM lets a delivery in flight finish, then exits 0", async () => {
   await using dir = await tempDir();
-  await using subscriber = new ConfirmingSubscriber();
+  await using subscriber = new TestSubscriber();
   const [exe, args] = await serveArgs("--db", "subs.db");
   await using server = await startServe(exe, args, { cwd: dir.path });
   const topic = new TextEncoder().encode("graceful");
-  const sub = encodeSubscribeExact({ url: subscriber.url, topic, recovery: null, tracing: EMPTY });
+  const sub = encodeSubscribeExact({
+    url: subscriber.url("/receive"),
+    topic,
+    recovery: null,
+    tracing: EMPTY,
+  });
   assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, sub)).status, 200);
 
   subscriber.hold();
@@ -243,11 +248,16 @@ Deno.test("cli: SIGTERM lets a delivery in flight finish, then exits 0", async (
 
 Deno.test("cli: shutdown stops waiting for a stuck delivery after --grace", async () => {
   await using dir = await tempDir();
-  await using subscriber = new ConfirmingSubscriber();
+  await using subscriber = new TestSubscriber();
   const [exe, args] = await serveArgs("--db", "subs.db", "--grace", "0.2");
   await using server = await startServe(exe, args, { cwd: dir.path });
   const topic = new TextEncoder().encode("stuck");
-  const sub = encodeSubscribeExact({ url: subscriber.url, topic, recovery: null, tracing: EMPTY });
+  const sub = encodeSubscribeExact({
+    url: subscriber.url("/receive"),
+    topic,
+    recovery: null,
+    tracing: EMPTY,
+  });
   assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, sub)).status, 200);
 
   subscriber.hold();

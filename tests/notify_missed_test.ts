@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { post, startBroadcaster } from "./_harness.ts";
 import type { TestBroadcaster } from "./_harness.ts";
-import { TestSubscriber } from "./_subscriber.ts";
-import type { Behaviour } from "./_subscriber.ts";
+import { withSubscriber } from "./_subscriber.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeMissed } from "../src/protocol/missed.ts";
 import { startSweeper, sweepOnce } from "../src/delivery/sweeper.ts";
@@ -46,18 +45,6 @@ function contextOf(b: TestBroadcaster): Context {
     now: () => Date.now() / 1000,
     log: silentLogger,
   };
-}
-
-async function withSubscriber(
-  behaviour: (path: string) => Behaviour,
-  fn: (sub: TestSubscriber) => Promise<void>,
-): Promise<void> {
-  const sub = new TestSubscriber(behaviour);
-  try {
-    await fn(sub);
-  } finally {
-    await sub.close();
-  }
 }
 
 /** Pending missed records, leased with a clock far in the future (then released). */

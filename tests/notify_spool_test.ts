@@ -56,90 +56,82 @@ Deno.test("a 64 MiB notify is spooled, delivered intact to two subscribers, and 
   const sha512 = await writeMessage(messagePath);
   const spoolDir = dirs.spool;
   await using big = await startBroadcaster({ limits: { spoolThresholdBytes: MIB, spoolDir } });
-  const sub = new TestSubscriber(() => ({ kind: "confirm" }));
+  await using sub = new TestSubscriber();
+  await big.broadcaster.store.subscribeExact(sub.url("/a"), TOPIC, null);
+  await big.broadcaster.store.subscribeGlob(sub.url("/b"), "b*", null);
+  const header = encodeNotifyHeader({
+    topic: TOPIC,
+    sha512,
+    tracing: new Uint8Array(0),
+    identifier: new Uint8Array([7, 7]),
+    length: BigInt(SIZE),
+  });
+  // Streamed (chunked) upload, so the notifier side holds no copy either.
+  const body = fileStream(header, messagePath);
+
+  const baseline = Deno.memoryUsage().rss;
+  let peak = baseline;
+  let spooled = false;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+  }, 5);
+  let res: Response;
   try {
-    await big.broadcaster.store.subscribeExact(sub.url("/a"), TOPIC, null);
-    await big.broadcaster.store.subscribeGlob(sub.url("/b"), "b*", null);
-    const header = encodeNotifyHeader({
-      topic: TOPIC,
-      sha512,
-      tracing: new Uint8Array(0),
-      identifier: new Uint8Array([7, 7]),
-      length: BigInt(SIZE),
+    const sent = fetch(
+      `${big.url}/v1/notify`,
+      { method: "POST", body, duplex: "half" } as RequestInit,
+    );
+    // Observe the spool file while the request is in flight.
+    void sub.waitFor(1).then(async () => {
+      spooled = (await readdir(spoolDir)).length === 1;
     });
-    // Streamed (chunked) upload, so the notifier side holds no copy either.
-    const body = fileStream(header, messagePath);
-
-    const baseline = Deno.memoryUsage().rss;
-    let peak = baseline;
-    let spooled = false;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, Deno.memoryUsage().rss);
-    }, 5);
-    let res: Response;
-    try {
-      const sent = fetch(
-        `${big.url}/v1/notify`,
-        { method: "POST", body, duplex: "half" } as RequestInit,
-      );
-      // Observe the spool file while the request is in flight.
-      void sub.waitFor(1).then(async () => {
-        spooled = (await readdir(spoolDir)).length === 1;
-      });
-      res = await sent;
-    } finally {
-      clearInterval(sampler);
-    }
-    const answer = parseResponseNotify(new Uint8Array(await res.arrayBuffer()));
-    assert.equal(res.status, 200);
-    assert.equal(answer.count, 2);
-    const growthMiB = (peak - baseline) / MIB;
-    console.log(`RSS growth during the 64 MiB spooled notify: ${growthMiB.toFixed(1)} MiB`);
-    // Informational only: this process also runs the notifier and the
-    // subscribers, so garbage from ~6 × 64 MiB of chunks dominates. That the
-    // spooled body is streamed is asserted in src/delivery/intake_test.ts.
-
-    assert.equal(sub.received.length, 2);
-    for (const r of sub.received) {
-      assert.equal(r.receive!.length, BigInt(SIZE));
-      assert.deepEqual(r.messageSha512, sha512);
-      assert.deepEqual(parseReprDigest(r.headers.get("repr-digest")!), sha512);
-      // Spooled bodies stream from the file, which Deno's fetch sends chunked
-      // (its openAsBlob reads the whole file into memory, so no Blob here).
-      assert.equal(r.headers.get("transfer-encoding"), "chunked");
-      assert.equal(r.bodyLength, SIZE + 2 + 2 + TOPIC.length + 1 + 8 + 8);
-    }
-    assert.ok(spooled, "the message was in the spool directory during delivery");
-    assert.deepEqual(await readdir(spoolDir), []);
+    res = await sent;
   } finally {
-    await sub.close();
+    clearInterval(sampler);
   }
+  const answer = parseResponseNotify(new Uint8Array(await res.arrayBuffer()));
+  assert.equal(res.status, 200);
+  assert.equal(answer.count, 2);
+  const growthMiB = (peak - baseline) / MIB;
+  console.log(`RSS growth during the 64 MiB spooled notify: ${growthMiB.toFixed(1)} MiB`);
+  // Informational only: this process also runs the notifier and the
+  // subscribers, so garbage from ~6 × 64 MiB of chunks dominates. That the
+  // spooled body is streamed is asserted in src/delivery/intake_test.ts.
+
+  assert.equal(sub.received.length, 2);
+  for (const r of sub.received) {
+    assert.equal(r.receive!.length, BigInt(SIZE));
+    assert.deepEqual(r.messageSha512, sha512);
+    assert.deepEqual(parseReprDigest(r.headers.get("repr-digest")!), sha512);
+    // Spooled bodies stream from the file, which Deno's fetch sends chunked
+    // (its openAsBlob reads the whole file into memory, so no Blob here).
+    assert.equal(r.headers.get("transfer-encoding"), "chunked");
+    assert.equal(r.bodyLength, SIZE + 2 + 2 + TOPIC.length + 1 + 8 + 8);
+  }
+  assert.ok(spooled, "the message was in the spool directory during delivery");
+  assert.deepEqual(await readdir(spoolDir), []);
 });
 
 Deno.test("a spooled notify with a wrong hash gets 400 and leaves the spool directory empty", async () => {
   await using dirs = await tempDirs();
   const spoolDir = dirs.spool;
   await using big = await startBroadcaster({ limits: { spoolThresholdBytes: 10, spoolDir } });
-  const sub = new TestSubscriber(() => ({ kind: "confirm" }));
-  try {
-    await big.broadcaster.store.subscribeExact(sub.url("/a"), TOPIC, null);
-    const message = new Uint8Array(100_000).fill(3);
-    const header = encodeNotifyHeader({
-      topic: TOPIC,
-      sha512: new Uint8Array(64),
-      tracing: new Uint8Array(0),
-      identifier: new Uint8Array([1]),
-      length: BigInt(message.length),
-    });
-    const res = await fetch(`${big.url}/v1/notify`, {
-      method: "POST",
-      body: new Blob([header as Uint8Array<ArrayBuffer>, message]),
-    });
-    assert.equal(res.status, 400);
-    assert.match(await res.text(), /SHA-512 does not match/);
-    assert.equal(sub.received.length, 0);
-    assert.deepEqual(await readdir(spoolDir), []);
-  } finally {
-    await sub.close();
-  }
+  await using sub = new TestSubscriber();
+  await big.broadcaster.store.subscribeExact(sub.url("/a"), TOPIC, null);
+  const message = new Uint8Array(100_000).fill(3);
+  const header = encodeNotifyHeader({
+    topic: TOPIC,
+    sha512: new Uint8Array(64),
+    tracing: new Uint8Array(0),
+    identifier: new Uint8Array([1]),
+    length: BigInt(message.length),
+  });
+  const res = await fetch(`${big.url}/v1/notify`, {
+    method: "POST",
+    body: new Blob([header as Uint8Array<ArrayBuffer>, message]),
+  });
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /SHA-512 does not match/);
+  assert.equal(sub.received.length, 0);
+  assert.deepEqual(await readdir(spoolDir), []);
 });

@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { post, startBroadcaster } from "./_harness.ts";
-import { TestSubscriber } from "./_subscriber.ts";
-import type { Behaviour } from "./_subscriber.ts";
+import { withSubscriber } from "./_subscriber.ts";
 import { encodeNotify, encodeNotifyHeader, parseResponseNotify } from "../src/protocol/notify.ts";
 import { parseReprDigest } from "../src/protocol/receive.ts";
 import { parseSimpleTracing } from "../src/protocol/tracing.ts";
@@ -29,18 +28,6 @@ function notifyBody(message = MESSAGE, topic = TOPIC): Uint8Array {
     tracing: new Uint8Array(0),
     identifier: new Uint8Array([1, 2, 3, 4]),
   }, message);
-}
-
-async function withSubscriber(
-  behaviour: (path: string) => Behaviour,
-  fn: (sub: TestSubscriber) => Promise<void>,
-): Promise<void> {
-  const sub = new TestSubscriber(behaviour);
-  try {
-    await fn(sub);
-  } finally {
-    await sub.close();
-  }
 }
 
 Deno.test("notify delivers RECEIVE to one subscriber and answers RESPONSE_NOTIFY", async () => {

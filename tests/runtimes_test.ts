@@ -18,7 +18,7 @@ import { strongEtag } from "../src/protocol/etag.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { cliCommand, postBytes, type Runtime, startServe, tempDir } from "./_cli.ts";
-import { ConfirmingSubscriber } from "./_confirming_subscriber.ts";
+import { TestSubscriber } from "./_subscriber.ts";
 
 /** Bodies above this many bytes are spooled to disk by the server under test. */
 const SPOOL_THRESHOLD = 1024;
@@ -47,7 +47,7 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
       join(dir.path, "lonelypss.json"),
       JSON.stringify({ limits: { spoolThresholdBytes: SPOOL_THRESHOLD, spoolDir: "." } }),
     );
-    await using subscriber = new ConfirmingSubscriber();
+    await using subscriber = new TestSubscriber();
     const [exe, pre] = await cliCommand(runtime);
     await using server = await startServe(
       exe,
@@ -67,7 +67,7 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     );
     assert.match(server.banner, /\(db subs\.db, auth none\/none\)$/);
 
-    const url = subscriber.url;
+    const url = subscriber.url("/receive");
     const topic = enc(`topic-${runtime}`);
     const subscribe = encodeSubscribeExact({ url, topic, recovery: null, tracing: EMPTY });
     assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, subscribe)).status, 200);
@@ -90,7 +90,7 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     const large = crypto.getRandomValues(new Uint8Array(SPOOL_THRESHOLD * 64));
     assert.equal(await notify(server.url, topic, large), 1);
     assert.deepEqual(subscriber.received.at(-1)?.message, large);
-    assert.deepEqual(subscriber.received.at(-1)?.topic, topic);
+    assert.deepEqual(subscriber.received.at(-1)?.receive?.topic, topic);
 
     const stopped = await server.stop("SIGTERM");
     assert.equal(stopped.code, 0, stopped.stderr);

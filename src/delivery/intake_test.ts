@@ -3,16 +3,8 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { streamOf } from "./_test_util.ts";
 import { takeMessage } from "./intake.ts";
-
-function streamOf(chunks: Uint8Array[]): ReadableStreamDefaultReader<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(c) {
-      for (const chunk of chunks) c.enqueue(chunk);
-      c.close();
-    },
-  }).getReader();
-}
 
 function sha512(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash("sha512").update(b).digest());

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { DEFAULT_MISSED_RETRY } from "../options.ts";
 import { missedDelaySeconds } from "./missed_policy.ts";
 
+/** The reference's documented template policy (config chapter §2.5), restated on purpose. */
 const TEMPLATE = {
   maxRetries: 20,
   expoFactor: 1,
@@ -9,6 +11,10 @@ const TEMPLATE = {
   constantSeconds: 1,
   jitterSeconds: 2,
 };
+
+Deno.test("the default missed policy is the reference's template", () => {
+  assert.deepEqual(DEFAULT_MISSED_RETRY, TEMPLATE);
+});
 
 Deno.test("missed policy follows the template's delay table", () => {
   const low = [2, 3, 5, 9, 17, 33, 65, 129, 257, 513, 1025, 1025, 1025];

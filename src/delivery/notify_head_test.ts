@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeNotifyHeader } from "../protocol/notify.ts";
+import { streamOf } from "./_test_util.ts";
 import { readNotifyHead } from "./notify_head.ts";
-
-function streamOf(chunks: Uint8Array[]): ReadableStreamDefaultReader<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(c) {
-      for (const chunk of chunks) c.enqueue(chunk);
-      c.close();
-    },
-  }).getReader();
-}
 
 const HEADER = {
   topic: new TextEncoder().encode("foo"),
