@@ -9,6 +9,9 @@
  */
 
 import { createHash } from "node:crypto";
+import type { AuthConfig, AuthMessage, AuthResult } from "../src/auth/types.ts";
+import { Writer } from "../src/protocol/bytes.ts";
+import { parseMissed } from "../src/protocol/missed.ts";
 import { parseReceiveHeader } from "../src/protocol/receive.ts";
 import type { ReceiveHeader } from "../src/protocol/receive.ts";
 import {
@@ -41,6 +44,11 @@ export interface Recorded {
   readonly body: Uint8Array | null;
   /** For RECEIVE: the parsed header, or null when the body is not a RECEIVE. */
   readonly receive: ReceiveHeader | null;
+  /**
+   * With subscriber-side auth: the verdict on the request's authorization
+   * (RECEIVE or MISSED), else null.
+   */
+  authVerdict: AuthResult | null;
   /** For RECEIVE: SHA-512 of the message bytes after the header. */
   readonly messageSha512: Uint8Array | null;
   /** For RECEIVE: the message bytes after the header, when the body was kept whole. */
@@ -63,9 +71,20 @@ export class TestSubscriber {
   /** Callers of {@link waitForHeld} waiting for an answer to be held. */
   #heldWaiters: (() => void)[] = [];
 
-  /** Listens on 127.0.0.1:0; `behaviour` picks the answer by path (default: confirm). */
-  constructor(behaviour: (path: string) => Behaviour = () => ({ kind: "confirm" })) {
+  readonly #auth: AuthConfig | null;
+
+  /**
+   * Listens on 127.0.0.1:0; `behaviour` picks the answer by path (default:
+   * confirm). With `auth` (the subscriber's copy of both directions), RECEIVE
+   * and MISSED authorizations are verified as lonelypsc does (refused: 403,
+   * or 503 when unavailable) and confirmations are signed.
+   */
+  constructor(
+    behaviour: (path: string) => Behaviour = () => ({ kind: "confirm" }),
+    auth: AuthConfig | null = null,
+  ) {
     this.#behaviour = behaviour;
+    this.#auth = auth;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (req) => this.#handle(req),
@@ -125,6 +144,27 @@ export class TestSubscriber {
     return this.close();
   }
 
+  /** Verifies a RECEIVE (by its header and message hash) or a MISSED (by its body). */
+  #verify(req: Request, r: Recorded): Promise<AuthResult> {
+    const auth = this.#auth!;
+    const authorization = req.headers.get("authorization");
+    const now = Date.now() / 1000;
+    if (r.receive !== null && r.messageSha512 !== null) {
+      const { topic, identifier, tracing } = r.receive;
+      const sha512 = r.messageSha512;
+      const message: AuthMessage = { type: "receive", url: req.url, topic, identifier, sha512 };
+      return auth.toSubscriber.verify(message, tracing, authorization, now);
+    }
+    if (r.body === null) return Promise.resolve("forbidden");
+    const missed = parseMissed(r.body);
+    return auth.toSubscriber.verify(
+      { type: "missed", recovery: req.url, topic: missed.topic },
+      missed.tracing,
+      authorization,
+      now,
+    );
+  }
+
   #wake(): void {
     this.#waiters = this.#waiters.filter((w) => {
       const count = w.path === null ? this.#received.length : this.receivedAt(w.path).length;
@@ -143,8 +183,12 @@ export class TestSubscriber {
     } catch {
       return new Response(null, { status: 400 });
     }
+    if (this.#auth !== null) recorded.authVerdict = await this.#verify(req, recorded);
     this.#received.push(recorded);
     this.#wake();
+    if (recorded.authVerdict !== null && recorded.authVerdict !== "ok") {
+      return new Response(null, { status: recorded.authVerdict === "unavailable" ? 503 : 403 });
+    }
     if (this.#holding) {
       await new Promise<void>((resolve) => {
         this.#held.push(resolve);
@@ -155,17 +199,31 @@ export class TestSubscriber {
     switch (behaviour.kind) {
       case "confirm": {
         if (recorded.receive === null) return new Response(null, { status: 400 });
-        return octets(confirmReceive(recorded.receive.identifier, behaviour.numSubscribers ?? 1));
+        const { identifier } = recorded.receive;
+        const numSubscribers = behaviour.numSubscribers ?? 1;
+        const authorization = await this.#auth?.toBroadcaster.authorize(
+          { type: "confirm_receive", identifier, numSubscribers, url: req.url },
+          new Uint8Array(0),
+          Date.now() / 1000,
+        ) ?? null;
+        return octets(confirmReceive(identifier, numSubscribers, authorization));
       }
       case "fail500":
         return new Response(null, { status: 500 });
       case "unsubscribe":
         return octets(encodeResponseUnsubscribeImmediate());
-      case "confirm_missed":
+      case "confirm_missed": {
+        const topic = recorded.body === null ? null : parseMissed(recorded.body).topic;
+        const authorization = topic === null ? null : await this.#auth?.toBroadcaster.authorize(
+          { type: "confirm_missed", topic, url: req.url },
+          new Uint8Array(0),
+          Date.now() / 1000,
+        ) ?? null;
         return octets(
-          encodeResponseConfirmMissed({ authorization: null, tracing: new Uint8Array(0) }),
+          encodeResponseConfirmMissed({ authorization, tracing: new Uint8Array(0) }),
           behaviour.status ?? 200,
         );
+      }
       case "hang": {
         const gone = new Promise<void>((r) => req.signal.addEventListener("abort", () => r()));
         await Promise.race([gone, this.#closing.promise]);
@@ -192,14 +250,17 @@ export async function withSubscriber(
 }
 
 /**
- * RESPONSE_CONFIRM_RECEIVE written out byte by byte, so the broadcaster's
+ * RESPONSE_CONFIRM_RECEIVE written field by field, so the broadcaster's
  * parser is checked against bytes that do not come from our own encoder:
- * type 8, no authorization, no tracing, lp8 identifier, u32 count.
+ * type 8, lp16 authorization, empty tracing, lp8 identifier, u32 count.
  */
-function confirmReceive(identifier: Uint8Array, numSubscribers: number): Uint8Array {
-  const count = new Uint8Array(4);
-  new DataView(count.buffer).setUint32(0, numSubscribers);
-  return new Uint8Array([0, 8, 0, 0, 0, 0, identifier.length, ...identifier, ...count]);
+function confirmReceive(
+  identifier: Uint8Array,
+  numSubscribers: number,
+  authorization: string | null,
+): Uint8Array {
+  return new Writer().u16(8).lp16(authorization ?? "").u16(0).lp8(identifier).u32(numSubscribers)
+    .finish().slice();
 }
 
 function octets(body: Uint8Array, status = 200): Response {
@@ -247,6 +308,7 @@ async function record(path: string, req: Request): Promise<Recorded> {
     bodyLength: total,
     body,
     receive,
+    authVerdict: null,
     messageSha512: receive === null ? null : new Uint8Array(hash.digest()),
     message: receive === null || body === null ? null : body.slice(headerLength),
   };
