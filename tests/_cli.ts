@@ -9,6 +9,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
+import { post } from "./_harness.ts";
 
 /** Absolute path of cli.ts. */
 export const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
@@ -72,16 +74,21 @@ export interface SpawnOptions {
   readonly env?: Record<string, string>;
 }
 
-/** Runs a command to completion. */
-export async function run(exe: string, args: string[], opts: SpawnOptions = {}): Promise<Ran> {
-  const out = await new Deno.Command(exe, {
+/** A child with no stdin and piped output, without colours. */
+function command(exe: string, args: string[], opts: SpawnOptions): Deno.Command {
+  return new Deno.Command(exe, {
     args,
     ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
     env: { NO_COLOR: "1", ...opts.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/** Runs a command to completion. */
+export async function run(exe: string, args: string[], opts: SpawnOptions = {}): Promise<Ran> {
+  const out = await command(exe, args, opts).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
@@ -112,14 +119,7 @@ export async function startServe(
   args: string[],
   opts: SpawnOptions = {},
 ): Promise<Served> {
-  const child = new Deno.Command(exe, {
-    args,
-    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    env: { NO_COLOR: "1", ...opts.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = command(exe, args, opts).spawn();
   const stdout = lines(child.stdout);
   const stderr = lines(child.stderr);
   const stopWith = async (signal: Deno.Signal | null): Promise<Ran> => {
@@ -233,16 +233,20 @@ export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
-/** POSTs bytes and reads the whole answer. */
-export async function postBytes(
-  url: string,
-  body: Uint8Array,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: Uint8Array }> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/octet-stream", ...headers },
-    body: body as BodyInit,
+/** POSTs bytes and reads the whole answer (the end-to-end harness's `post`). */
+export { post as postBytes } from "./_harness.ts";
+
+/** Subscribes `subscriberUrl` to the exact `topic` (no recovery url) on the broadcaster at `base`. */
+export async function subscribeOver(
+  base: string,
+  subscriberUrl: string,
+  topic: Uint8Array,
+): Promise<number> {
+  const body = encodeSubscribeExact({
+    url: subscriberUrl,
+    topic,
+    recovery: null,
+    tracing: new Uint8Array(0),
   });
-  return { status: res.status, body: new Uint8Array(await res.arrayBuffer()) };
+  return (await post(`${base}/v1/subscribe/exact`, body)).status;
 }

@@ -16,6 +16,16 @@ import {
 } from "../mod.ts";
 import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
 
+/** A missed-retry policy whose every delay is 0, so MISSED is due at once. */
+export const IMMEDIATE_RETRY = {
+  maxRetries: 3,
+  expoFactor: 0,
+  expoBase: 2,
+  expoMax: 10,
+  constantSeconds: 0,
+  jitterSeconds: 0,
+};
+
 /** A running broadcaster for one test. */
 export interface TestBroadcaster extends AsyncDisposable {
   /** Base url, e.g. `http://127.0.0.1:41234` (plus the path prefix, if any). */

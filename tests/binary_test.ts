@@ -11,8 +11,16 @@ import { createHash, randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
-import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
-import { CLI, postBytes, ROOT, run, runtimeExecutable, startServe, tempDir } from "./_cli.ts";
+import {
+  CLI,
+  postBytes,
+  ROOT,
+  run,
+  runtimeExecutable,
+  startServe,
+  subscribeOver,
+  tempDir,
+} from "./_cli.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -43,13 +51,7 @@ Deno.test("binary: bun build --compile gives one executable that serves", async 
   );
   assert.ok(server.banner.endsWith(`(db ${db}, auth none/none)`), server.banner);
   const topic = new TextEncoder().encode("binary");
-  const sub = encodeSubscribeExact({
-    url: subscriber.url("/receive"),
-    topic,
-    recovery: null,
-    tracing: EMPTY,
-  });
-  assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, sub)).status, 200);
+  assert.equal(await subscribeOver(server.url, subscriber.url("/receive"), topic), 200);
 
   const message = new Uint8Array(randomBytes(100_000));
   const sha512 = new Uint8Array(createHash("sha512").update(message).digest());

@@ -12,8 +12,7 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
-import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
-import { cliCommand, postBytes, runCli, startServe, tempDir } from "./_cli.ts";
+import { cliCommand, postBytes, runCli, startServe, subscribeOver, tempDir } from "./_cli.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -226,13 +225,7 @@ Deno.test("cli: SIGTERM lets a delivery in flight finish, then exits 0", async (
   const [exe, args] = await serveArgs("--db", "subs.db");
   await using server = await startServe(exe, args, { cwd: dir.path });
   const topic = new TextEncoder().encode("graceful");
-  const sub = encodeSubscribeExact({
-    url: subscriber.url("/receive"),
-    topic,
-    recovery: null,
-    tracing: EMPTY,
-  });
-  assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, sub)).status, 200);
+  assert.equal(await subscribeOver(server.url, subscriber.url("/receive"), topic), 200);
 
   subscriber.hold();
   const notified = startNotify(server.url, topic);
@@ -252,13 +245,7 @@ Deno.test("cli: shutdown stops waiting for a stuck delivery after --grace", asyn
   const [exe, args] = await serveArgs("--db", "subs.db", "--grace", "0.2");
   await using server = await startServe(exe, args, { cwd: dir.path });
   const topic = new TextEncoder().encode("stuck");
-  const sub = encodeSubscribeExact({
-    url: subscriber.url("/receive"),
-    topic,
-    recovery: null,
-    tracing: EMPTY,
-  });
-  assert.equal((await postBytes(`${server.url}/v1/subscribe/exact`, sub)).status, 200);
+  assert.equal(await subscribeOver(server.url, subscriber.url("/receive"), topic), 200);
 
   subscriber.hold();
   const notified = startNotify(server.url, topic);

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { post, startBroadcaster } from "./_harness.ts";
+import { IMMEDIATE_RETRY, post, startBroadcaster } from "./_harness.ts";
 import type { TestBroadcaster } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
@@ -18,15 +18,6 @@ import type { Context } from "../src/http/context.ts";
 
 const TOPIC = new TextEncoder().encode("orders/42");
 const MESSAGE = new TextEncoder().encode("missed me?");
-/** Due at once, so tests never wait for a real retry delay. */
-const IMMEDIATE = {
-  maxRetries: 3,
-  expoFactor: 0,
-  expoBase: 2,
-  expoMax: 10,
-  constantSeconds: 0,
-  jitterSeconds: 0,
-};
 
 function notifyBody(): Uint8Array {
   return encodeNotify({
@@ -61,7 +52,7 @@ async function pendingMissed(ctx: Context): Promise<{ attempts: number; recovery
 Deno.test("a RECEIVE answered 500 leads the sweeper to POST MISSED; the subscription stays", async () => {
   await using b = await startBroadcaster({
     sweeper: false,
-    limits: { missedRetry: IMMEDIATE, sweepIntervalMs: 20 },
+    limits: { missedRetry: IMMEDIATE_RETRY, sweepIntervalMs: 20 },
   });
   const ctx = contextOf(b);
   await withSubscriber(
@@ -100,7 +91,10 @@ Deno.test("a RECEIVE answered 500 leads the sweeper to POST MISSED; the subscrip
 });
 
 Deno.test("a failing recovery url is retried per policy, then given up; the subscription stays", async () => {
-  await using b = await startBroadcaster({ sweeper: false, limits: { missedRetry: IMMEDIATE } });
+  await using b = await startBroadcaster({
+    sweeper: false,
+    limits: { missedRetry: IMMEDIATE_RETRY },
+  });
   const ctx = contextOf(b);
   await withSubscriber(
     (path) => (path === "/missed" ? { kind: "confirm_missed", status: 500 } : { kind: "fail500" }),
@@ -127,7 +121,9 @@ Deno.test("a failing recovery url is retried per policy, then given up; the subs
 });
 
 Deno.test("the broadcaster's own sweeper delivers MISSED and stops cleanly on close", async () => {
-  const b = await startBroadcaster({ limits: { missedRetry: IMMEDIATE, sweepIntervalMs: 10 } });
+  const b = await startBroadcaster({
+    limits: { missedRetry: IMMEDIATE_RETRY, sweepIntervalMs: 10 },
+  });
   try {
     await withSubscriber(
       (path) => (path === "/missed" ? { kind: "confirm_missed" } : { kind: "fail500" }),
@@ -153,7 +149,7 @@ Deno.test("the broadcaster's own sweeper delivers MISSED and stops cleanly on cl
 Deno.test("no recovery url, or a policy that gives up at once, stores no missed record", async () => {
   await using b = await startBroadcaster({
     sweeper: false,
-    limits: { missedRetry: { ...IMMEDIATE, maxRetries: 0 } },
+    limits: { missedRetry: { ...IMMEDIATE_RETRY, maxRetries: 0 } },
   });
   const ctx = contextOf(b);
   await withSubscriber(() => ({ kind: "fail500" }), async (sub) => {
@@ -168,7 +164,7 @@ Deno.test("no recovery url, or a policy that gives up at once, stores no missed 
 Deno.test("stopping the sweeper aborts an in-flight MISSED and keeps the record as it was", async () => {
   await using b = await startBroadcaster({
     sweeper: false,
-    limits: { missedRetry: IMMEDIATE, totalTimeoutMs: 30_000 },
+    limits: { missedRetry: IMMEDIATE_RETRY, totalTimeoutMs: 30_000 },
   });
   const ctx = contextOf(b);
   await withSubscriber(
