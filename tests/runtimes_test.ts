@@ -92,7 +92,26 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     assert.deepEqual(subscriber.received.at(-1)?.message, large);
     assert.deepEqual(subscriber.received.at(-1)?.receive?.topic, topic);
 
+    // A Host header that is not a valid host is the client's problem: 4xx, never a 500.
+    assert.match(await rawStatusLine(server.url, "a b"), /^HTTP\/1\.1 4\d\d/);
+
     const stopped = await server.stop("SIGTERM");
     assert.equal(stopped.code, 0, stopped.stderr);
   });
+}
+
+/** Sends one raw HTTP/1.1 request with the given Host header; returns the status line. */
+async function rawStatusLine(base: string, host: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const request = `POST /v1/check_subscriptions HTTP/1.1\r\nhost: ${host}\r\n` +
+      "content-length: 0\r\nconnection: close\r\n\r\n";
+    await conn.write(enc(request));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0]!;
+  } finally {
+    conn.close();
+  }
 }

@@ -46,7 +46,13 @@ export function createHandler(ctx: Context, pathPrefix: string): Handler {
   let waiters: (() => void)[] = [];
 
   async function dispatch(req: Request): Promise<Response> {
-    const path = new URL(req.url).pathname;
+    let path: string;
+    try {
+      path = new URL(req.url).pathname;
+    } catch {
+      // Servers build the URL from the Host header, which the client controls.
+      return fail(400, "Invalid request URL (check the Host header)");
+    }
     if (!path.startsWith(prefix)) return fail(404, "Not found");
     const route = ROUTES.get(path.slice(prefix.length));
     if (route === undefined) return fail(404, "Not found");

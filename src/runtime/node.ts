@@ -86,15 +86,23 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   }
-  const host = headers.get("host") ?? "localhost";
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(`http://${host}${req.url ?? "/"}`, {
+  return new Request(requestUrl(headers.get("host"), req.url ?? "/"), {
     method,
     headers,
     signal,
     ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
   } as RequestInit);
+}
+
+/** The request's URL; a Host header that is not a valid host falls back to localhost. */
+function requestUrl(host: string | null, path: string): string {
+  try {
+    return new URL(path, `http://${host ?? "localhost"}`).href;
+  } catch {
+    return new URL(path, "http://localhost").href;
+  }
 }
 
 async function writeResponse(
