@@ -135,3 +135,48 @@ Deno.test("a spooled notify with a wrong hash gets 400 and leaves the spool dire
   assert.equal(sub.received.length, 0);
   assert.deepEqual(await readdir(spoolDir), []);
 });
+
+for (const when of ["disconnects", "stalls while the server shuts down"] as const) {
+  Deno.test(`a notifier that ${when} mid-upload leaves no spool file and no unhandled error`, async () => {
+    await using dirs = await tempDirs();
+    const errors: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (msg: string) => void errors.push(msg),
+    };
+    await using sub = new TestSubscriber();
+    const b = await startBroadcaster({
+      logger,
+      limits: { spoolThresholdBytes: 1024, spoolDir: dirs.spool },
+    });
+    await b.broadcaster.store.subscribeExact(sub.url("/r"), TOPIC, null);
+    const header = encodeNotifyHeader({
+      topic: TOPIC,
+      sha512: new Uint8Array(64),
+      tracing: new Uint8Array(0),
+      identifier: new Uint8Array([1]),
+      length: BigInt(2 * MIB),
+    });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: b.server.addr.port });
+    const head = "POST /v1/notify HTTP/1.1\r\nhost: 127.0.0.1\r\n" +
+      `content-length: ${header.length + 2 * MIB}\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(head));
+    await conn.write(header);
+    let sent = 0;
+    while (sent < 256 * 1024) sent += await conn.write(new Uint8Array(64 * 1024));
+    if (when === "disconnects") {
+      conn.close(); // gone, 1.75 MiB short
+      // Shutting down waits for the request in flight, so its clean-up has run after this.
+      await b[Symbol.asyncDispose]();
+    } else {
+      // The upload never finishes; shutting down ends it (its body read fails).
+      await b[Symbol.asyncDispose]();
+      conn.close();
+    }
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await readdir(dirs.spool), []);
+    assert.equal(sub.received.length, 0);
+  });
+}

@@ -25,3 +25,21 @@ export function bytesReader(bytes: Uint8Array): ChunkReader {
     },
   };
 }
+
+/** Why a body read failed, as a 400 reason. */
+export const UNREADABLE_BODY = "Request body could not be read (the client went away?)";
+
+/**
+ * Reads the next chunk; `null` when the body itself fails (the client
+ * disconnected, a broken chunked encoding). Such a failure is the peer's doing
+ * and ends the request with 400, never an unhandled error.
+ */
+export async function readChunk(
+  reader: ChunkReader,
+): Promise<ReadableStreamReadResult<Uint8Array> | null> {
+  try {
+    return await reader.read();
+  } catch {
+    return null;
+  }
+}

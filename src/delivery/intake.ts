@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { bytesEqual } from "../protocol/bytes.ts";
-import type { ChunkReader } from "./chunks.ts";
+import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import { fileStream, SpoolFile } from "./spool.ts";
 
 /**
@@ -87,9 +87,10 @@ export async function takeMessage(
       if (!await accept(chunk)) return { ok: false, reason: "Body longer than announced" };
     }
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!await accept(value)) return { ok: false, reason: "Body longer than announced" };
+      const next = await readChunk(reader);
+      if (next === null) return { ok: false, reason: UNREADABLE_BODY };
+      if (next.done) break;
+      if (!await accept(next.value)) return { ok: false, reason: "Body longer than announced" };
     }
     if (received < length) return { ok: false, reason: "Body shorter than announced" };
     if (!bytesEqual(new Uint8Array(hash.digest()), claimedSha512)) {

@@ -8,7 +8,7 @@
 import { ParseError } from "../protocol/bytes.ts";
 import { MAX_NOTIFY_HEADER_BYTES, parseNotifyHeader } from "../protocol/notify.ts";
 import type { NotifyHeader } from "../protocol/notify.ts";
-import type { ChunkReader } from "./chunks.ts";
+import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 
 /** A parsed header plus the message bytes that arrived with it. */
 export type NotifyHead =
@@ -25,8 +25,10 @@ export async function readNotifyHead(
   let buf = new Uint8Array(4096);
   let used = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { ok: false, reason: "Truncated body: incomplete notify header" };
+    const next = await readChunk(reader);
+    if (next === null) return { ok: false, reason: UNREADABLE_BODY };
+    if (next.done) return { ok: false, reason: "Truncated body: incomplete notify header" };
+    const value = next.value;
     const take = Math.min(value.length, MAX_NOTIFY_HEADER_BYTES - used);
     if (used + take > buf.length) {
       const next = new Uint8Array(Math.min(MAX_NOTIFY_HEADER_BYTES, (used + take) * 2));

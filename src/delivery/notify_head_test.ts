@@ -46,3 +46,13 @@ Deno.test("readNotifyHead rejects a body that ends inside the header", async () 
     reason: "Truncated body: incomplete notify header",
   });
 });
+
+Deno.test("readNotifyHead turns a failing body read into a 400 reason", async () => {
+  const reader = {
+    read: () => Promise.reject(new Error("connection reset")),
+  };
+  assert.deepEqual(await readNotifyHead(reader), {
+    ok: false,
+    reason: "Request body could not be read (the client went away?)",
+  });
+});

@@ -6,6 +6,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { writeSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FileHandle } from "node:fs/promises";
@@ -37,13 +38,25 @@ export class SpoolFile {
     return this.#path;
   }
 
-  /** Appends all of `chunk` (looping over short writes). */
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.#handle === null) throw new Error("Spool file is closed");
-    let done = 0;
-    while (done < chunk.length) {
-      const { bytesWritten } = await this.#handle.write(chunk, done, chunk.length - done);
-      done += bytesWritten;
+  /**
+   * Appends all of `chunk` (looping over short writes).
+   *
+   * Synchronous on purpose: in Deno, awaiting an async file write per chunk
+   * while a large request body is being read stalls both (measured: a 2 GiB
+   * upload fell to ~3 MB/s after the first GiB, with the backlog held in
+   * memory), while a synchronous write of one chunk to the page cache takes
+   * tens of microseconds and keeps the intake linear (2 GiB in ~5 s).
+   */
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#handle === null) return Promise.reject(new Error("Spool file is closed"));
+    try {
+      let done = 0;
+      while (done < chunk.length) {
+        done += writeSync(this.#handle.fd, chunk, done, chunk.length - done);
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
