@@ -6,17 +6,10 @@
  */
 
 import { cpus, release, totalmem } from "node:os";
+import type { Result } from "./loadgen.ts";
 
-/** One measured run of one system. */
-export interface RunStat {
-  requests: number;
-  errors: number;
-  firstError: string | null;
-  durationS: number;
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  mbps?: number;
+/** One measured run of one system: the load generator's result plus the broadcaster's costs. */
+export interface RunStat extends Result {
   /** Broadcaster CPU over the measured part, % of one core. */
   cpuPct: number;
   /** Broadcaster CPU per request, microseconds. */
