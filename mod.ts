@@ -29,6 +29,7 @@
 
 import { noneAuth } from "./src/auth/none.ts";
 import type { AuthConfig } from "./src/auth/types.ts";
+import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
 import type { Context, Limits } from "./src/http/context.ts";
 import { createHandler } from "./src/http/handler.ts";
@@ -105,10 +106,9 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
 
   async function shutdown(graceMs: number): Promise<void> {
     await sweeper?.stop();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-    await Promise.race([handler.idle(), deadline]);
-    clearTimeout(timer);
+    const grace = deadline(graceMs);
+    await Promise.race([handler.idle(), grace.promise]);
+    grace.cancel();
     if (handler.inFlight > 0) {
       ctx.log.warn("Closing with requests still in flight", { inFlight: handler.inFlight });
     }

@@ -93,13 +93,3 @@ export function parseChoice<C extends string>(
 
 /** Log levels accepted by `--log-level`. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
-
-/**
- * A path prefix as the handler wants it: "" or "/a/b" (leading slash, no
- * trailing one).
- */
-export function normalisePrefix(prefix: string): string {
-  const trimmed = prefix.replace(/\/+$/, "");
-  if (trimmed === "") return "";
-  return trimmed.startsWith("/") ? trimmed : "/" + trimmed;
-}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { normalisePrefix, parseFlags, parseInteger } from "./args.ts";
+import { parseFlags, parseInteger } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
 Deno.test("args: unknown option and missing value become one-line usage errors", () => {
@@ -20,11 +20,4 @@ Deno.test("args: integers are decimal and in range", () => {
   for (const bad of ["", "-1", "1e3", "0x10", "65536", " 1"]) {
     assert.throws(() => parseInteger("--port", bad, 0, 65535), UsageError, bad);
   }
-});
-
-Deno.test("args: path prefixes get one leading slash and no trailing one", () => {
-  assert.equal(normalisePrefix(""), "");
-  assert.equal(normalisePrefix("/"), "");
-  assert.equal(normalisePrefix("ps"), "/ps");
-  assert.equal(normalisePrefix("/a/b/"), "/a/b");
 });

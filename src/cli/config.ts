@@ -11,7 +11,8 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { Limits, MissedRetryPolicy } from "../http/context.ts";
 import type { LogLevel } from "../log.ts";
 import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../options.ts";
-import { LOG_LEVELS, normalisePrefix } from "./args.ts";
+import { normalisePrefix } from "../http/handler.ts";
+import { LOG_LEVELS } from "./args.ts";
 import { CliError, errorMessage } from "./errors.ts";
 
 /** The name `serve` looks for in the current directory. */

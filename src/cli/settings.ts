@@ -7,7 +7,8 @@
 
 import type { Limits } from "../http/context.ts";
 import type { LogLevel } from "../log.ts";
-import { LOG_LEVELS, normalisePrefix, parseChoice, parseInteger, parseSeconds } from "./args.ts";
+import { normalisePrefix } from "../http/handler.ts";
+import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig } from "./config.ts";
 
 /** `serve`'s flags, as parsed. */

@@ -87,8 +87,9 @@ export function createHandler(ctx: Context, pathPrefix: string): Handler {
   };
 }
 
-function normalisePrefix(prefix: string): string {
-  if (prefix === "" || prefix === "/") return "";
-  const withSlash = prefix.startsWith("/") ? prefix : "/" + prefix;
-  return withSlash.endsWith("/") ? withSlash.slice(0, -1) : withSlash;
+/** A mount point as routed: `""` or `/x` (leading slash added, trailing slashes dropped). */
+export function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, "");
+  if (trimmed === "") return "";
+  return trimmed.startsWith("/") ? trimmed : "/" + trimmed;
 }

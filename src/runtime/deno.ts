@@ -6,7 +6,8 @@
  */
 
 import type { Broadcaster } from "../../mod.ts";
-import { AddressInUseError, deadline, type RunningServer, type ServeOptions } from "./types.ts";
+import { deadline } from "../deadline.ts";
+import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
 export type { RunningServer } from "./types.ts";
 

@@ -39,12 +39,3 @@ export class AddressInUseError extends Error {
     this.address = `${hostname}:${port}`;
   }
 }
-
-/** Resolves after `ms` (the grace deadline), with a timer that never keeps a process alive. */
-export function deadline(ms: number): { promise: Promise<void>; cancel(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}
