@@ -38,7 +38,7 @@ export async function sendMissed(
   if (authorization !== null) headers["authorization"] = authorization;
   const res = await postBytes(recovery, {
     headers,
-    body: new Blob([body as Uint8Array<ArrayBuffer>]),
+    body,
     totalTimeoutMs: ctx.limits.totalTimeoutMs,
     connectTimeoutMs: ctx.limits.connectTimeoutMs,
     readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
