@@ -1,6 +1,7 @@
 /**
- * The stateless (HTTP) wire protocol: byte helpers, message types, and the
- * codec of every request and response body.
+ * The wire protocols: byte helpers, message types, and the codec of every
+ * stateless (HTTP) request and response body and of every stateful
+ * (websocket) frame (`./stateful/mod.ts`).
  *
  * Parsers return views into their input where safe; copy the bytes to keep
  * them beyond the input's lifetime.
@@ -20,3 +21,4 @@ export * from "./notify.ts";
 export * from "./receive.ts";
 export * from "./missed.ts";
 export * from "./tracing.ts";
+export * from "./stateful/mod.ts";
