@@ -31,21 +31,27 @@ import { noneAuth } from "./src/auth/none.ts";
 import type { AuthConfig } from "./src/auth/types.ts";
 import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
-import type { Context, Limits } from "./src/http/context.ts";
-import { createHandler } from "./src/http/handler.ts";
+import type { Context, Limits } from "./src/core/context.ts";
+import { createHandler, normalisePrefix } from "./src/http/handler.ts";
+import { currentRuntime } from "./src/runtime/mod.ts";
+import { NO_LOCAL_SUBSCRIBERS } from "./src/core/local.ts";
+import { WebsocketHub, WebsocketService } from "./src/ws/mod.ts";
+import type { WebSocketUpgrader } from "./src/ws/socket.ts";
 import { consoleLogger, type Logger } from "./src/log.ts";
 import { resolveLimits } from "./src/options.ts";
 import { openSqliteStore } from "./src/storage/sqlite/store.ts";
 import type { Store } from "./src/storage/types.ts";
 
 export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/types.ts";
-export type { Limits, MissedRetryPolicy } from "./src/http/context.ts";
+export type { Limits, MissedRetryPolicy } from "./src/core/context.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
 export type { Store, Subscriber, SubscriptionSet } from "./src/storage/types.ts";
 export { openSqliteStore } from "./src/storage/sqlite/store.ts";
 export { defaultLimits } from "./src/options.ts";
 export { noneAuth } from "./src/auth/none.ts";
+export type { WebSocketUpgrader, WsEvents, WsPeer } from "./src/ws/socket.ts";
+export { CloseCode } from "./src/ws/close.ts";
 
 /** How to build a broadcaster. Everything is optional. */
 export interface BroadcasterOptions {
@@ -68,12 +74,30 @@ export interface BroadcasterOptions {
   readonly logger?: Logger;
   /** The clock, epoch seconds. Default `Date.now() / 1000`. */
   readonly now?: () => number;
+  /** Serve websocket subscribers at `GET /v1/websocket`. Default true. */
+  readonly websockets?: boolean;
+  /**
+   * The base url other broadcasters reach this process at, path prefix
+   * included (e.g. `"http://10.0.0.5:3003/pubsub"`): its relay rows point at
+   * `<relayUrl>/v1/receive_for_websockets`. It must spell the host exactly as
+   * peers send it in `Host`. Default: the origin of the first websocket
+   * request plus the prefix (right for one machine; set it for several).
+   */
+  readonly relayUrl?: string;
+  /**
+   * How to upgrade requests to websockets. Default: `Deno.upgradeWebSocket`
+   * on Deno; on Bun and Node the adapters pass one per request to `handle`.
+   */
+  readonly upgrader?: WebSocketUpgrader;
 }
 
 /** A running broadcaster. */
 export interface Broadcaster {
-  /** Answers one HTTP request of the stateless protocol. Never rejects. */
-  handle(req: Request): Promise<Response>;
+  /**
+   * Answers one request: the HTTP routes, and the websocket upgrade at
+   * `/v1/websocket` (through `upgrader` if given, else the default). Never rejects.
+   */
+  handle(req: Request, upgrader?: WebSocketUpgrader): Promise<Response>;
   /** The store in use. */
   readonly store: Store;
   /** The effective limits. */
@@ -93,18 +117,32 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     toBroadcaster: options.auth?.toBroadcaster ?? noneAuth(),
     toSubscriber: options.auth?.toSubscriber ?? noneAuth(),
   };
+  const log = options.logger ?? consoleLogger("warn");
+  const prefix = normalisePrefix(options.pathPrefix ?? "");
+  const hub = options.websockets === false
+    ? null
+    : new WebsocketHub({ store, log }, options.relayUrl ?? null);
   const ctx: Context = {
     store,
     auth,
     limits,
     now: options.now ?? (() => Date.now() / 1000),
-    log: options.logger ?? consoleLogger("warn"),
+    log,
+    local: hub ?? NO_LOCAL_SUBSCRIBERS,
   };
-  const handler = createHandler(ctx, options.pathPrefix ?? "");
+  const ws = hub === null
+    ? null
+    : new WebsocketService(ctx, hub, options.upgrader ?? await defaultUpgrader(), prefix);
+  const handler = createHandler(
+    ctx,
+    prefix,
+    ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
+  );
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
   let closing: Promise<void> | null = null;
 
   async function shutdown(graceMs: number): Promise<void> {
+    await ws?.close(Math.min(graceMs, 5_000));
     await sweeper?.stop();
     const grace = deadline(graceMs);
     await Promise.race([handler.idle(), grace.promise]);
@@ -117,7 +155,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
   }
 
   return {
-    handle: (req) => handler.handle(req),
+    handle: (req, upgrader) => handler.handle(req, upgrader),
     store,
     limits,
     close(graceMs = 10_000) {
@@ -125,4 +163,19 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
       return closing;
     },
   };
+}
+
+/** The runtime's own upgrader where it needs nothing per request (Deno). */
+async function defaultUpgrader(): Promise<WebSocketUpgrader | null> {
+  if (currentRuntime() !== "deno") return null;
+  return (await import("./src/runtime/deno_ws.ts")).denoUpgrader;
+}
+
+/** Bun passes its server as `fetch`'s second argument: only real upgraders count. */
+function asUpgrader(extra: unknown): WebSocketUpgrader | undefined {
+  const candidate = extra as { upgrade?: unknown } | undefined;
+  return typeof candidate?.upgrade === "function" &&
+      !("publish" in (candidate as object))
+    ? candidate as WebSocketUpgrader
+    : undefined;
 }

@@ -5,7 +5,7 @@
  */
 
 import { tmpdir } from "node:os";
-import type { Limits, MissedRetryPolicy } from "./http/context.ts";
+import type { Limits, MissedRetryPolicy } from "./core/context.ts";
 
 /** Default retry policy: the reference template's (config chapter §2.5), ~20 tries over ~3 h. */
 export const DEFAULT_MISSED_RETRY: MissedRetryPolicy = {
@@ -31,6 +31,16 @@ export function defaultLimits(): Limits {
     sweepIntervalMs: 10_000,
     sweepBatchSize: 100,
     missedLeaseMs: 60_000,
+    websocketConfigureTimeoutMs: 10_000,
+    websocketMaxIncomingBytes: 16 * 1024 * 1024,
+    // lonelypsc (aiohttp) refuses messages over 4 MiB; 3.5 MiB leaves room for headers.
+    websocketMaxMessageBytes: 3.5 * 1024 * 1024,
+    websocketMaxUnprocessed: 255,
+    websocketMaxPendingSends: 255,
+    websocketMaxUnacknowledged: 3,
+    websocketMaxBufferedBytes: 16 * 1024 * 1024,
+    websocketMaxQueuedBytes: 64 * 1024 * 1024,
+    relayReconcileMs: 60_000,
   };
 }
 
@@ -50,8 +60,23 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     "sweepIntervalMs",
     "sweepBatchSize",
     "missedLeaseMs",
+    "websocketConfigureTimeoutMs",
+    "websocketMaxIncomingBytes",
+    "websocketMaxMessageBytes",
+    "websocketMaxUnprocessed",
+    "websocketMaxPendingSends",
+    "websocketMaxBufferedBytes",
+    "websocketMaxQueuedBytes",
+    "relayReconcileMs",
   ];
   for (const key of positive) requirePositive(key, limits[key] as number);
+  requireNonNegative("websocketMaxUnacknowledged", limits.websocketMaxUnacknowledged);
+  if (limits.websocketMaxMessageBytes < 1024 || limits.websocketMaxMessageBytes > 4 * 1024 * 1024) {
+    throw new RangeError(
+      `Invalid option: websocketMaxMessageBytes must be from 1024 to 4194304 (the official ` +
+        `client refuses larger messages), got ${limits.websocketMaxMessageBytes}`,
+    );
+  }
   requireNonNegative("spoolThresholdBytes", limits.spoolThresholdBytes);
   if (!Number.isInteger(limits.fanoutConcurrency) || !Number.isInteger(limits.sweepBatchSize)) {
     throw new RangeError("Invalid option: fanoutConcurrency and sweepBatchSize must be integers");

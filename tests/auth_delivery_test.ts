@@ -21,7 +21,8 @@ import {
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { sweepOnce } from "../src/delivery/sweeper.ts";
 import { silentLogger } from "../src/log.ts";
-import type { Context } from "../src/http/context.ts";
+import type { Context } from "../src/core/context.ts";
+import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";
 
 const TOPIC = new TextEncoder().encode("cache/bust");
 const MESSAGE = new TextEncoder().encode("user 42 changed");
@@ -175,6 +176,7 @@ async function missedScenario(
       limits: b.broadcaster.limits,
       now: () => Date.now() / 1000,
       log: silentLogger,
+      local: NO_LOCAL_SUBSCRIBERS,
     };
     await check(ctx, sub, b);
   } finally {

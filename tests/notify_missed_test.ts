@@ -14,7 +14,8 @@ import { encodeMissed } from "../src/protocol/missed.ts";
 import { startSweeper, sweepOnce } from "../src/delivery/sweeper.ts";
 import { noneAuth } from "../src/auth/none.ts";
 import { silentLogger } from "../src/log.ts";
-import type { Context } from "../src/http/context.ts";
+import type { Context } from "../src/core/context.ts";
+import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";
 
 const TOPIC = new TextEncoder().encode("orders/42");
 const MESSAGE = new TextEncoder().encode("missed me?");
@@ -35,6 +36,7 @@ function contextOf(b: TestBroadcaster): Context {
     limits: b.broadcaster.limits,
     now: () => Date.now() / 1000,
     log: silentLogger,
+    local: NO_LOCAL_SUBSCRIBERS,
   };
 }
 

@@ -8,12 +8,13 @@
 
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
-import type { Limits, MissedRetryPolicy } from "../http/context.ts";
+import type { Limits, MissedRetryPolicy } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
 import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../options.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS } from "./args.ts";
 import { CliError, errorMessage } from "./errors.ts";
+import { parseRelayUrl } from "./settings.ts";
 
 /** The name `serve` looks for in the current directory. */
 export const CONFIG_FILE = "lonelypss.json";
@@ -38,6 +39,8 @@ export interface FileConfig {
   readonly grace?: number;
   /** Limit overrides (validated against the defaults). */
   readonly limits: Partial<Limits>;
+  /** Base url peers reach this broadcaster at, for the websocket relay. */
+  readonly relayUrl?: string;
 }
 
 const KEYS = [
@@ -50,6 +53,7 @@ const KEYS = [
   "logLevel",
   "grace",
   "limits",
+  "relayUrl",
 ] as const;
 
 /**
@@ -114,6 +118,14 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
     out.grace = g as number;
   }
   if (raw.limits !== undefined) out.limits = parseLimits(raw.limits, fileName, path);
+  const relay = str("relayUrl");
+  if (relay !== undefined) {
+    try {
+      out.relayUrl = parseRelayUrl('"relayUrl"', relay);
+    } catch (e) {
+      fail('"relayUrl"', errorMessage(e).replace(/^"relayUrl" /, ""));
+    }
+  }
   return out;
 }
 

@@ -33,6 +33,7 @@ export async function serve(args: string[], io: Io): Promise<number> {
     "path-prefix": { type: "string" },
     "log-level": { type: "string" },
     grace: { type: "string" },
+    "relay-url": { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -133,6 +134,7 @@ async function open(
     const broadcaster = await createBroadcaster({
       database: settings.database,
       pathPrefix: settings.pathPrefix,
+      ...(settings.relayUrl === null ? {} : { relayUrl: settings.relayUrl }),
       logger,
       limits: settings.limits,
       ...(auth === undefined ? {} : { auth }),

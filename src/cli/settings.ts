@@ -5,11 +5,12 @@
  * @module
  */
 
-import type { Limits } from "../http/context.ts";
+import type { Limits } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig } from "./config.ts";
+import { UsageError } from "./errors.ts";
 
 /** `serve`'s flags, as parsed. */
 export interface ServeFlags {
@@ -20,6 +21,7 @@ export interface ServeFlags {
   readonly "path-prefix"?: string | undefined;
   readonly "log-level"?: string | undefined;
   readonly grace?: string | undefined;
+  readonly "relay-url"?: string | undefined;
 }
 
 /** Everything `serve` needs, resolved. */
@@ -42,6 +44,8 @@ export interface ServeSettings {
   readonly graceMs: number;
   /** Limit overrides. */
   readonly limits: Partial<Limits>;
+  /** Base url peers reach this broadcaster at for websocket relaying, or null (learnt). */
+  readonly relayUrl: string | null;
 }
 
 /**
@@ -71,6 +75,7 @@ export function resolveSettings(
   const prefix = pick("path-prefix", "LONELYPSS_PATH_PREFIX");
   const level = pick("log-level", "LONELYPSS_LOG_LEVEL");
   const grace = pick("grace", "LONELYPSS_GRACE");
+  const relay = pick("relay-url", "LONELYPSS_RELAY_URL");
   return {
     host,
     port,
@@ -86,5 +91,27 @@ export function resolveSettings(
       ...config?.limits,
       ...(spool === undefined ? {} : { spoolDir: spool }),
     },
+    relayUrl: relay === null ? config?.relayUrl ?? null : parseRelayUrl(relay.what, relay.text),
   };
+}
+
+/**
+ * Checks a relay base url: absolute http(s), no query or fragment; a trailing
+ * slash is dropped. Peers compare it with the URL they send, so it is kept as typed.
+ *
+ * @throws {UsageError} naming `what` when it is not such a url
+ */
+export function parseRelayUrl(what: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${what} must be an absolute http(s) url, got "${text}"`);
+  }
+  if (
+    (url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== ""
+  ) {
+    throw new UsageError(`${what} must be an http(s) url without query or fragment, got "${text}"`);
+  }
+  return text.replace(/\/+$/, "");
 }

@@ -13,7 +13,21 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     logLevel: "info",
     graceMs: 10_000,
     limits: {},
+    relayUrl: null,
   });
+});
+
+Deno.test("settings: the relay url comes from flag, environment or config, and is checked", () => {
+  const config = { limits: {}, relayUrl: "http://c:1" };
+  assert.equal(resolveSettings({}, {}, config).relayUrl, "http://c:1");
+  assert.equal(
+    resolveSettings({}, { LONELYPSS_RELAY_URL: "http://e:2/ps/" }, config).relayUrl,
+    "http://e:2/ps",
+  );
+  assert.equal(resolveSettings({ "relay-url": "https://f" }, {}, config).relayUrl, "https://f");
+  assert.throws(() => resolveSettings({ "relay-url": "ws://x" }, {}, null), UsageError);
+  assert.throws(() => resolveSettings({ "relay-url": "http://x/?q" }, {}, null), UsageError);
+  assert.throws(() => resolveSettings({ "relay-url": "nope" }, {}, null), /--relay-url/);
 });
 
 Deno.test("settings: flag beats environment beats config", () => {

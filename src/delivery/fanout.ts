@@ -2,11 +2,20 @@
  * Notify fan-out (stateless-http.md §7.3–§7.5): RECEIVE to every matching
  * subscriber, concurrently but bounded (a project decision, §12; the
  * reference is sequential), then count, unsubscribe or schedule MISSED.
+ * Both transports call it: a notify over HTTP or over a websocket reaches
+ * webhooks, other broadcasters' websockets (their relay rows) and this
+ * process's websockets alike.
+ *
+ * Relay rows (DECISIONS §9): rows of this process are served locally, once,
+ * without the HTTP hop; rows of another broadcaster get one RECEIVE per url
+ * however many of its rows match, so no connection is reached twice. Webhook
+ * urls keep one RECEIVE per matching row, as the reference does.
  *
  * @module
  */
 
-import type { Context } from "../http/context.ts";
+import type { Context } from "../core/context.ts";
+import { RELAY_RECEIVE_PATH } from "../core/local.ts";
 import type { Subscriber } from "../storage/types.ts";
 import { subscriptionKey } from "./keys.ts";
 import { forEachConcurrent } from "./limiter.ts";
@@ -25,10 +34,19 @@ export async function fanOut(
   msg: OutgoingMessage,
   signal?: AbortSignal,
 ): Promise<number | "unavailable"> {
-  const subscribers = await ctx.store.getSubscribers(msg.topic);
-  if (subscribers === "unavailable") return "unavailable";
+  const rows = await ctx.store.getSubscribers(msg.topic);
+  if (rows === "unavailable") return "unavailable";
+  const { remote, ownRows } = partition(ctx, rows);
   let count = 0;
-  await forEachConcurrent(subscribers, ctx.limits.fanoutConcurrency, async (sub) => {
+  if (ownRows.length > 0) {
+    count += ctx.local.deliver(msg);
+    for (const row of ownRows) {
+      // A row of ours that no connection stands for (left by a crash, or a
+      // race with the last unsubscribe): the relay route would refuse it.
+      if (!ctx.local.holds(row, msg.topic)) await unsubscribe(ctx, row, msg.topic);
+    }
+  }
+  await forEachConcurrent(remote, ctx.limits.fanoutConcurrency, async (sub) => {
     let outcome: ReceiveOutcome;
     try {
       outcome = await sendReceive(ctx, sub.url, msg, signal);
@@ -45,11 +63,46 @@ export async function fanOut(
         return;
       case "failed":
         ctx.log.warn("RECEIVE failed", { url: sub.url, reason: outcome.reason });
+        if (outcome.refused === true && isRelayUrl(sub.url)) {
+          // Nobody listens where that broadcaster was: it is gone with its
+          // connections (they reconnect elsewhere and subscribe again).
+          await unsubscribe(ctx, sub, msg.topic);
+          return;
+        }
         await scheduleMissed(ctx, sub, msg.topic);
         return;
     }
   });
   return count;
+}
+
+/** Splits rows into this process's relay rows and the rest (other relays once per url). */
+function partition(
+  ctx: Context,
+  rows: Subscriber[],
+): { remote: Subscriber[]; ownRows: Subscriber[] } {
+  const own = ctx.local.receiveUrl;
+  const ownRows: Subscriber[] = [];
+  let remote = rows;
+  let seen: Set<string> | null = null;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const mine = row.url === own;
+    const relay = !mine && isRelayUrl(row.url);
+    const duplicate = relay && (seen ??= new Set()).has(row.url);
+    if (relay) seen!.add(row.url);
+    if (!mine && !duplicate) {
+      if (remote !== rows) remote.push(row);
+      continue;
+    }
+    if (remote === rows) remote = rows.slice(0, i);
+    if (mine) ownRows.push(row);
+  }
+  return { remote, ownRows };
+}
+
+function isRelayUrl(url: string): boolean {
+  return url.endsWith(RELAY_RECEIVE_PATH);
 }
 
 async function unsubscribe(ctx: Context, sub: Subscriber, topic: Uint8Array): Promise<void> {

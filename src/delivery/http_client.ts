@@ -57,7 +57,12 @@ export interface PostOptions {
 /** The outcome of one POST. */
 export type PostResult =
   | { readonly ok: true; readonly status: number; readonly body: Uint8Array }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** Nothing listened at the address (no byte of the request was delivered). */
+    readonly refused?: boolean;
+  };
 
 /** POSTs `body` to `url` and reads at most `maxResponseBytes` of the answer. */
 export async function postBytes(url: string, opts: PostOptions): Promise<PostResult> {
@@ -119,7 +124,8 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
       return { ok: true, status: res.status, body: answer };
     }
   } catch (error) {
-    return { ok: false, reason: why ?? describe(error) };
+    if (why !== null) return { ok: false, reason: why };
+    return { ok: false, reason: describe(error), refused: isRefused(error) };
   } finally {
     clearTimeout(total);
     clearTimeout(headersDeadline);
@@ -168,6 +174,18 @@ async function readCapped(res: Response, cap: number, onChunk: () => void): Prom
     // Discards whatever is left beyond the cap (or releases the connection on error).
     if (!done) await reader.cancel().catch(() => {});
   }
+}
+
+/** Whether a fetch failure was a refused connection, whatever the runtime calls it. */
+function isRefused(error: unknown): boolean {
+  const parts: unknown[] = [error];
+  if (error instanceof Error) parts.push(error.cause);
+  return parts.some((e) => {
+    if (typeof e !== "object" || e === null) return false;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    return code === "ECONNREFUSED" || code === "ConnectionRefused" ||
+      (typeof message === "string" && /connection refused|ECONNREFUSED/i.test(message));
+  });
 }
 
 function describe(error: unknown): string {

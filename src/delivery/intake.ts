@@ -9,36 +9,16 @@
 import { createHash } from "node:crypto";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
-import { fileStream, SpoolFile } from "./spool.ts";
+import type { HeldMessage } from "../core/message.ts";
+import { fileStream, readFileRange, SpoolFile } from "./spool.ts";
 
-/**
- * A request body: bytes or a Blob (sent with Content-Length) or a stream
- * (sent chunked).
- */
-export type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
+export type { HeldMessage, OutgoingBody } from "../core/message.ts";
 
 /**
  * Messages up to this size are sent as one fresh byte array per subscriber:
  * copying them costs less than assembling a Blob from parts per request.
  */
 export const SMALL_MESSAGE_BYTES = 64 * 1024;
-
-/** A verified message, ready to be sent to any number of subscribers. */
-export interface HeldMessage {
-  /** Message length M. */
-  readonly length: bigint;
-  /**
-   * A fresh body: `prefix` then the message. Small messages: one byte array
-   * (a copy per call). Larger ones in memory: a Blob sharing the message
-   * bytes (no copy per call). Spooled: a stream reading the file
-   * (its own descriptor per call, closed when the stream ends or is
-   * cancelled). A stream, because Deno's `openAsBlob` reads the whole file
-   * into memory and `fetch` sends any stream chunked, with no Content-Length.
-   */
-  withPrefix(prefix: Uint8Array): OutgoingBody;
-  /** Deletes the spool file, if any. Idempotent; never throws. */
-  dispose(): Promise<void>;
-}
 
 /** Outcome of {@link takeMessage}. */
 export type Intake =
@@ -67,79 +47,162 @@ export async function takeMessage(
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
 ): Promise<Intake> {
-  const hash = createHash("sha512");
-  const inMemory = length <= BigInt(limits.spoolThresholdBytes);
-  const chunks: Uint8Array[] = [];
-  const spool = inMemory ? null : await SpoolFile.create(limits.spoolDir);
-  let kept = false;
+  const sink = await MessageSink.open(length, limits);
+  let finished = false;
   try {
-    let received = 0n;
-    const accept = async (chunk: Uint8Array): Promise<boolean> => {
-      if (chunk.length === 0) return true;
-      received += BigInt(chunk.length);
-      if (received > length) return false;
-      hash.update(chunk);
-      if (spool === null) chunks.push(chunk);
-      else await spool.write(chunk);
-      return true;
-    };
     for (const chunk of first) {
-      if (!await accept(chunk)) return { ok: false, reason: "Body longer than announced" };
+      if (!await sink.write(chunk)) return { ok: false, reason: "Body longer than announced" };
     }
     for (;;) {
       const next = await readChunk(reader);
       if (next === null) return { ok: false, reason: UNREADABLE_BODY };
       if (next.done) break;
-      if (!await accept(next.value)) return { ok: false, reason: "Body longer than announced" };
+      if (!await sink.write(next.value)) return { ok: false, reason: "Body longer than announced" };
     }
-    if (received < length) return { ok: false, reason: "Body shorter than announced" };
-    if (!bytesEqual(new Uint8Array(hash.digest()), claimedSha512)) {
+    finished = true;
+    return await sink.finish(claimedSha512);
+  } finally {
+    if (!finished) await sink.abort();
+  }
+}
+
+/**
+ * A message arriving in pieces (a request body, or websocket parts): exact
+ * length, incremental SHA-512, memory or a spool file by the announced
+ * length. Ends with {@link MessageSink.finish} or {@link MessageSink.abort};
+ * either way nothing is left on disk unless a message is handed out.
+ */
+export class MessageSink {
+  readonly #length: bigint;
+  readonly #hash = createHash("sha512");
+  readonly #chunks: Uint8Array[] = [];
+  readonly #spool: SpoolFile | null;
+  #received = 0n;
+  #ended = false;
+
+  private constructor(length: bigint, spool: SpoolFile | null) {
+    this.#length = length;
+    this.#spool = spool;
+  }
+
+  /** Starts a message of `length` bytes (spooled when longer than the threshold). */
+  static async open(length: bigint, limits: IntakeLimits): Promise<MessageSink> {
+    const inMemory = length <= BigInt(limits.spoolThresholdBytes);
+    return new MessageSink(length, inMemory ? null : await SpoolFile.create(limits.spoolDir));
+  }
+
+  /** Bytes taken so far. */
+  get received(): bigint {
+    return this.#received;
+  }
+
+  /** True once every announced byte arrived. */
+  get complete(): boolean {
+    return this.#received === this.#length;
+  }
+
+  /** Appends `chunk`; false (and nothing kept) when it runs past the announced length. */
+  async write(chunk: Uint8Array): Promise<boolean> {
+    if (chunk.length === 0) return true;
+    this.#received += BigInt(chunk.length);
+    if (this.#received > this.#length) return false;
+    this.#hash.update(chunk);
+    if (this.#spool === null) this.#chunks.push(chunk);
+    else await this.#spool.write(chunk);
+    return true;
+  }
+
+  /** Checks length and hash; the message on success (the caller disposes it). */
+  async finish(claimedSha512: Uint8Array): Promise<Intake> {
+    if (this.#received < this.#length) {
+      await this.abort();
+      return { ok: false, reason: "Body shorter than announced" };
+    }
+    if (!bytesEqual(new Uint8Array(this.#hash.digest()), claimedSha512)) {
+      await this.abort();
       return { ok: false, reason: "Message SHA-512 does not match" };
     }
-    if (spool === null && length <= SMALL_MESSAGE_BYTES) {
-      const bytes = concat(chunks, Number(length));
-      kept = true;
-      return {
-        ok: true,
-        message: {
-          length,
-          withPrefix: (prefix) => {
-            const body = new Uint8Array(prefix.length + bytes.length);
-            body.set(prefix);
-            body.set(bytes, prefix.length);
-            return body;
-          },
-          dispose: () => Promise.resolve(),
-        },
-      };
+    this.#ended = true;
+    const spool = this.#spool;
+    if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
+      return { ok: true, message: bytesMessage(concat(this.#chunks, Number(this.#length))) };
     }
     if (spool === null) {
       // One copy into the Blob; subscribers' Blobs then reference it.
-      const blob = new Blob(chunks as Uint8Array<ArrayBuffer>[]);
-      chunks.length = 0;
-      kept = true;
-      return {
-        ok: true,
-        message: {
-          length,
-          withPrefix: (prefix) => new Blob([prefix as Uint8Array<ArrayBuffer>, blob]),
-          dispose: () => Promise.resolve(),
-        },
-      };
+      const blob = new Blob(this.#chunks as Uint8Array<ArrayBuffer>[]);
+      this.#chunks.length = 0;
+      return { ok: true, message: blobMessage(blob) };
     }
     await spool.close();
-    kept = true;
-    return {
-      ok: true,
-      message: {
-        length,
-        withPrefix: (prefix) => fileStream(prefix, spool.path),
-        dispose: () => spool.remove(),
-      },
-    };
-  } finally {
-    if (!kept) await spool?.remove();
+    return { ok: true, message: spooledMessage(spool, this.#length) };
   }
+
+  /** Drops what was received (deletes the spool file). Idempotent. */
+  async abort(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#chunks.length = 0;
+    await this.#spool?.remove();
+  }
+}
+
+/** A message held as one byte array (copied per RECEIVE, shared by websocket parts). */
+export function bytesMessage(bytes: Uint8Array): HeldMessage {
+  return {
+    length: BigInt(bytes.length),
+    inMemory: true,
+    withPrefix: (prefix) => {
+      const body = new Uint8Array(prefix.length + bytes.length);
+      body.set(prefix);
+      body.set(bytes, prefix.length);
+      return body;
+    },
+    read: (start, end) => Promise.resolve(bytes.subarray(start, Math.min(end, bytes.length))),
+    retain: () => () => {},
+    dispose: () => Promise.resolve(),
+  };
+}
+
+function blobMessage(blob: Blob): HeldMessage {
+  return {
+    length: BigInt(blob.size),
+    inMemory: true,
+    withPrefix: (prefix) => new Blob([prefix as Uint8Array<ArrayBuffer>, blob]),
+    read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
+    retain: () => () => {},
+    dispose: () => Promise.resolve(),
+  };
+}
+
+/** The file goes once the owner has disposed and every retainer has released. */
+function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
+  let holders = 1;
+  let owned = true;
+  const release = () => {
+    if (--holders === 0) void spool.remove();
+  };
+  return {
+    length,
+    inMemory: false,
+    withPrefix: (prefix) => fileStream(prefix, spool.path),
+    read: (start, end) => readFileRange(spool.path, start, Math.min(end, Number(length))),
+    retain: () => {
+      holders++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        release();
+      };
+    },
+    dispose: () => {
+      if (owned) {
+        owned = false;
+        release();
+      }
+      return holders === 0 ? spool.remove() : Promise.resolve();
+    },
+  };
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Context } from "../http/context.ts";
+import type { Context } from "../core/context.ts";
 import { ParseError } from "../protocol/bytes.ts";
 import { encodeMissed, parseResponseConfirmMissed } from "../protocol/missed.ts";
 import { postBytes } from "./http_client.ts";

@@ -19,27 +19,43 @@ export type NotifyHead =
  * Reads chunks until the header parses. Bytes of a chunk beyond the largest
  * possible header are never copied; they are handed back in `rest`.
  */
-export async function readNotifyHead(
+export function readNotifyHead(reader: ChunkReader): Promise<NotifyHead> {
+  return readHead(reader, parseNotifyHeader, MAX_NOTIFY_HEADER_BYTES, "notify");
+}
+
+/** A parsed header of any body that starts with one, plus the bytes after it. */
+export type Head<T> =
+  | { readonly ok: true; readonly header: T; readonly rest: Uint8Array[] }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Reads chunks until `parse` (null while too short, {@link ParseError} when
+ * malformed) accepts the bytes, holding at most `max` bytes.
+ */
+export async function readHead<T>(
   reader: ChunkReader,
-): Promise<NotifyHead> {
+  parse: (b: Uint8Array) => { header: T; headerLength: number } | null,
+  max: number,
+  what: string,
+): Promise<Head<T>> {
   let buf = new Uint8Array(4096);
   let used = 0;
   for (;;) {
     const next = await readChunk(reader);
     if (next === null) return { ok: false, reason: UNREADABLE_BODY };
-    if (next.done) return { ok: false, reason: "Truncated body: incomplete notify header" };
+    if (next.done) return { ok: false, reason: `Truncated body: incomplete ${what} header` };
     const value = next.value;
-    const take = Math.min(value.length, MAX_NOTIFY_HEADER_BYTES - used);
+    const take = Math.min(value.length, max - used);
     if (used + take > buf.length) {
-      const next = new Uint8Array(Math.min(MAX_NOTIFY_HEADER_BYTES, (used + take) * 2));
+      const next = new Uint8Array(Math.min(max, (used + take) * 2));
       next.set(buf.subarray(0, used));
       buf = next;
     }
     buf.set(value.subarray(0, take), used);
     used += take;
-    let parsed: ReturnType<typeof parseNotifyHeader>;
+    let parsed: ReturnType<typeof parse>;
     try {
-      parsed = parseNotifyHeader(buf.subarray(0, used));
+      parsed = parse(buf.subarray(0, used));
     } catch (error) {
       if (error instanceof ParseError) return { ok: false, reason: error.message };
       throw error;
@@ -49,8 +65,6 @@ export async function readNotifyHead(
         .filter((b) => b.length > 0);
       return { ok: true, header: parsed.header, rest };
     }
-    if (used >= MAX_NOTIFY_HEADER_BYTES) {
-      return { ok: false, reason: "Notify header longer than possible" };
-    }
+    if (used >= max) return { ok: false, reason: `The ${what} header is longer than possible` };
   }
 }

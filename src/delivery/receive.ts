@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { Context } from "../http/context.ts";
+import type { Context } from "../core/context.ts";
 import { bytesEqual, ParseError } from "../protocol/bytes.ts";
 import {
   encodeReceiveHeader,
@@ -14,7 +14,7 @@ import {
   reprDigestHeader,
 } from "../protocol/receive.ts";
 import { postBytes } from "./http_client.ts";
-import type { HeldMessage } from "./intake.ts";
+import type { OutgoingMessage } from "../core/message.ts";
 
 /**
  * Longest well-formed RESPONSE_CONFIRM_RECEIVE: type, lp16 authorization,
@@ -23,21 +23,13 @@ import type { HeldMessage } from "./intake.ts";
  */
 export const MAX_RECEIVE_RESPONSE_BYTES = 2 + 2 + 65_535 + 2 + 65_535 + 1 + 255 + 4;
 
-/** A verified notify message as the fan-out sends it. */
-export interface OutgoingMessage {
-  /** Topic bytes. */
-  readonly topic: Uint8Array;
-  /** SHA-512 of the message. */
-  readonly sha512: Uint8Array;
-  /** The message as the intake holds it (never copied per subscriber). */
-  readonly message: HeldMessage;
-}
+export type { OutgoingMessage } from "../core/message.ts";
 
 /** What one subscriber's answer means. */
 export type ReceiveOutcome =
   | { readonly kind: "confirmed"; readonly numSubscribers: number }
   | { readonly kind: "unsubscribe" }
-  | { readonly kind: "failed"; readonly reason: string };
+  | { readonly kind: "failed"; readonly reason: string; readonly refused?: boolean };
 
 /** POSTs RECEIVE to `url` and interprets the answer; never throws. */
 export async function sendReceive(
@@ -74,7 +66,7 @@ export async function sendReceive(
     maxResponseBytes: MAX_RECEIVE_RESPONSE_BYTES,
     ...(signal === undefined ? {} : { signal }),
   });
-  if (!res.ok) return { kind: "failed", reason: res.reason };
+  if (!res.ok) return { kind: "failed", reason: res.reason, refused: res.refused === true };
   // The status is ignored, as in the reference (§7.4): only the body counts.
   let answer: ReturnType<typeof parseReceiveResponse>;
   try {

@@ -120,3 +120,23 @@ export function fileStream(prefix: Uint8Array, path: string): ReadableStream<Uin
     cancel: close,
   }, { highWaterMark: 0 });
 }
+
+/**
+ * Reads bytes `[start, end)` of the file at `path` through a descriptor of its
+ * own (a websocket part; at most a few MiB). Fails if the file is shorter.
+ */
+export async function readFileRange(path: string, start: number, end: number): Promise<Uint8Array> {
+  const out = new Uint8Array(Math.max(0, end - start));
+  const handle = await open(path, "r");
+  try {
+    let done = 0;
+    while (done < out.length) {
+      const { bytesRead } = await handle.read(out, done, out.length - done, start + done);
+      if (bytesRead === 0) throw new Error("Spool file shorter than the message");
+      done += bytesRead;
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
+}

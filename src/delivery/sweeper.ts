@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Context } from "../http/context.ts";
+import type { Context } from "../core/context.ts";
 import type { LeasedMissed } from "../storage/types.ts";
 import { subscriptionKeyText } from "./keys.ts";
 import { forEachConcurrent } from "./limiter.ts";

@@ -5,10 +5,12 @@
  * @module
  */
 
-import type { Context, Route } from "./context.ts";
+import type { Context } from "../core/context.ts";
+import type { Route } from "./context.ts";
 import { fail } from "./responses.ts";
 import { notifyRoute } from "./routes/notify.ts";
 import { checkSubscriptionsRoute, setSubscriptionsRoute } from "./routes/check_set.ts";
+import { missedForWebsocketsRoute, receiveForWebsocketsRoute } from "./routes/relay.ts";
 import {
   subscribeExactRoute,
   subscribeGlobRoute,
@@ -24,12 +26,23 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
   ["/v1/unsubscribe/glob", unsubscribeGlobRoute],
   ["/v1/check_subscriptions", checkSubscriptionsRoute],
   ["/v1/set_subscriptions", setSubscriptionsRoute],
+  ["/v1/receive_for_websockets", receiveForWebsocketsRoute],
+  ["/v1/missed_for_websockets", missedForWebsocketsRoute],
 ]);
+
+/** The path a websocket transport, if any, answers (any method; it checks itself). */
+export const WEBSOCKET_PATH = "/v1/websocket";
+
+/**
+ * Answers the websocket path; `extra` is what the runtime adapter passed to
+ * `handle` (e.g. a per-request upgrader), handed through untouched.
+ */
+export type WebsocketRoute = (req: Request, extra?: unknown) => Promise<Response>;
 
 /** A request handler plus what shutdown needs to know about it. */
 export interface Handler {
-  /** Answers one request; never rejects. */
-  handle(req: Request): Promise<Response>;
+  /** Answers one request; never rejects. `extra` goes to the websocket route. */
+  handle(req: Request, extra?: unknown): Promise<Response>;
   /** Resolves once no request is in flight (immediately if none is). */
   idle(): Promise<void>;
   /** Requests currently being handled. */
@@ -40,12 +53,16 @@ export interface Handler {
  * Builds the handler. `pathPrefix` ("" or e.g. "/pubsub", no trailing slash)
  * is stripped before routing, so the broadcaster can be mounted in a larger app.
  */
-export function createHandler(ctx: Context, pathPrefix: string): Handler {
+export function createHandler(
+  ctx: Context,
+  pathPrefix: string,
+  websocket?: WebsocketRoute,
+): Handler {
   const prefix = normalisePrefix(pathPrefix);
   let inFlight = 0;
   let waiters: (() => void)[] = [];
 
-  async function dispatch(req: Request): Promise<Response> {
+  async function dispatch(req: Request, extra: unknown): Promise<Response> {
     let path: string;
     try {
       path = new URL(req.url).pathname;
@@ -54,7 +71,16 @@ export function createHandler(ctx: Context, pathPrefix: string): Handler {
       return fail(400, "Invalid request URL (check the Host header)");
     }
     if (!path.startsWith(prefix)) return fail(404, "Not found");
-    const route = ROUTES.get(path.slice(prefix.length));
+    const local = path.slice(prefix.length);
+    if (local === WEBSOCKET_PATH && websocket !== undefined) {
+      try {
+        return await websocket(req, extra);
+      } catch (e) {
+        ctx.log.error("Unhandled error in websocket upgrade", { path, error: e });
+        return fail(500, "Internal error");
+      }
+    }
+    const route = ROUTES.get(local);
     if (route === undefined) return fail(404, "Not found");
     if (req.method !== "POST") return fail(405, "Method not allowed: use POST", { allow: "POST" });
     try {
@@ -66,10 +92,10 @@ export function createHandler(ctx: Context, pathPrefix: string): Handler {
   }
 
   return {
-    async handle(req) {
+    async handle(req, extra) {
       inFlight++;
       try {
-        return await dispatch(req);
+        return await dispatch(req, extra);
       } finally {
         if (--inFlight === 0) {
           const w = waiters;

@@ -7,12 +7,104 @@
  */
 
 import type { Broadcaster } from "../../mod.ts";
+import type { WebSocketUpgrader, WsEvents, WsPeer } from "../ws/socket.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
 interface BunServer {
   readonly hostname: string;
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  upgrade(req: Request, options: { data: BunSocketData }): boolean;
+}
+
+/** What we attach to each Bun websocket. */
+interface BunSocketData {
+  open: (peer: WsPeer) => WsEvents;
+  events: WsEvents | null;
+}
+
+interface BunWebSocket {
+  readonly data: BunSocketData;
+  readonly readyState: number;
+  send(data: Uint8Array): number;
+  getBufferedAmount(): number;
+  close(code?: number, reason?: string): void;
+}
+
+/** The `websocket` option of `Bun.serve`, as far as we use it. */
+export interface BunWebSocketHandlers {
+  maxPayloadLength: number;
+  /** Seconds without a message before Bun pings/closes; 0 disables. */
+  idleTimeout: number;
+  sendPings: boolean;
+  open(ws: BunWebSocket): void;
+  message(ws: BunWebSocket, message: string | Uint8Array): void;
+  close(ws: BunWebSocket, code: number, reason: string): void;
+}
+
+/** Responses that stand for "upgraded": Bun wants `undefined` returned from `fetch`. */
+const UPGRADED = new WeakSet<Response>();
+
+/**
+ * What a Bun app that embeds the broadcaster needs: `upgrader(server)` to pass
+ * to `broadcaster.handle(req, …)` and `handlers` for `Bun.serve`'s `websocket`
+ * option. `fetch` must return `undefined` for a response that
+ * {@link isUpgraded} says is the upgrade.
+ *
+ * @example
+ * ```ts ignore
+ * const ws = bunWebSocket(broadcaster.limits.websocketMaxIncomingBytes);
+ * Bun.serve({
+ *   fetch: async (req, server) => {
+ *     const res = await broadcaster.handle(req, ws.upgrader(server));
+ *     return isUpgraded(res) ? undefined : res;
+ *   },
+ *   websocket: ws.handlers,
+ * });
+ * ```
+ */
+export function bunWebSocket(maxMessageBytes: number): {
+  upgrader(server: unknown): WebSocketUpgrader;
+  handlers: BunWebSocketHandlers;
+} {
+  return {
+    upgrader: (server) => ({
+      upgrade(req, open) {
+        const data: BunSocketData = { open, events: null };
+        if (!(server as BunServer).upgrade(req, { data })) throw new Error("Not an upgrade");
+        const res = new Response(null, { status: 200 });
+        UPGRADED.add(res);
+        return res;
+      },
+    }),
+    handlers: {
+      maxPayloadLength: maxMessageBytes,
+      idleTimeout: 120,
+      sendPings: true,
+      open(ws) {
+        ws.data.events = ws.data.open({
+          send: (bytes) => void ws.send(bytes),
+          get bufferedAmount() {
+            return ws.getBufferedAmount();
+          },
+          close: (code, reason) => ws.close(code, reason),
+        });
+      },
+      message(ws, message) {
+        ws.data.events?.message(typeof message === "string" ? message : new Uint8Array(message));
+      },
+      close(ws, code, reason) {
+        const events = ws.data.events;
+        ws.data.events = null;
+        events?.close(code, reason);
+      },
+    },
+  };
+}
+
+/** True for the placeholder response of a websocket upgrade done by Bun. */
+export function isUpgraded(res: Response): boolean {
+  return UPGRADED.has(res);
 }
 
 interface BunServeOptions {
@@ -22,8 +114,9 @@ interface BunServeOptions {
   idleTimeout: number;
   /** Bun refuses bodies over 128 MiB by default; notify bodies may be any size. */
   maxRequestBodySize: number;
-  fetch(req: Request): Promise<Response>;
+  fetch(req: Request, server: BunServer): Promise<Response | undefined>;
   error(error: Error): Response;
+  websocket: BunWebSocketHandlers;
 }
 
 interface BunGlobal {
@@ -40,13 +133,18 @@ export function serveWithBun(broadcaster: Broadcaster, options: ServeOptions = {
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 3003;
   let server: BunServer;
+  const ws = bunWebSocket(broadcaster.limits.websocketMaxIncomingBytes);
   try {
     server = bun.serve({
       hostname,
       port,
       idleTimeout: 0,
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      fetch: (req) => broadcaster.handle(req),
+      websocket: ws.handlers,
+      fetch: async (req, srv) => {
+        const res = await broadcaster.handle(req, ws.upgrader(srv));
+        return isUpgraded(res) ? undefined : res;
+      },
       error(error) {
         console.error("Unhandled server error", error);
         return new Response("Internal error\n", { status: 500 });

@@ -8,10 +8,34 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
+import { WebSocketServer } from "ws";
 import type { Broadcaster } from "../../mod.ts";
+import type { WebSocketUpgrader } from "../ws/socket.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
+
+/** The part of a `ws` WebSocket we use (the package ships no types). */
+interface NodeWebSocket {
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code: number, reason: string): void;
+  on(event: "message", fn: (data: Uint8Array, isBinary: boolean) => void): void;
+  on(event: "close", fn: (code: number, reason: Uint8Array) => void): void;
+  on(event: "error", fn: (error: Error) => void): void;
+}
+
+/** The part of `ws`'s WebSocketServer we use. */
+interface NodeWebSocketServer {
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Uint8Array,
+    done: (ws: NodeWebSocket) => void,
+  ): void;
+}
 
 /**
  * Starts listening with `node:http`. Binding is asynchronous on Node, so this
@@ -25,6 +49,14 @@ export async function serveWithNode(
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 3003;
   const server = createServer((req, res) => void answer(broadcaster, req, res));
+  // The `ws` package does the RFC 6455 handshake and framing on the raw socket.
+  const wss = new (WebSocketServer as unknown as new (opts: object) => NodeWebSocketServer)({
+    noServer: true,
+    maxPayload: broadcaster.limits.websocketMaxIncomingBytes,
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Uint8Array) => {
+    void upgrade(broadcaster, wss, req, socket, head);
+  });
   await listen(server, hostname, port);
   const addr = server.address() as AddressInfo;
   const finished = Promise.withResolvers<void>();
@@ -78,6 +110,58 @@ async function answer(
     } else {
       res.destroy();
     }
+  }
+}
+
+/** An `upgrade` event: the broadcaster decides; the `ws` package completes it. */
+async function upgrade(
+  broadcaster: Broadcaster,
+  wss: NodeWebSocketServer,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Uint8Array,
+): Promise<void> {
+  let upgraded = false;
+  const upgrader: WebSocketUpgrader = {
+    upgrade: (_request, open) =>
+      new Promise((resolve, reject) => {
+        // ws answers an invalid handshake itself and never calls back.
+        const gone = () => reject(new Error("Invalid websocket handshake"));
+        socket.once("close", gone);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off("close", gone);
+          upgraded = true;
+          const events = open({
+            send: (bytes) => ws.send(bytes),
+            get bufferedAmount() {
+              return ws.bufferedAmount;
+            },
+            close: (code, reason) => {
+              if (ws.readyState < 2) ws.close(code, reason);
+            },
+          });
+          ws.on("message", (data, isBinary) => {
+            events.message(isBinary ? data : new TextDecoder().decode(data));
+          });
+          ws.on("close", (code, reason) => events.close(code, new TextDecoder().decode(reason)));
+          ws.on("error", () => {}); // a close follows
+          resolve(new Response(null, { status: 200 }));
+        });
+      }),
+  };
+  try {
+    const response = await broadcaster.handle(
+      toRequest(req, new AbortController().signal),
+      upgrader,
+    );
+    if (upgraded || socket.destroyed) return;
+    const body = new Uint8Array(await response.arrayBuffer());
+    const lines = [`HTTP/1.1 ${response.status} ${response.statusText || "Error"}`];
+    response.headers.forEach((value, name) => lines.push(`${name}: ${value}`));
+    lines.push(`content-length: ${body.length}`, "connection: close", "", "");
+    socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));
+  } catch {
+    socket.destroy();
   }
 }
 

@@ -18,7 +18,8 @@ import { readNotifyHead } from "../../delivery/notify_head.ts";
 import { encodeResponseNotify } from "../../protocol/notify.ts";
 import { encodeSimpleTracing } from "../../protocol/tracing.ts";
 import type { TraceEntry } from "../../protocol/tracing.ts";
-import type { Context, Route } from "../context.ts";
+import type { Context } from "../../core/context.ts";
+import type { Route } from "../context.ts";
 import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
 
 const U32_MAX = 0xffff_ffff;

@@ -1,0 +1,49 @@
+/**
+ * A verified notify message as both transports and the fan-out hold it.
+ *
+ * @module
+ */
+
+/**
+ * A request body: bytes or a Blob (sent with Content-Length) or a stream
+ * (sent chunked).
+ */
+export type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
+
+/** A verified message, ready to be sent to any number of subscribers. */
+export interface HeldMessage {
+  /** Message length M. */
+  readonly length: bigint;
+  /**
+   * A fresh body: `prefix` then the message. Small messages: one byte array
+   * (a copy per call). Larger ones in memory: a Blob sharing the message
+   * bytes (no copy per call). Spooled: a stream reading the file
+   * (its own descriptor per call, closed when the stream ends or is
+   * cancelled). A stream, because Deno's `openAsBlob` reads the whole file
+   * into memory and `fetch` sends any stream chunked, with no Content-Length.
+   */
+  withPrefix(prefix: Uint8Array): OutgoingBody;
+  /** Bytes `[start, end)` of the message (a websocket part); never more than asked. */
+  read(start: number, end: number): Promise<Uint8Array>;
+  /** True when the bytes live in memory (they count against queue limits). */
+  readonly inMemory: boolean;
+  /**
+   * Keeps the message readable after its owner's {@link dispose}, for a
+   * delivery that outlives the request (a websocket queue). Call the returned
+   * function once when done; a spool file goes when the owner and every
+   * retainer are done.
+   */
+  retain(): () => void;
+  /** The owner is done with it (deletes the spool file once nobody retains it). Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** A verified notify message as the fan-out sends it. */
+export interface OutgoingMessage {
+  /** Topic bytes. */
+  readonly topic: Uint8Array;
+  /** SHA-512 of the message. */
+  readonly sha512: Uint8Array;
+  /** The message as the intake holds it (never copied per subscriber). */
+  readonly message: HeldMessage;
+}

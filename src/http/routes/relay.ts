@@ -1,0 +1,131 @@
+/**
+ * The relay routes through which broadcasters hand each other deliveries for
+ * websocket subscribers (stateless-http.md §9, stateful-websocket.md §12):
+ * `POST /v1/receive_for_websockets` and `POST /v1/missed_for_websockets`.
+ * A process's relay rows point here; every RECEIVE for them is handed to the
+ * local connections that want the topic.
+ *
+ * @module
+ */
+
+import type { Context } from "../../core/context.ts";
+import { takeMessage } from "../../delivery/intake.ts";
+import { readHead } from "../../delivery/notify_head.ts";
+import { encodeResponseConfirmMissed, parseMissed } from "../../protocol/missed.ts";
+import { INVALID_MISSED_URL_BODY } from "../../protocol/missed.ts";
+import {
+  encodeResponseConfirmReceive,
+  encodeResponseUnsubscribeImmediate,
+  parseReceiveHeader,
+  parseReprDigest,
+} from "../../protocol/receive.ts";
+import { parseOr400, readBodyCapped } from "../body.ts";
+import type { Route } from "../context.ts";
+import { fail, ok } from "../responses.ts";
+
+const EMPTY = new Uint8Array(0);
+const U32_MAX = 0xffff_ffff;
+/** lp16 tracing, lp16 topic, lp8 identifier, u64 length. */
+const MAX_RECEIVE_HEADER_BYTES = 2 + 65_535 + 2 + 65_535 + 1 + 255 + 8;
+/** lp16 tracing, lp16 topic. */
+const MAX_MISSED_BODY_BYTES = 2 + 65_535 + 2 + 65_535;
+
+/** 400 (or `status`) with RESPONSE_UNSUBSCRIBE_IMMEDIATE: the sender drops its relay row. */
+function unsubscribeImmediate(status = 400): Response {
+  return new Response(encodeResponseUnsubscribeImmediate() as Uint8Array<ArrayBuffer>, {
+    status,
+    headers: { "content-type": "application/octet-stream" },
+  });
+}
+
+/** The URL as the relay rows spell it: no fragment (§9). */
+function requestUrl(req: Request): string {
+  const hash = req.url.indexOf("#");
+  return hash < 0 ? req.url : req.url.slice(0, hash);
+}
+
+/** Handles `/v1/receive_for_websockets`. */
+export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Context) => {
+  const digest = parseReprDigest(req.headers.get("repr-digest") ?? "");
+  if (digest === null) return unsubscribeImmediate();
+  const url = requestUrl(req);
+  if (url !== ctx.local.receiveUrl) return unsubscribeImmediate();
+  if (req.body === null) return fail(400, "Truncated body: incomplete receive header");
+  const reader = req.body.getReader();
+  let consumed = false;
+  try {
+    const head = await readHead(reader, parseReceiveHeader, MAX_RECEIVE_HEADER_BYTES, "receive");
+    if (!head.ok) return fail(400, head.reason);
+    const { tracing, topic, identifier, length } = head.header;
+    if (!ctx.local.wants(topic)) return unsubscribeImmediate();
+    const verdict = await ctx.auth.toSubscriber.verify(
+      { type: "receive", url, topic, identifier, sha512: digest },
+      tracing,
+      req.headers.get("authorization"),
+      ctx.now(),
+    );
+    if (verdict === "unavailable") return fail(503, "Authorization service unavailable");
+    if (verdict === "unauthorized") return unsubscribeImmediate(401);
+    if (verdict === "forbidden") return unsubscribeImmediate(403);
+    const intake = await takeMessage(reader, head.rest, length, digest, ctx.limits);
+    if (!intake.ok) return fail(400, intake.reason);
+    consumed = true;
+    let count: number;
+    try {
+      count = Math.min(
+        ctx.local.deliver({ topic, sha512: digest, message: intake.message }),
+        U32_MAX,
+      );
+    } finally {
+      // Connections that queued it hold their own reference.
+      await intake.message.dispose();
+    }
+    const authorization = await ctx.auth.toBroadcaster.authorize(
+      { type: "confirm_receive", identifier, numSubscribers: count, url },
+      EMPTY,
+      ctx.now(),
+    );
+    return ok(encodeResponseConfirmReceive({
+      authorization,
+      tracing: EMPTY,
+      identifier,
+      numSubscribers: count,
+    }));
+  } finally {
+    if (!consumed) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+};
+
+/** Handles `/v1/missed_for_websockets`. */
+export const missedForWebsocketsRoute: Route = async (req: Request, ctx: Context) => {
+  const url = requestUrl(req);
+  if (url !== ctx.local.missedUrl) {
+    return new Response(INVALID_MISSED_URL_BODY as Uint8Array<ArrayBuffer>, {
+      status: 400,
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+  }
+  const body = await readBodyCapped(req, MAX_MISSED_BODY_BYTES);
+  if (body instanceof Response) return body;
+  const msg = parseOr400(parseMissed, body);
+  if (msg instanceof Response) return msg;
+  const verdict = await ctx.auth.toSubscriber.verify(
+    { type: "missed", recovery: url, topic: msg.topic },
+    msg.tracing,
+    req.headers.get("authorization"),
+    ctx.now(),
+  );
+  if (verdict !== "ok") {
+    return new Response(null, {
+      status: verdict === "unavailable" ? 503 : verdict === "unauthorized" ? 401 : 403,
+    });
+  }
+  ctx.local.missed(msg.topic);
+  const authorization = await ctx.auth.toBroadcaster.authorize(
+    { type: "confirm_missed", topic: msg.topic, url },
+    EMPTY,
+    ctx.now(),
+  );
+  return ok(encodeResponseConfirmMissed({ authorization, tracing: EMPTY }));
+};

@@ -1,0 +1,44 @@
+/**
+ * Why a websocket closes: the codes of stateful-websocket.md §16 P2, and the
+ * error a session throws to close with one.
+ *
+ * @module
+ */
+
+/** Close codes (RFC 6455 §7.4.1) as the broadcaster uses them. */
+export const CloseCode = {
+  /** A normal end (client or server shutdown). */
+  NORMAL: 1000,
+  /** The server is shutting down. */
+  GOING_AWAY: 1001,
+  /** A protocol violation: bad framing, unknown type, wrong ack, duplicate subscribe, … */
+  PROTOCOL: 1002,
+  /** Authorization refused, or CONFIGURE did not come in time. */
+  POLICY: 1008,
+  /** A message too large to accept or to deliver. */
+  TOO_BIG: 1009,
+  /** An error of ours (store, auth backend, bug). */
+  INTERNAL: 1011,
+  /** A queue or buffer limit was hit (the client is too slow): reconnect later. */
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+/** Thrown inside a session to close the connection with `code` and `reason`. */
+export class WsClose extends Error {
+  /** The close code. */
+  readonly code: number;
+
+  /** `reason` goes on the wire: short ASCII, at most 123 bytes. */
+  constructor(code: number, reason: string) {
+    super(reason);
+    this.name = "WsClose";
+    this.code = code;
+  }
+}
+
+/** The close for a failed authorization check. */
+export function authClose(result: "unauthorized" | "forbidden" | "unavailable", what: string) {
+  return result === "unavailable"
+    ? new WsClose(CloseCode.TRY_AGAIN_LATER, `Authorization unavailable (${what})`)
+    : new WsClose(CloseCode.POLICY, `Authorization ${result} (${what})`);
+}

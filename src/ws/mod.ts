@@ -1,0 +1,115 @@
+/**
+ * The websocket transport: `GET /v1/websocket` upgrades through a runtime's
+ * {@link WebSocketUpgrader} and runs one {@link Session} per connection; the
+ * {@link WebsocketHub} keeps the relay rows every broadcaster process shares.
+ *
+ * @example
+ * ```ts
+ * import { CloseCode } from "./mod.ts";
+ * console.log(CloseCode.TRY_AGAIN_LATER); // 1013
+ * ```
+ *
+ * @module
+ */
+
+import type { Context } from "../core/context.ts";
+import { Session } from "./session.ts";
+import type { WebsocketHub } from "./hub.ts";
+import type { WebSocketUpgrader } from "./socket.ts";
+
+export { CloseCode, WsClose } from "./close.ts";
+export { WebsocketHub } from "./hub.ts";
+export type { HubConnection, HubDeps } from "./hub.ts";
+export type { WebSocketUpgrader, WsEvents, WsPeer } from "./socket.ts";
+
+const TEXT = { "content-type": "text/plain; charset=utf-8" };
+
+/** The websocket endpoint and every open session. */
+export class WebsocketService {
+  readonly #ctx: Context;
+  readonly #hub: WebsocketHub;
+  readonly #prefix: string;
+  readonly #upgrader: WebSocketUpgrader | null;
+  readonly #sessions = new Set<Session>();
+  #idle: (() => void) | null = null;
+  #reconcile: ReturnType<typeof setInterval> | undefined;
+  #closing = false;
+
+  /**
+   * `upgrader` is the runtime's default (null where the runtime needs a
+   * per-request one, e.g. Bun's server or Node's raw socket); `prefix` is the
+   * normalised mount point, part of the relay url learnt from requests.
+   */
+  constructor(ctx: Context, hub: WebsocketHub, upgrader: WebSocketUpgrader | null, prefix: string) {
+    this.#ctx = ctx;
+    this.#hub = hub;
+    this.#upgrader = upgrader;
+    this.#prefix = prefix;
+    this.#reconcile = setInterval(() => void hub.reconcile(), ctx.limits.relayReconcileMs);
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Answers `GET /v1/websocket`: the upgrade, or a 4xx/5xx with a reason. */
+  async handle(req: Request, upgrader?: WebSocketUpgrader): Promise<Response> {
+    if (req.method !== "GET") {
+      return new Response("Method not allowed: use GET with a websocket upgrade\n", {
+        status: 405,
+        headers: { ...TEXT, allow: "GET" },
+      });
+    }
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a websocket upgrade\n", {
+        status: 426,
+        headers: { ...TEXT, upgrade: "websocket" },
+      });
+    }
+    if (this.#closing) return new Response("Shutting down\n", { status: 503, headers: TEXT });
+    const chosen = upgrader ?? this.#upgrader;
+    if (chosen === null) {
+      return new Response("Websockets are not available on this server\n", {
+        status: 501,
+        headers: TEXT,
+      });
+    }
+    // Without a configured relay url, peers are assumed to reach us as this client did.
+    if (this.#hub.base === null) this.#hub.learnBase(new URL(req.url).origin + this.#prefix);
+    try {
+      return await chosen.upgrade(req, (peer) => {
+        const session = new Session(this.#ctx, this.#hub, peer, (s) => this.#ended(s));
+        this.#sessions.add(session);
+        return session;
+      }, this.#ctx.limits.websocketMaxIncomingBytes);
+    } catch (error) {
+      this.#ctx.log.debug("Websocket upgrade refused", { error });
+      return new Response("Invalid websocket upgrade request\n", { status: 400, headers: TEXT });
+    }
+  }
+
+  /**
+   * Closes every connection (1001), waits up to `graceMs` for their work to
+   * end, then removes this process's relay rows.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#reconcile);
+    for (const session of this.#sessions) session.shutdown();
+    if (this.#sessions.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idle = resolve),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.#hub.close();
+  }
+
+  #ended(session: Session): void {
+    this.#sessions.delete(session);
+    if (this.#sessions.size === 0) this.#idle?.();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Publishing over a websocket (stateful-websocket.md §8): NOTIFY in one
+ * message, NOTIFY_STREAM in parts (each part authorized, the body hashed as
+ * it comes and spooled above the spool threshold), then the same fan-out as
+ * an HTTP notify and CONFIRM_NOTIFY with its count.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { Context } from "../core/context.ts";
+import { fanOut } from "../delivery/fanout.ts";
+import { bytesMessage, MessageSink } from "../delivery/intake.ts";
+import { bytesEqual } from "../protocol/bytes.ts";
+import { encodeB2S, type S2BMessage, type StreamStart } from "../protocol/stateful/mod.ts";
+import type { HeldMessage } from "../core/message.ts";
+import { authClose, CloseCode, WsClose } from "./close.ts";
+import type { Sender } from "./sender.ts";
+
+const EMPTY = new Uint8Array(0);
+const U32_MAX = 0xffff_ffff;
+
+type NotifyMessage = Extract<S2BMessage, { type: "notify" | "notify_stream" }>;
+
+interface Stream {
+  readonly identifier: Uint8Array;
+  readonly tracing: Uint8Array;
+  readonly first: StreamStart;
+  readonly sink: MessageSink;
+  nextPart: number;
+}
+
+/** A connection's publishing side: at most one NOTIFY_STREAM in progress. */
+export class NotifyIntake {
+  readonly #ctx: Context;
+  #stream: Stream | null = null;
+
+  /** For one connection. */
+  constructor(ctx: Context) {
+    this.#ctx = ctx;
+  }
+
+  /** Handles one NOTIFY or NOTIFY_STREAM part; answers go through `sender`. */
+  async handle(msg: S2BMessage, sender: Sender): Promise<void> {
+    if (msg.type === "notify") return await this.#notify(msg, sender);
+    if (msg.type === "notify_stream") return await this.#part(msg, sender);
+    throw new WsClose(CloseCode.PROTOCOL, `Unexpected ${msg.type} message`);
+  }
+
+  /** Drops a partial stream (its spool file included). */
+  async abort(): Promise<void> {
+    const stream = this.#stream;
+    this.#stream = null;
+    await stream?.sink.abort();
+  }
+
+  async #notify(msg: Extract<NotifyMessage, { type: "notify" }>, sender: Sender): Promise<void> {
+    checkStart(msg);
+    if (BigInt(msg.body.length) !== msg.compressedLength) {
+      throw new WsClose(CloseCode.PROTOCOL, "NOTIFY body length differs from its header");
+    }
+    await this.#verify(msg.tracing, msg.topic, msg.identifier, msg.compressedSha512, msg);
+    const sha512 = new Uint8Array(createHash("sha512").update(msg.body).digest());
+    if (!bytesEqual(sha512, msg.compressedSha512)) {
+      throw new WsClose(CloseCode.PROTOCOL, "NOTIFY SHA-512 does not match");
+    }
+    await this.#publish(msg.identifier, msg.topic, sha512, bytesMessage(msg.body), sender);
+  }
+
+  async #part(msg: Extract<NotifyMessage, { type: "notify_stream" }>, sender: Sender) {
+    let stream = this.#stream;
+    if (msg.partId === 0) {
+      if (stream !== null) throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM already open");
+      const first = msg.first!;
+      checkStart(first);
+      await this.#verify(msg.tracing, first.topic, msg.identifier, first.compressedSha512, msg);
+      stream = {
+        identifier: msg.identifier,
+        tracing: msg.tracing,
+        first,
+        sink: await MessageSink.open(first.compressedLength, this.#ctx.limits),
+        nextPart: 0,
+      };
+      this.#stream = stream;
+    } else {
+      if (stream === null) {
+        throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM part without start");
+      }
+      if (!bytesEqual(stream.identifier, msg.identifier) || msg.partId !== stream.nextPart) {
+        throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM part out of order");
+      }
+      // Every part carries its own authorization over the first part's fields.
+      const { topic, compressedSha512 } = stream.first;
+      await this.#verify(stream.tracing, topic, stream.identifier, compressedSha512, msg);
+    }
+    stream.nextPart++;
+    if (!await stream.sink.write(msg.body)) {
+      throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM longer than announced");
+    }
+    if (!stream.sink.complete) {
+      const { ctx } = { ctx: this.#ctx };
+      const authorization = await ctx.auth.toSubscriber.authorize(
+        { type: "stateful_continue_notify", identifier: msg.identifier, partId: msg.partId },
+        EMPTY,
+        ctx.now(),
+      );
+      sender.send(encodeB2S({
+        type: "continue_notify",
+        identifier: msg.identifier,
+        partId: msg.partId,
+        authorization,
+        tracing: EMPTY,
+      }));
+      return;
+    }
+    this.#stream = null;
+    const done = await stream.sink.finish(stream.first.compressedSha512);
+    if (!done.ok) throw new WsClose(CloseCode.PROTOCOL, `NOTIFY_STREAM: ${done.reason}`);
+    const { topic, compressedSha512 } = stream.first;
+    await this.#publish(stream.identifier, topic, compressedSha512, done.message, sender);
+  }
+
+  async #verify(
+    tracing: Uint8Array,
+    topic: Uint8Array,
+    identifier: Uint8Array,
+    sha512: Uint8Array,
+    msg: NotifyMessage,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    const verdict = await ctx.auth.toBroadcaster.verify(
+      { type: "notify", topic, identifier, sha512 },
+      tracing,
+      msg.authorization,
+      ctx.now(),
+    );
+    if (verdict !== "ok") throw authClose(verdict, "NOTIFY");
+  }
+
+  /** Fans out (webhooks, other broadcasters, local websockets) and confirms with the count. */
+  async #publish(
+    identifier: Uint8Array,
+    topic: Uint8Array,
+    sha512: Uint8Array,
+    message: HeldMessage,
+    sender: Sender,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    // Deliveries (this connection's own included) go out during the fan-out;
+    // the confirmation follows it (the order between them is not fixed, §15).
+    let count: number | "unavailable";
+    try {
+      count = await fanOut(ctx, { topic, sha512, message });
+    } finally {
+      await message.dispose();
+    }
+    if (count === "unavailable") {
+      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Storage unavailable");
+    }
+    const subscribers = Math.min(count, U32_MAX);
+    // P8: the hash of the message as delivered, on every path.
+    const authorization = await ctx.auth.toSubscriber.authorize(
+      { type: "confirm_notify", identifier, subscribers, topic, sha512 },
+      EMPTY,
+      ctx.now(),
+    );
+    sender.send(encodeB2S({
+      type: "confirm_notify",
+      identifier,
+      subscribers,
+      authorization,
+      tracing: EMPTY,
+    }));
+  }
+}
+
+/** Compression is not announced (a later issue adds it), so only id 0 is valid. */
+function checkStart(start: StreamStart): void {
+  if (start.compressor !== 0) {
+    throw new WsClose(CloseCode.PROTOCOL, `Compressor ${start.compressor} was not announced`);
+  }
+  if (start.compressedLength !== start.decompressedLength) {
+    throw new WsClose(CloseCode.PROTOCOL, "Uncompressed message with two different lengths");
+  }
+}

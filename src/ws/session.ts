@@ -1,0 +1,353 @@
+/**
+ * One websocket connection's state machine (stateful-websocket.md §3):
+ * WAITING_CONFIGURE (with a timeout, P3) → OPEN → CLOSED. Incoming messages
+ * are processed one at a time in arrival order, except acknowledgements,
+ * which only touch the expected-acks queue and so are handled at once even
+ * while a NOTIFY fans out (P9); replies keep request order through reserved
+ * slots in the outgoing queue. Counters are consumed at arrival, so they
+ * follow wire order whatever waits.
+ *
+ * @module
+ */
+
+import { createHash, randomBytes } from "node:crypto";
+import type { Context } from "../core/context.ts";
+import type { OutgoingMessage } from "../core/message.ts";
+import { ParseError } from "../protocol/bytes.ts";
+import { encodeB2S, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/stateful/mod.ts";
+import { authClose, CloseCode, WsClose } from "./close.ts";
+import type { HubConnection, WebsocketHub } from "./hub.ts";
+import { NotifyIntake } from "./notify_in.ts";
+import { Sender } from "./sender.ts";
+import type { WsEvents, WsPeer } from "./socket.ts";
+
+const EMPTY = new Uint8Array(0);
+
+type Ack = Extract<S2BMessage, { type: "continue_receive" | "confirm_receive" }>;
+
+/** One connection; created when the socket opens. */
+export class Session implements HubConnection, WsEvents {
+  readonly #ctx: Context;
+  readonly #hub: WebsocketHub;
+  readonly #peer: WsPeer;
+  readonly #onEnd: (session: Session) => void;
+  #state: "configuring" | "open" | "closed" = "configuring";
+  #configureTimer: ReturnType<typeof setTimeout> | undefined;
+  #nonce: Uint8Array = EMPTY;
+  #subscriberCounter = -1;
+  #broadcasterCounter = 1;
+  readonly #sender: Sender;
+  readonly #exact = new Map<string, Uint8Array>();
+  readonly #globs = new Set<string>();
+  readonly #notify: NotifyIntake;
+  /** Messages waiting for (or in) processing, and the chain that runs them. */
+  #unprocessed = 0;
+  #work: Promise<void> = Promise.resolve();
+  #acks: Promise<void> = Promise.resolve();
+
+  /** Starts the CONFIGURE timeout; `onEnd` runs once the session is closed and cleaned up. */
+  constructor(ctx: Context, hub: WebsocketHub, peer: WsPeer, onEnd: (s: Session) => void) {
+    this.#ctx = ctx;
+    this.#hub = hub;
+    this.#peer = peer;
+    this.#onEnd = onEnd;
+    this.#sender = new Sender({
+      ctx,
+      peer,
+      nextUrl: () => pseudoUrl(this.#nonce, this.#broadcasterCounter++),
+      fail: (error) => this.#fail(error),
+    });
+    this.#notify = new NotifyIntake(ctx);
+    this.#configureTimer = setTimeout(() => {
+      this.#configureTimer = undefined;
+      this.#close(CloseCode.POLICY, "CONFIGURE not received in time");
+    }, ctx.limits.websocketConfigureTimeoutMs);
+  }
+
+  /** True until the session is closed. */
+  get open(): boolean {
+    return this.#state !== "closed";
+  }
+
+  /** @inheritdoc */
+  message(data: Uint8Array | string): void {
+    if (this.#state === "closed") return;
+    try {
+      this.#accept(data);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** @inheritdoc */
+  close(_code: number, _reason: string): void {
+    this.#end();
+  }
+
+  /** Closes from our side (server shutdown). */
+  shutdown(): void {
+    this.#close(CloseCode.GOING_AWAY, "Server shutting down");
+  }
+
+  /** @inheritdoc */
+  deliver(msg: OutgoingMessage): boolean {
+    if (this.#state !== "open") return false;
+    try {
+      return this.#sender.deliver(msg);
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  /** @inheritdoc */
+  missed(topic: Uint8Array): boolean {
+    if (this.#state !== "open") return false;
+    try {
+      return this.#sender.missed(topic);
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  /** Parses, consumes counters in wire order, and routes to the ack or work chain. */
+  #accept(data: Uint8Array | string): void {
+    if (typeof data === "string") {
+      throw new WsClose(CloseCode.PROTOCOL, "Text messages are not part of the protocol");
+    }
+    if (data.length > this.#ctx.limits.websocketMaxIncomingBytes) {
+      throw new WsClose(CloseCode.TOO_BIG, "Message larger than the limit");
+    }
+    let msg: S2BMessage;
+    try {
+      msg = parseS2B(data);
+    } catch (error) {
+      if (error instanceof ParseError) {
+        throw new WsClose(CloseCode.PROTOCOL, truncate(`Malformed message: ${error.message}`));
+      }
+      throw error;
+    }
+    if (this.#state === "configuring") {
+      if (msg.type !== "configure") {
+        throw new WsClose(CloseCode.PROTOCOL, "The first message must be CONFIGURE");
+      }
+      this.#state = "open";
+      clearTimeout(this.#configureTimer);
+      this.#configureTimer = undefined;
+      this.#run(() => this.#configure(msg));
+      return;
+    }
+    switch (msg.type) {
+      case "continue_receive":
+      case "confirm_receive": {
+        const url = pseudoUrl(this.#nonce, this.#subscriberCounter--);
+        this.#acks = this.#acks.then(() => this.#state === "open" ? this.#ack(msg, url) : undefined)
+          .catch((error) => this.#fail(error));
+        return;
+      }
+      case "subscribe_exact":
+      case "subscribe_glob":
+      case "unsubscribe_exact":
+      case "unsubscribe_glob": {
+        const url = pseudoUrl(this.#nonce, this.#subscriberCounter--);
+        this.#run(() => this.#subscription(msg, url));
+        return;
+      }
+      case "configure":
+        throw new WsClose(CloseCode.PROTOCOL, "CONFIGURE sent twice");
+      default:
+        this.#run(() => this.#notify.handle(msg, this.#sender));
+    }
+  }
+
+  /** Appends `task` to the work chain, bounded by the unprocessed-message limit. */
+  #run(task: () => Promise<void>): void {
+    if (++this.#unprocessed > this.#ctx.limits.websocketMaxUnprocessed) {
+      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Too many unprocessed messages");
+    }
+    this.#work = this.#work.then(async () => {
+      try {
+        if (this.#state === "open") await task();
+      } finally {
+        this.#unprocessed--;
+      }
+    }).catch((error) => this.#fail(error));
+  }
+
+  async #configure(msg: Extract<S2BMessage, { type: "configure" }>): Promise<void> {
+    const { ctx } = { ctx: this.#ctx };
+    const verdict = await ctx.auth.toBroadcaster.verify(
+      {
+        type: "stateful_configure",
+        subscriberNonce: msg.subscriberNonce,
+        enableZstd: msg.enableZstd,
+        enableTraining: msg.enableTraining,
+        initialDict: msg.initialDict,
+      },
+      msg.tracing,
+      msg.authorization,
+      ctx.now(),
+    );
+    if (verdict !== "ok") throw authClose(verdict, "CONFIGURE");
+    const broadcasterNonce = new Uint8Array(randomBytes(32));
+    this.#nonce = new Uint8Array(
+      createHash("sha256").update(msg.subscriberNonce).update(broadcasterNonce).digest(),
+    );
+    // Compression is not offered (stateful-websocket.md §10.6): the hints are ignored.
+    const authorization = await ctx.auth.toSubscriber.authorize(
+      { type: "stateful_confirm_configure", broadcasterNonce },
+      EMPTY,
+      ctx.now(),
+    );
+    this.#sender.send(
+      encodeB2S({ type: "confirm_configure", broadcasterNonce, authorization, tracing: EMPTY }),
+    );
+  }
+
+  async #subscription(
+    msg: Extract<
+      S2BMessage,
+      { type: "subscribe_exact" | "subscribe_glob" | "unsubscribe_exact" | "unsubscribe_glob" }
+    >,
+    url: string,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    const exact = msg.type === "subscribe_exact" || msg.type === "unsubscribe_exact";
+    const subscribe = msg.type === "subscribe_exact" || msg.type === "subscribe_glob";
+    // Unsubscribe requests are signed with the subscribe operation (§5.3, D10).
+    const verdict = await ctx.auth.toBroadcaster.verify(
+      "topic" in msg
+        ? { type: "subscribe_exact", url, recovery: null, topic: msg.topic }
+        : { type: "subscribe_glob", url, recovery: null, glob: msg.glob },
+      msg.tracing,
+      msg.authorization,
+      ctx.now(),
+    );
+    if (verdict !== "ok") throw authClose(verdict, msg.type.toUpperCase());
+    const key = "topic" in msg ? hexKey(msg.topic) : msg.glob;
+    const holds = exact ? this.#exact.has(key) : this.#globs.has(key);
+    if (subscribe === holds) {
+      throw new WsClose(
+        CloseCode.PROTOCOL,
+        subscribe ? "Already subscribed on this connection" : "Not subscribed on this connection",
+      );
+    }
+    // The confirmation's place is taken first: no delivery for the topic can
+    // go out before it.
+    const slot = this.#sender.reserve();
+    let stored = true;
+    if ("topic" in msg) {
+      if (subscribe) {
+        this.#exact.set(key, msg.topic);
+        stored = await this.#hub.addExact(this, msg.topic);
+        if (!stored) this.#exact.delete(key);
+      } else {
+        this.#exact.delete(key);
+        await this.#hub.removeExact(this, msg.topic);
+      }
+    } else if (subscribe) {
+      this.#globs.add(key);
+      stored = await this.#hub.addGlob(this, msg.glob);
+      if (!stored) this.#globs.delete(key);
+    } else {
+      this.#globs.delete(key);
+      await this.#hub.removeGlob(this, msg.glob);
+    }
+    if (!stored) {
+      slot.fill(null);
+      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Storage unavailable");
+    }
+    const authorization = await ctx.auth.toSubscriber.authorize(
+      "topic" in msg
+        ? { type: "confirm_subscribe_exact", url, recovery: null, topic: msg.topic }
+        : { type: "confirm_subscribe_glob", url, recovery: null, glob: msg.glob },
+      EMPTY,
+      ctx.now(),
+    );
+    const confirmType = `confirm_${msg.type}` as const;
+    slot.fill(encodeB2S(
+      "topic" in msg
+        ? {
+          type: confirmType as "confirm_subscribe_exact" | "confirm_unsubscribe_exact",
+          topic: msg.topic,
+          authorization,
+          tracing: EMPTY,
+        }
+        : {
+          type: confirmType as "confirm_subscribe_glob" | "confirm_unsubscribe_glob",
+          glob: msg.glob,
+          authorization,
+          tracing: EMPTY,
+        },
+    ));
+  }
+
+  async #ack(msg: Ack, url: string): Promise<void> {
+    const ctx = this.#ctx;
+    const partId = msg.type === "continue_receive" ? msg.partId : -1;
+    const problem = this.#sender.acknowledge(msg.identifier, partId);
+    if (problem !== null) throw new WsClose(CloseCode.PROTOCOL, problem);
+    const verdict = await ctx.auth.toBroadcaster.verify(
+      msg.type === "continue_receive"
+        ? { type: "stateful_continue_receive", identifier: msg.identifier, partId, url }
+        : {
+          type: "confirm_receive",
+          identifier: msg.identifier,
+          numSubscribers: msg.numSubscribers,
+          url,
+        },
+      msg.tracing,
+      msg.authorization,
+      ctx.now(),
+    );
+    if (verdict !== "ok") throw authClose(verdict, msg.type.toUpperCase());
+  }
+
+  #fail(error: unknown): void {
+    if (this.#state === "closed") return;
+    if (error instanceof WsClose) {
+      this.#ctx.log.debug("Closing websocket", { code: error.code, reason: error.message });
+      this.#close(error.code, error.message);
+      return;
+    }
+    this.#ctx.log.error("Websocket session error", { error });
+    this.#close(CloseCode.INTERNAL, "Internal error");
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#state === "closed") return;
+    try {
+      this.#peer.close(code, reason);
+    } catch {
+      // Already gone; the cleanup below is all that matters.
+    }
+    this.#end();
+  }
+
+  /** Cleanup once, whoever closed: queues, timers, partial streams, subscriptions. */
+  #end(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    clearTimeout(this.#configureTimer);
+    this.#sender.close();
+    const released: Promise<unknown>[] = [this.#notify.abort()];
+    for (const topic of this.#exact.values()) released.push(this.#hub.removeExact(this, topic));
+    for (const glob of this.#globs) released.push(this.#hub.removeGlob(this, glob));
+    this.#exact.clear();
+    this.#globs.clear();
+    void Promise.all([...released, this.#work, this.#acks]).finally(() => this.#onEnd(this));
+  }
+}
+
+function hexKey(topic: Uint8Array): string {
+  let s = "";
+  for (const b of topic) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** Close reasons are at most 123 bytes on the wire. */
+function truncate(reason: string): string {
+  const ascii = reason.replace(/[^\x20-\x7e]/g, "?");
+  return ascii.length <= 120 ? ascii : ascii.slice(0, 117) + "...";
+}

@@ -1,0 +1,52 @@
+/**
+ * The websocket transport end to end on Deno: configure, subscribe,
+ * publish over the websocket and over HTTP, receive in parts, unsubscribe.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
+import { post, startBroadcaster } from "./_harness.ts";
+import { WsClient } from "./_ws_client.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const EMPTY = new Uint8Array(0);
+
+async function httpNotify(base: string, topic: Uint8Array, message: Uint8Array): Promise<number> {
+  const identifier = crypto.getRandomValues(new Uint8Array(8));
+  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
+  const res = await post(
+    `${base}/v1/notify`,
+    encodeNotify({ topic, sha512, tracing: EMPTY, identifier }, message),
+  );
+  assert.equal(res.status, 200, new TextDecoder().decode(res.body));
+  return parseResponseNotify(res.body).count;
+}
+
+Deno.test("websocket: subscribe, notify over the websocket and over HTTP, receive once", async () => {
+  await using b = await startBroadcaster({ limits: { websocketMaxMessageBytes: 4096 } });
+  await using client = await WsClient.connect(b.url);
+  await client.configure();
+  await client.subscription("subscribe_exact", enc("demo/exact"));
+  await client.subscription("subscribe_glob", "demo/*");
+
+  // Exact and glob both match: one delivery, counted once.
+  const small = enc("hello websocket");
+  const countP = client.notify(enc("demo/exact"), small);
+  const got = await client.receive();
+  assert.equal(await countP, 1);
+  assert.deepEqual(got.message, small);
+
+  const large = crypto.getRandomValues(new Uint8Array(10_000));
+  assert.equal(await httpNotify(b.url, enc("demo/other"), large), 1);
+  const big = await client.receive();
+  assert.deepEqual(big.message, large);
+  assert.equal(big.parts, 3);
+
+  await client.subscription("unsubscribe_glob", "demo/*");
+  await client.subscription("unsubscribe_exact", enc("demo/exact"));
+  assert.equal(await httpNotify(b.url, enc("demo/exact"), small), 0);
+  assert.equal((await client.close()).code, 1000);
+});
