@@ -139,15 +139,18 @@ export class WsClient implements AsyncDisposable {
     type: T,
     ms = 10_000,
   ): Promise<Extract<B2SMessage, { type: T }>> {
-    for (let seen = 0;; seen++) {
-      await this.#waitFor(seen, ms);
-      const raw = this.#inbox[seen]!;
-      if (typeof raw === "string") throw new Error("Text message from the broadcaster");
-      const msg = parseB2S(raw);
-      if (msg.type === type) {
-        this.#inbox.splice(seen, 1);
-        return msg as Extract<B2SMessage, { type: T }>;
+    // Other waiters may take messages meanwhile: rescan from the start each time.
+    for (;;) {
+      for (let i = 0; i < this.#inbox.length; i++) {
+        const raw = this.#inbox[i]!;
+        if (typeof raw === "string") throw new Error("Text message from the broadcaster");
+        const msg = parseB2S(raw);
+        if (msg.type === type) {
+          this.#inbox.splice(i, 1);
+          return msg as Extract<B2SMessage, { type: T }>;
+        }
       }
+      await this.#waitFor(this.#inbox.length, ms);
     }
   }
 

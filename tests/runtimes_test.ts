@@ -19,6 +19,7 @@ import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { cliCommand, postBytes, type Runtime, startServe, tempDir } from "./_cli.ts";
 import { TestSubscriber } from "./_subscriber.ts";
+import { WsClient } from "./_ws_client.ts";
 
 /** Bodies above this many bytes are spooled to disk by the server under test. */
 const SPOOL_THRESHOLD = 1024;
@@ -91,6 +92,21 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     assert.equal(await notify(server.url, topic, large), 1);
     assert.deepEqual(subscriber.received.at(-1)?.message, large);
     assert.deepEqual(subscriber.received.at(-1)?.receive?.topic, topic);
+
+    // Websockets on this runtime's adapter: a websocket subscriber gets the
+    // webhook subscriber's notify, once, and counts once.
+    await using ws = await WsClient.connect(server.url);
+    await ws.configure();
+    await ws.subscription("subscribe_exact", topic);
+    await ws.subscription("subscribe_glob", "topic-*");
+    assert.equal(await notify(server.url, topic, small), 2);
+    assert.deepEqual((await ws.receive()).message, small);
+    const viaWs = ws.notify(topic, large);
+    const got = await ws.receive();
+    assert.deepEqual(got.message, large);
+    assert.equal(await viaWs, 2);
+    assert.deepEqual(subscriber.received.at(-1)?.message, large);
+    assert.equal((await ws.close()).code, 1000);
 
     // A Host header that is not a valid host is the client's problem: 4xx, never a 500.
     assert.match(await rawStatusLine(server.url, "a b"), /^HTTP\/1\.1 4\d\d/);
