@@ -50,3 +50,30 @@ Deno.test("websocket: subscribe, notify over the websocket and over HTTP, receiv
   assert.equal(await httpNotify(b.url, enc("demo/exact"), small), 0);
   assert.equal((await client.close()).code, 1000);
 });
+
+Deno.test("websocket: past the queued-bytes limit a delivery becomes MISSED for its topic", async () => {
+  await using b = await startBroadcaster({
+    limits: { websocketMaxQueuedBytes: 1000, websocketMaxUnacknowledged: 1 },
+  });
+  await using client = await WsClient.connect(b.url);
+  await client.configure();
+  const topic = enc("slow/topic");
+  await client.subscription("subscribe_exact", topic);
+  const message = new Uint8Array(800).fill(7);
+  // The first goes out and waits for its ack; the second waits in the queue;
+  // the third would pass 1000 queued bytes.
+  assert.equal(await httpNotify(b.url, topic, message), 1);
+  assert.equal(await httpNotify(b.url, topic, message), 1);
+  assert.equal(await httpNotify(b.url, topic, message), 0);
+  assert.equal(await httpNotify(b.url, topic, message), 0);
+  assert.deepEqual((await client.receive()).message, message);
+  assert.deepEqual((await client.receive()).message, message);
+  const missed = await client.expect("missed");
+  assert.deepEqual(missed.topic, topic);
+  // Signed with the next broadcaster counter value, after the two deliveries.
+  assert.equal(client.broadcasterCounter, 3);
+  client.broadcasterCounter++;
+  // One MISSED for both dropped deliveries, and the connection stays usable.
+  assert.equal(await httpNotify(b.url, topic, message), 1);
+  assert.deepEqual((await client.receive()).message, message);
+});

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import { bytesEqual } from "../protocol/bytes.ts";
+import { bytesEqual, toHex } from "../protocol/bytes.ts";
 import { encodeB2S, encodeReceiveStreamHead } from "../protocol/stateful/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
 import type { WsPeer } from "./socket.ts";
@@ -30,7 +30,7 @@ export interface Slot {
 type Entry =
   | { kind: "frame"; bytes: Uint8Array | null; ready: boolean }
   | { kind: "delivery"; msg: OutgoingMessage; release: () => void; memory: number }
-  | { kind: "missed"; topic: Uint8Array };
+  | { kind: "missed"; topic: Uint8Array; key: string | null };
 
 /** An acknowledgement the client owes, oldest first. */
 interface Expected {
@@ -59,6 +59,8 @@ export class Sender {
   #expectedHead = 0;
   #wakeAck: (() => void) | null = null;
   #memory = 0;
+  /** Topics with a MISSED queued for an overflow (hex). */
+  readonly #missedQueued = new Set<string>();
   #closed = false;
 
   /** A sender for one open connection. */
@@ -89,12 +91,22 @@ export class Sender {
     };
   }
 
-  /** Queues a delivery; false (nothing kept) when closed. Throws WsClose past a limit. */
+  /**
+   * Queues a delivery; false (not counted) when closed, or when the bytes
+   * queued in memory would pass their limit: then the client is sent MISSED
+   * for the topic instead, once per topic until that MISSED goes out. Throws
+   * WsClose when the queue is full.
+   */
   deliver(msg: OutgoingMessage): boolean {
     if (this.#closed) return false;
     const memory = msg.message.inMemory ? Number(msg.message.length) : 0;
     if (this.#memory + memory > this.#deps.ctx.limits.websocketMaxQueuedBytes) {
-      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Too many bytes queued: client too slow");
+      const key = toHex(msg.topic);
+      if (!this.#missedQueued.has(key)) {
+        this.#missedQueued.add(key);
+        this.#push({ kind: "missed", topic: msg.topic, key });
+      }
+      return false;
     }
     this.#memory += memory;
     this.#push({ kind: "delivery", msg, release: msg.message.retain(), memory });
@@ -104,7 +116,7 @@ export class Sender {
   /** Queues MISSED for `topic`; false when closed. */
   missed(topic: Uint8Array): boolean {
     if (this.#closed) return false;
-    this.#push({ kind: "missed", topic });
+    this.#push({ kind: "missed", topic, key: null });
     return true;
   }
 
@@ -180,6 +192,7 @@ export class Sender {
       if (entry.kind === "frame") {
         if (entry.bytes !== null) this.#write(entry.bytes);
       } else if (entry.kind === "missed") {
+        if (entry.key !== null) this.#missedQueued.delete(entry.key);
         await this.#sendMissed(entry.topic, this.#deps.nextUrl());
       } else {
         try {
