@@ -5,6 +5,8 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +16,7 @@ import {
   createBroadcaster,
   silentLogger,
 } from "../mod.ts";
+import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
 
 /** A missed-retry policy whose every delay is 0, so MISSED is due at once. */
@@ -93,4 +96,25 @@ export async function post(
     body: new Uint8Array(await res.arrayBuffer()),
     headers: res.headers,
   };
+}
+
+/**
+ * An unauthenticated HTTP notify of `message` to `topic`; asserts 200 and the
+ * echoed identifier, and resolves with the subscriber count.
+ */
+export async function notifyOver(
+  base: string,
+  topic: Uint8Array,
+  message: Uint8Array,
+): Promise<number> {
+  const identifier = crypto.getRandomValues(new Uint8Array(8));
+  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
+  const res = await post(
+    `${base}/v1/notify`,
+    encodeNotify({ topic, sha512, tracing: new Uint8Array(0), identifier }, message),
+  );
+  assert.equal(res.status, 200, new TextDecoder().decode(res.body));
+  const answer = parseResponseNotify(res.body);
+  assert.deepEqual(answer.identifier, identifier);
+  return answer.count;
 }

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -15,10 +15,10 @@ import {
   parseResponseCheckSubscriptions,
 } from "../src/protocol/check.ts";
 import { strongEtag } from "../src/protocol/etag.ts";
-import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { cliCommand, postBytes, type Runtime, startServe, tempDir } from "./_cli.ts";
 import { TestSubscriber } from "./_subscriber.ts";
+import { notifyOver } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
 
 /** Bodies above this many bytes are spooled to disk by the server under test. */
@@ -26,19 +26,6 @@ const SPOOL_THRESHOLD = 1024;
 
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => new TextEncoder().encode(s);
-
-async function notify(base: string, topic: Uint8Array, message: Uint8Array) {
-  const identifier = crypto.getRandomValues(new Uint8Array(8));
-  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
-  const res = await postBytes(
-    `${base}/v1/notify`,
-    encodeNotify({ topic, sha512, tracing: EMPTY, identifier }, message),
-  );
-  assert.equal(res.status, 200, new TextDecoder().decode(res.body));
-  const answer = parseResponseNotify(res.body);
-  assert.deepEqual(answer.identifier, identifier);
-  return answer.count;
-}
 
 for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
   Deno.test(`runtime ${runtime}: subscribe, check, notify (in memory and spooled)`, async () => {
@@ -85,11 +72,11 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     );
 
     const small = enc(`hello from ${runtime}`);
-    assert.equal(await notify(server.url, topic, small), 1);
+    assert.equal(await notifyOver(server.url, topic, small), 1);
     assert.deepEqual(subscriber.received.at(-1)?.message, small);
 
     const large = crypto.getRandomValues(new Uint8Array(SPOOL_THRESHOLD * 64));
-    assert.equal(await notify(server.url, topic, large), 1);
+    assert.equal(await notifyOver(server.url, topic, large), 1);
     assert.deepEqual(subscriber.received.at(-1)?.message, large);
     assert.deepEqual(subscriber.received.at(-1)?.receive?.topic, topic);
 
@@ -99,7 +86,7 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     await ws.configure();
     await ws.subscription("subscribe_exact", topic);
     await ws.subscription("subscribe_glob", "topic-*");
-    assert.equal(await notify(server.url, topic, small), 2);
+    assert.equal(await notifyOver(server.url, topic, small), 2);
     assert.deepEqual((await ws.receive()).message, small);
     const viaWs = ws.notify(topic, large);
     const got = await ws.receive();

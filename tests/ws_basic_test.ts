@@ -6,24 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
-import { post, startBroadcaster } from "./_harness.ts";
+
+import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const EMPTY = new Uint8Array(0);
-
-async function httpNotify(base: string, topic: Uint8Array, message: Uint8Array): Promise<number> {
-  const identifier = crypto.getRandomValues(new Uint8Array(8));
-  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
-  const res = await post(
-    `${base}/v1/notify`,
-    encodeNotify({ topic, sha512, tracing: EMPTY, identifier }, message),
-  );
-  assert.equal(res.status, 200, new TextDecoder().decode(res.body));
-  return parseResponseNotify(res.body).count;
-}
 
 Deno.test("websocket: subscribe, notify over the websocket and over HTTP, receive once", async () => {
   await using b = await startBroadcaster({ limits: { websocketMaxMessageBytes: 4096 } });
@@ -40,14 +27,14 @@ Deno.test("websocket: subscribe, notify over the websocket and over HTTP, receiv
   assert.deepEqual(got.message, small);
 
   const large = crypto.getRandomValues(new Uint8Array(10_000));
-  assert.equal(await httpNotify(b.url, enc("demo/other"), large), 1);
+  assert.equal(await notifyOver(b.url, enc("demo/other"), large), 1);
   const big = await client.receive();
   assert.deepEqual(big.message, large);
   assert.equal(big.parts, 3);
 
   await client.subscription("unsubscribe_glob", "demo/*");
   await client.subscription("unsubscribe_exact", enc("demo/exact"));
-  assert.equal(await httpNotify(b.url, enc("demo/exact"), small), 0);
+  assert.equal(await notifyOver(b.url, enc("demo/exact"), small), 0);
   assert.equal((await client.close()).code, 1000);
 });
 
@@ -62,10 +49,10 @@ Deno.test("websocket: past the queued-bytes limit a delivery becomes MISSED for 
   const message = new Uint8Array(800).fill(7);
   // The first goes out and waits for its ack; the second waits in the queue;
   // the third would pass 1000 queued bytes.
-  assert.equal(await httpNotify(b.url, topic, message), 1);
-  assert.equal(await httpNotify(b.url, topic, message), 1);
-  assert.equal(await httpNotify(b.url, topic, message), 0);
-  assert.equal(await httpNotify(b.url, topic, message), 0);
+  assert.equal(await notifyOver(b.url, topic, message), 1);
+  assert.equal(await notifyOver(b.url, topic, message), 1);
+  assert.equal(await notifyOver(b.url, topic, message), 0);
+  assert.equal(await notifyOver(b.url, topic, message), 0);
   assert.deepEqual((await client.receive()).message, message);
   assert.deepEqual((await client.receive()).message, message);
   const missed = await client.expect("missed");
@@ -74,6 +61,6 @@ Deno.test("websocket: past the queued-bytes limit a delivery becomes MISSED for 
   assert.equal(client.broadcasterCounter, 3);
   client.broadcasterCounter++;
   // One MISSED for both dropped deliveries, and the connection stays usable.
-  assert.equal(await httpNotify(b.url, topic, message), 1);
+  assert.equal(await notifyOver(b.url, topic, message), 1);
   assert.deepEqual((await client.receive()).message, message);
 });

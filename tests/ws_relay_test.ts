@@ -8,30 +8,19 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   encodeCheckSubscriptions,
   parseResponseCheckSubscriptions,
 } from "../src/protocol/check.ts";
 import { strongEtag } from "../src/protocol/etag.ts";
-import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { cliCommand, postBytes, type Served, startServe, tempDir } from "./_cli.ts";
+import { notifyOver } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
 
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => new TextEncoder().encode(s);
 const TOPIC = enc("relay/topic");
-
-async function notify(base: string, topic: Uint8Array, message: Uint8Array): Promise<number> {
-  const identifier = crypto.getRandomValues(new Uint8Array(8));
-  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
-  const res = await postBytes(
-    `${base}/v1/notify`,
-    encodeNotify({ topic, sha512, tracing: EMPTY, identifier }, message),
-  );
-  assert.equal(res.status, 200, new TextDecoder().decode(res.body));
-  return parseResponseNotify(res.body).count;
-}
 
 /** True when the store (asked through `via`) holds no row for `url`. */
 async function noRowsFor(via: string, url: string): Promise<boolean> {
@@ -72,7 +61,7 @@ Deno.test("relay: two broadcasters on one database deliver to each other's webso
 
   // HTTP notify on B reaches the connection on A once (exact and glob rows of one url).
   const first = enc("from B over HTTP");
-  assert.equal(await notify(b.url, TOPIC, first), 1);
+  assert.equal(await notifyOver(b.url, TOPIC, first), 1);
   assert.deepEqual((await onA.receive()).message, first);
 
   // A websocket subscriber on B as well: B serves it locally, A through the relay.
@@ -89,7 +78,7 @@ Deno.test("relay: two broadcasters on one database deliver to each other's webso
   // When A's only connection leaves, A's rows go with it.
   assert.equal((await onA.close()).code, 1000);
   await eventually("A's relay rows are gone", () => noRowsFor(b.url, relayA));
-  assert.equal(await notify(b.url, TOPIC, enc("only B now")), 1);
+  assert.equal(await notifyOver(b.url, TOPIC, enc("only B now")), 1);
   await onB.receive();
 });
 
@@ -106,6 +95,6 @@ Deno.test("relay: rows of a killed broadcaster are dropped by the next delivery"
   await a.stop("SIGKILL");
   await onA.closed;
   assert.equal(await noRowsFor(b.url, relayA), false, "kill -9 leaves the rows behind");
-  assert.equal(await notify(b.url, TOPIC, enc("to nobody")), 0);
+  assert.equal(await notifyOver(b.url, TOPIC, enc("to nobody")), 0);
   assert.equal(await noRowsFor(b.url, relayA), true, "the refused delivery dropped them");
 });
