@@ -101,7 +101,8 @@ export type AuthMessage =
     readonly compressorId: number;
     readonly level: number;
     readonly minSize: number;
-    readonly maxSize: number;
+    /** Signed as u64: 2⁶⁴−1 (no limit, what the reference sends) needs a bigint. */
+    readonly maxSize: number | bigint;
   }
   | {
     readonly type: "stateful_enable_zstd_custom";
@@ -109,7 +110,8 @@ export type AuthMessage =
     readonly compressorId: number;
     readonly level: number;
     readonly minSize: number;
-    readonly maxSize: number;
+    /** Signed as u64: 2⁶⁴−1 (no limit, what the reference sends) needs a bigint. */
+    readonly maxSize: number | bigint;
     readonly dictionarySha512: Uint8Array;
   }
   | {

@@ -251,8 +251,7 @@ export class Sender {
       partId: 0,
       first,
     });
-    const partSize = this.#partSize(length, head0.length);
-    if (partSize === null) {
+    if (this.#partSize(length, head0.length) === null) {
       // The official client cannot acknowledge that many parts: tell it it
       // missed the message rather than break the connection (P5).
       ctx.log.warn("Delivery too large for this client's acknowledgements; sent MISSED", {
@@ -262,11 +261,8 @@ export class Sender {
       return;
     }
     for (let part = 0, start = 0;; part++) {
-      const end = Math.min(length, start + partSize);
-      const final = end === length;
       await this.#ackRoom();
       if (this.#closed) return;
-      const body = await message.read(start, end);
       if (part > 0) authorization = await authorize();
       const head = part === 0 ? head0 : encodeReceiveStreamHead({
         authorization,
@@ -275,6 +271,13 @@ export class Sender {
         partId: part,
         first: null,
       });
+      // Sized by this part's own header, as the reference does: later parts
+      // lack the start headers and so carry more payload (3 990 / 4 079 / …
+      // with a 4 096 limit and no auth). Not null: this header is shorter
+      // than part 0's, which fitted.
+      const end = Math.min(length, start + this.#partSize(length, head.length)!);
+      const final = end === length;
+      const body = await message.read(start, end);
       if (this.#closed) return;
       this.#expected.push({ identifier, partId: final ? -1 : part });
       const frame = new Uint8Array(head.length + body.length);
@@ -287,7 +290,8 @@ export class Sender {
   }
 
   /**
-   * Payload bytes per part (spec §9.1 step 3), enlarged under hmac so no more
+   * Payload bytes of a part whose header (flags, type, headers) is
+   * `headLength` bytes (spec §9.1 step 3), enlarged under hmac so no more
    * than 256 non-final parts are needed; null when even 4 MiB parts would not do.
    */
   #partSize(length: number, headLength: number): number | null {
