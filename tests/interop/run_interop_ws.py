@@ -3,6 +3,7 @@
 share one SQLite file.
 
 Usage: python run_interop_ws.py [TB/TS ...] [--skip STEP,...] [--target ours|reference]
+                                [--compression off|on]
 
 TB is the to-broadcaster auth and TS the to-subscriber auth, each one of none,
 token, hmac (default: all 9 combinations). Prints exactly one line per
@@ -47,7 +48,9 @@ def _combinations(args: List[str]) -> List[Tuple[str, str]]:
     return result
 
 
-async def _combination(tb: str, ts: str, target: str, skip: Sequence[str]) -> None:
+async def _combination(
+    tb: str, ts: str, target: str, skip: Sequence[str], compression: bool
+) -> None:
     with tempfile.TemporaryDirectory(prefix=f"lonelypss-interop-ws-{tb}-{ts}-") as workdir:
         db = os.path.join(workdir, "shared.db")
         b1: Any
@@ -65,6 +68,7 @@ async def _combination(tb: str, ts: str, target: str, skip: Sequence[str]) -> No
                 await WsScenario(
                     b1, b2, os.path.join(workdir, "subscriber-secrets.json"), workdir, ts,
                     skip=skip,
+                    compression=compression,
                 ).run()
             except Exception as exc:
                 tails = [
@@ -83,20 +87,34 @@ async def main(argv: List[str]) -> int:
     parser.add_argument("combinations", nargs="*", metavar="TB/TS")
     parser.add_argument("--skip", default="", help=f"comma-separated steps of {','.join(STEPS)}")
     parser.add_argument("--target", choices=("ours", "reference"), default="ours")
+    # COMPRESSION: "on" lets the client ask for zstd (CONFIGURE x-enable-zstd and
+    # x-enable-training = 1, as the reference harness does) and accept what the
+    # broadcaster announces; it needs `zstandard` importable, which
+    # requirements.txt does not pin yet. Its result lines read "interop ws zstd".
+    parser.add_argument("--compression", choices=("off", "on"), default="off")
     args = parser.parse_args(argv)
     skip = [s for s in args.skip.split(",") if s]
     unknown = set(skip) - set(STEPS)
     if unknown:
         parser.error(f"unknown steps {sorted(unknown)}; steps are {', '.join(STEPS)}")
+    compression = args.compression == "on"
+    if compression:
+        try:
+            import zstandard  # noqa: F401
+        except ImportError:
+            parser.error("--compression on needs the zstandard package in this python")
+    label = "interop ws zstd" if compression else "interop ws"
     failed = 0
     for tb, ts in _combinations(args.combinations):
         try:
-            await asyncio.wait_for(_combination(tb, ts, args.target, skip), COMBINATION_TIMEOUT)
-            print(f"interop ws {tb}/{ts}: PASS", flush=True)
+            await asyncio.wait_for(
+                _combination(tb, ts, args.target, skip, compression), COMBINATION_TIMEOUT
+            )
+            print(f"{label} {tb}/{ts}: PASS", flush=True)
         except Exception as exc:
             failed += 1
             detail = _reason(exc).replace("\n", " ⏎ ")
-            print(f"interop ws {tb}/{ts}: FAIL: {detail}", flush=True)
+            print(f"{label} {tb}/{ts}: FAIL: {detail}", flush=True)
             if os.environ.get("LONELYPSS_INTEROP_TRACEBACK"):
                 traceback.print_exception(exc, file=sys.stderr)
     return 1 if failed else 0

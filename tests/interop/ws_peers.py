@@ -141,6 +141,12 @@ class Peer:
     entered = False
     """started and not yet stopped"""
 
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
     async def guarded(self, awaitable: Awaitable[T], what: str, timeout_text: str) -> T:
         try:
             return await awaitable
@@ -236,7 +242,24 @@ class WsPeer(Peer):
         configures = self.auth.count("is_stateful_confirm_configure_allowed")
         if configures > 1:
             parts.append(f"it connected {configures} times")
+        error = self._client_error()
+        if error is not None:
+            parts.append("client error: " + describe(error).replace("\n", " ")[:300])
         return (" (" + ", ".join(parts) + ")") if parts else ""
+
+    def _client_error(self) -> Optional[BaseException]:
+        """Why the client's connection task ended, if it did (client internals)"""
+        try:
+            state = self.client.receiver.state
+            exception = getattr(state, "exception", None)
+            if isinstance(exception, BaseException):
+                return exception
+            task = getattr(state, "state_task", None)
+            if task is not None and task.done() and not task.cancelled():
+                return task.exception()
+        except Exception:
+            pass
+        return None
 
     async def guarded(self, awaitable: Awaitable[T], what: str, timeout_text: str) -> T:
         # a dead connection fails at once instead of after the timeout

@@ -56,7 +56,7 @@ from lonelypsp.stateless.make_strong_etag import (
 from lonelypsc.config.file_config import get_auth_config_from_file
 
 from response_auth import _lp16, _Reader
-from scenario import LARGE_SIZE, InteropFailure, _free_loopback_port
+from scenario import LARGE_SIZE, InteropFailure, _free_loopback_port, describe
 from ws_peers import HttpPeer, Peer, WsPeer
 from ws_probe import WsProbe, WsProbeFailure
 
@@ -110,7 +110,7 @@ class WsScenario:
         b2: Any,
         secrets_path: str,
         workdir: str,
-        to_subscriber: str,
+        to_subscriber_auth: str,
         *,
         skip: Sequence[str] = (),
         compression: bool = False,
@@ -119,7 +119,7 @@ class WsScenario:
         self.b2 = target(b2)
         self.secrets_path = secrets_path
         self.workdir = workdir
-        self.to_subscriber = to_subscriber
+        self.to_subscriber_auth = to_subscriber_auth
         self.skip = set(skip)
         self.compression = compression
         to_subscriber, to_broadcaster = get_auth_config_from_file(secrets_path)
@@ -142,11 +142,16 @@ class WsScenario:
         return peer
 
     async def run(self) -> None:
+        # the hmac verifiers need their replay store open
+        await self.auth.setup_to_subscriber_auth()
+        await self.auth.setup_to_broadcaster_auth()
         try:
             await self._run()
             for peer in reversed(self.peers):
                 await peer.stop()
         finally:
+            await self.auth.teardown_to_broadcaster_auth()
+            await self.auth.teardown_to_subscriber_auth()
             for peer in reversed(self.peers):
                 try:
                     await peer.stop()
@@ -161,6 +166,8 @@ class WsScenario:
                 await WsProbe(self.auth, self.b1.ws_url).run()
             except WsProbeFailure as exc:
                 raise InteropFailure(f"probe: {exc}") from exc
+            except Exception as exc:
+                raise InteropFailure(f"probe: {describe(exc)}") from exc
         self.h = self._http("h", self.b1)
         self.w1 = self._ws("w1", self.b1)
         self.w2 = self._ws("w2", self.b1)
@@ -419,7 +426,7 @@ class WsScenario:
         await w1.subscribe_glob(glob)
         await self._synced(w1)
         # what the route must refuse or ignore
-        if self.to_subscriber != "none":
+        if self.to_subscriber_auth != "none":
             status, body = await self._post_missed(self.b1, exact, authorized=False)
             _check(
                 status in (401, 403),
