@@ -275,9 +275,10 @@ class WsProbe:
         )
         cont = await self._recv(B2S.CONTINUE_NOTIFY, "NOTIFY_STREAM part 0")
         if cont.identifier != identifier or cont.part_id != 0:
+            same = "this" if cont.identifier == identifier else "another"
             raise WsProbeFailure(
-                f"CONTINUE_NOTIFY echoes part {cont.part_id} of another or the same identifier, "
-                "expected part 0"
+                f"CONTINUE_NOTIFY for part {cont.part_id} of {same} stream, expected part 0 "
+                "of this one"
             )
         result = await self.auth.is_stateful_continue_notify_allowed(message=cont, now=time.time())
         self._ok(result, "CONTINUE_NOTIFY", cont.authorization)

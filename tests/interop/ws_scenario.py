@@ -168,6 +168,22 @@ class WsScenario:
                 raise InteropFailure(f"probe: {exc}") from exc
             except Exception as exc:
                 raise InteropFailure(f"probe: {describe(exc)}") from exc
+        for step in ("start", *STEPS[1:]):
+            if step in self.skip:
+                continue
+            try:
+                await getattr(self, "_" + step)()
+                await self._settle(f"after {step}")
+            except InteropFailure as exc:
+                raise InteropFailure(f"{step}: {exc}") from exc
+            except Exception as exc:
+                raise InteropFailure(f"{step}: {describe(exc)}") from exc
+        for peer in self.peers:
+            if isinstance(peer, WsPeer):
+                peer.check_clean()
+
+    async def _start(self) -> None:
+        """h, w1 and w2 up, each subscribed to the marker"""
         self.h = self._http("h", self.b1)
         self.w1 = self._ws("w1", self.b1)
         self.w2 = self._ws("w2", self.b1)
@@ -177,22 +193,6 @@ class WsScenario:
             await peer.subscribe_exact(MARKER)
             peer.marker = True
         await self._synced(self.w1, self.w2)
-        await self._settle("start")
-        large = self._large_file()
-        for step in STEPS[1:]:
-            if step in self.skip:
-                continue
-            try:
-                if step == "large":
-                    await self._large(*large)
-                else:
-                    await getattr(self, "_" + step)()
-                await self._settle(f"after {step}")
-            except InteropFailure as exc:
-                raise InteropFailure(f"{step}: {exc}") from exc
-        for peer in self.peers:
-            if isinstance(peer, WsPeer):
-                peer.check_clean()
 
     # helpers ---------------------------------------------------------------
 
@@ -348,8 +348,9 @@ class WsScenario:
         await w2.unsubscribe_exact(b"hook/out")
         await self._synced(w2)
 
-    async def _large(self, path: str, data: bytes) -> None:
+    async def _large(self) -> None:
         h, w1, w2 = self.h, self.w1, self.w2
+        path, data = self._large_file()
         topic = b"large/t"
         await w2.subscribe_exact(topic)
         await h.subscribe_exact(topic)
