@@ -20,11 +20,12 @@ Steps, in order (each may be skipped by name):
             multi-part delivery, decision P1)
 * mix     — one webhook and two websocket connections subscribed exact+glob to
             one topic: the notify reports 3, each gets exactly one copy
-* missed  — MISSED reaches a websocket: posted to /v1/missed_for_websockets
-            (authorized with the client's own lonelypsp code; unauthorized;
-            for a topic nobody holds), and the real path: a failed delivery to
-            a subscription whose recovery url is that route makes the sweeper
-            send it
+* missed  — MISSED reaches a websocket, once per matching connection: posted to
+            /v1/missed_for_websockets (authorized with the client's own lonelypsp
+            code; unauthorized; for a topic nobody holds; for topics matched by
+            an exact subscription, the glob, both)
+* sweeper — the real path: a failed delivery to a subscription whose recovery
+            url is that route makes a sweeper send exactly one MISSED there
 * relay   — across the two broadcasters: notify on the second (over HTTP and
             over a websocket) reaches a websocket on the first with the right
             count; websockets on both; after the websocket closes, its relay
@@ -60,7 +61,7 @@ from scenario import LARGE_SIZE, InteropFailure, _free_loopback_port, describe
 from ws_peers import HttpPeer, Peer, WsPeer
 from ws_probe import WsProbe, WsProbeFailure
 
-STEPS = ("probe", "exact", "glob", "webhook", "large", "mix", "missed", "relay")
+STEPS = ("probe", "exact", "glob", "webhook", "large", "mix", "missed", "sweeper", "relay")
 
 MARKER = b"interop-ws/marker"
 
@@ -421,9 +422,11 @@ class WsScenario:
         )
 
     async def _missed(self) -> None:
-        h, w1 = self.h, self.w1
+        w1 = self.w1
         exact, glob, globbed = b"missed/exact", "missed/glob/*", b"missed/glob/x"
+        both = b"missed/glob/both"  # matched by an exact subscription and the glob
         await w1.subscribe_exact(exact)
+        await w1.subscribe_exact(both)
         await w1.subscribe_glob(glob)
         await self._synced(w1)
         # what the route must refuse or ignore
@@ -434,24 +437,34 @@ class WsScenario:
                 f"MISSED without authorization: status {status}, expected 401 or 403",
             )
         await self._missed_confirmed(self.b1, b"missed/nobody")
-        # then MISSED for each subscription; each must be the next thing w1 verifies
-        for topic in (exact, globbed):
+        # then MISSED for each subscription: one each, the next thing w1 verifies
+        for topic in (exact, globbed, both):
             mark = w1.missed_mark()
             await self._missed_confirmed(self.b1, topic)
             await w1.wait_missed(mark, topic, f"MISSED {topic!r} posted to the relay")
-        # the real path: a subscription whose receive url refuses connections and
-        # whose recovery url is the relay's missed url; the failed RECEIVE makes
-        # the broadcaster's sweeper post MISSED there
+        await w1.unsubscribe_exact(exact)
+        await w1.unsubscribe_exact(both)
+        await w1.unsubscribe_glob(glob)
+        await self._synced(w1)
+
+    async def _sweeper(self) -> None:
+        """The real path: a subscription whose receive url refuses connections and
+        whose recovery url is the relay's missed url; the failed RECEIVE makes a
+        sweeper (either broadcaster's: they share the store) post MISSED there,
+        once"""
+        h, w1 = self.h, self.w1
+        topic = b"missed/sweeper"
+        await w1.subscribe_exact(topic)
+        await self._synced(w1)
         self.dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.dead.bind(("127.0.0.1", 0))  # bound, never listening: refused
         dead_url = f"http://127.0.0.1:{self.dead.getsockname()[1]}/v1/receive"
-        await self._http_subscription(dead_url, exact, self.b1.missed_url)
+        await self._http_subscription(dead_url, topic, self.b1.missed_url)
         mark = w1.missed_mark()
-        await self._deliver(h, exact, b"one subscriber of two is dead", [w1])
-        await w1.wait_missed(mark, exact, "MISSED from the sweeper after a failed RECEIVE")
-        await self._http_subscription(dead_url, exact, None)
-        await w1.unsubscribe_exact(exact)
-        await w1.unsubscribe_glob(glob)
+        await self._deliver(h, topic, b"one subscriber of two is dead", [w1])
+        await w1.wait_missed(mark, topic, "MISSED from the sweeper after a failed RECEIVE")
+        await self._http_subscription(dead_url, topic, None)
+        await w1.unsubscribe_exact(topic)
         await self._synced(w1)
 
     async def _http_subscription(self, url: str, topic: bytes, recovery: Optional[str]) -> None:
