@@ -403,7 +403,7 @@ class WsPeer(Peer):
                 for event in (self.auth.changed, self.status.changed)
             ]
             await asyncio.wait(
-                waits, timeout=min(remaining, 0.5), return_when=asyncio.FIRST_COMPLETED
+                waits, timeout=min(remaining, 0.05), return_when=asyncio.FIRST_COMPLETED
             )
             for w in waits:
                 w.cancel()

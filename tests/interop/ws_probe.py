@@ -7,7 +7,8 @@ driven frame by frame with lonelypsp's own serializers and auth code, and each
 answer is verified with the client's own `is_*_allowed`: configure, subscribe
 exact + glob, a NOTIFY and a two-part NOTIFY_STREAM to a topic nobody
 subscribes (0 subscribers, so no delivery interleaves), unsubscribe both,
-close.
+close (answered with code 1000). Any other frame, or a close by the
+broadcaster, fails with its close code.
 """
 
 import asyncio
@@ -107,7 +108,12 @@ class WsProbe:
                 await self._notify(b"probe-nobody/\x00", b"small probe body")
                 await self._notify_stream(b"probe-nobody/stream", bytes(range(256)) * 4, 600)
                 await self._subscription(topic, glob, subscribe=False)
+                # a normal end: the broadcaster echoes our close, code 1000
                 await ws.close()
+                if ws.close_code != 1000:
+                    raise WsProbeFailure(
+                        f"closing: the broadcaster answered with close code {ws.close_code}"
+                    )
 
     async def _configure(self) -> None:
         nonce = secrets.token_bytes(32)

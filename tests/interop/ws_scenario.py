@@ -41,6 +41,7 @@ import asyncio
 import hashlib
 import os
 import socket
+import sys
 import time
 from typing import Any, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -172,9 +173,12 @@ class WsScenario:
         for step in ("start", *STEPS[1:]):
             if step in self.skip:
                 continue
+            started = time.monotonic()
             try:
                 await getattr(self, "_" + step)()
                 await self._settle(f"after {step}")
+                if os.environ.get("LONELYPSS_INTEROP_WS_TIMING"):
+                    print(f"  {step}: {time.monotonic() - started:.2f} s", file=sys.stderr)
             except InteropFailure as exc:
                 raise InteropFailure(f"{step}: {exc}") from exc
             except Exception as exc:
