@@ -229,12 +229,12 @@ class WsPeer(Peer):
         self.globs: Set[str] = set()
         self.home: Any = None
         """the broadcaster connected to (set by the scenario)"""
-        self.closed_at: Tuple[int, bool] = (0, False)
-        """when `stop` began: checks recorded so far, already abandoned"""
+        self.abandoned_before_stop = False
+        """the connection was already abandoned when `stop` began"""
 
     def diagnosis(self) -> str:
         parts = []
-        if self.status.abandoned.is_set() and (self.entered or self.closed_at[1]):
+        if self.status.abandoned.is_set() and (self.entered or self.abandoned_before_stop):
             parts.append("the client abandoned its connection")
         rejected = self.auth.rejections()
         if rejected:
@@ -292,7 +292,7 @@ class WsPeer(Peer):
         if not self.entered:
             return
         self.entered = False
-        self.closed_at = len(self.auth.checks), self.status.abandoned.is_set()
+        self.abandoned_before_stop = self.status.abandoned.is_set()
         try:
             await self.client.__aexit__(None, None, None)
         except Exception as exc:
@@ -303,13 +303,16 @@ class WsPeer(Peer):
     def check_clean(self) -> None:
         """Exactly one connection and no rejected verification over the whole run"""
         configures = self.auth.count("is_stateful_confirm_configure_allowed")
-        rejected = self.auth.rejections()
         # closing the client abandons the connection: only an earlier abandon counts
-        abandoned = self.status.abandoned.is_set() if self.entered else self.closed_at[1]
-        if configures != 1 or rejected or abandoned:
-            raise InteropFailure(
-                f"{self.name}: {configures} connections, expected 1{self.diagnosis()}"
-            )
+        abandoned = self.status.abandoned.is_set() if self.entered else self.abandoned_before_stop
+        problems = []
+        if configures != 1:
+            problems.append(f"connected {configures} times, expected once")
+        if abandoned:
+            problems.append("abandoned its connection")
+        problems += [f"rejected {r}" for r in self.auth.rejections()[:3]]
+        if problems:
+            raise InteropFailure(f"{self.name}: " + "; ".join(problems))
 
     async def synced(self, what: str) -> None:
         """Waits until every (un)subscribe request sent so far is acknowledged

@@ -27,9 +27,13 @@ Steps, in order (each may be skipped by name):
 * sweeper — the real path: a failed delivery to a subscription whose recovery
             url is that route makes a sweeper send exactly one MISSED there
 * relay   — across the two broadcasters: notify on the second (over HTTP and
-            over a websocket) reaches a websocket on the first with the right
-            count; websockets on both; after the websocket closes, its relay
-            rows are gone and a notify reports 0
+            over a websocket) reaches a websocket on the first (exact + glob:
+            one copy, count 1); websockets on both; after the websocket closes,
+            its relay rows are gone and a notify reports 0. The first's relay
+            rows are read with check_subscriptions through the second: url
+            <first>/v1/receive_for_websockets, recovery
+            <first>/v1/missed_for_websockets, exactly the topics and globs its
+            websockets hold
 
 After every step a marker notify proves that no participant got a stray copy
 (per connection, deliveries arrive in the order the broadcaster queued them).
