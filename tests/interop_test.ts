@@ -1,7 +1,9 @@
 /**
  * Interop suite: the official Python client (lonelypsc 0.0.17) against our
  * broadcaster, run through `cli.ts setup` and `cli.ts serve` for each of the
- * 9 auth combinations (tests/interop/run_interop.py does the driving).
+ * 9 auth combinations: the HTTP half (tests/interop/run_interop.py does the
+ * driving) and the websocket half (tests/interop/run_interop_ws.py, two
+ * broadcasters on one SQLite file).
  *
  * Needs `python3` on PATH; without it every combination FAILS (CI installs it).
  * The pinned requirements go into `.venv/interop` once; a stamp file holding
@@ -115,27 +117,46 @@ function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'"'"'`)}'`;
 }
 
+/**
+ * Runs one combination of `script` (run_interop.py or run_interop_ws.py) and
+ * asserts its result line, `<label> TB/TS: PASS`.
+ */
+async function combination(script: string, label: string, tb: string, ts: string): Promise<void> {
+  venvReady ??= prepareVenv();
+  const python = await venvReady;
+  const ran = await run(python, [join(INTEROP, script), `${tb}/${ts}`], {
+    // the same deno that runs this test runs the CLI
+    LONELYPSS_INTEROP_DENO: shellQuote(Deno.execPath()),
+    LONELYPSS_INTEROP_CLI: join(ROOT, "cli.ts"),
+    LONELYPSS_INTEROP_TRACEBACK: "1",
+    PYTHONUNBUFFERED: "1",
+    PYTHONDONTWRITEBYTECODE: "1",
+  });
+  const line = ran.stdout.split("\n").find((l) => l.startsWith(`${label} ${tb}/${ts}: `));
+  console.log(line ?? `${label} ${tb}/${ts}: no result line`);
+  assert.equal(
+    line,
+    `${label} ${tb}/${ts}: PASS`,
+    `exit code ${ran.code}\n${tail(ran.stdout)}\n${tail(ran.stderr)}`,
+  );
+  assert.equal(ran.code, 0);
+}
+
 for (const tb of AUTHS) {
   for (const ts of AUTHS) {
     Deno.test(`interop: lonelypsc 0.0.17 against cli.ts, auth ${tb}/${ts}`, async () => {
-      venvReady ??= prepareVenv();
-      const python = await venvReady;
-      const ran = await run(python, [join(INTEROP, "run_interop.py"), `${tb}/${ts}`], {
-        // the same deno that runs this test runs the CLI
-        LONELYPSS_INTEROP_DENO: shellQuote(Deno.execPath()),
-        LONELYPSS_INTEROP_CLI: join(ROOT, "cli.ts"),
-        LONELYPSS_INTEROP_TRACEBACK: "1",
-        PYTHONUNBUFFERED: "1",
-        PYTHONDONTWRITEBYTECODE: "1",
-      });
-      const line = ran.stdout.split("\n").find((l) => l.startsWith(`interop ${tb}/${ts}: `));
-      console.log(line ?? `interop ${tb}/${ts}: no result line`);
-      assert.equal(
-        line,
-        `interop ${tb}/${ts}: PASS`,
-        `exit code ${ran.code}\n${tail(ran.stdout)}\n${tail(ran.stderr)}`,
-      );
-      assert.equal(ran.code, 0);
+      await combination("run_interop.py", "interop", tb, ts);
+    });
+  }
+}
+
+// The websocket half (run_interop_ws.py): WebsocketPubSubClient against two
+// `cli.ts serve` processes sharing one SQLite file. Alone:
+//   deno test -A tests/interop_test.ts --filter "interop ws"
+for (const tb of AUTHS) {
+  for (const ts of AUTHS) {
+    Deno.test(`interop ws: lonelypsc 0.0.17 websocket against cli.ts, auth ${tb}/${ts}`, async () => {
+      await combination("run_interop_ws.py", "interop ws", tb, ts);
     });
   }
 }

@@ -11,7 +11,7 @@ import os
 import re
 import shlex
 import signal
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 BANNER = re.compile(
     r"^lonelypss \S+ listening on http://127\.0\.0\.1:(\d+) \(db .*, auth (\w+)/(\w+)\)$"
@@ -47,10 +47,19 @@ async def _drain(stream: Optional[asyncio.StreamReader], into: List[bytes]) -> N
 class Broadcaster:
     """One `cli.ts serve` process; use as an async context manager."""
 
-    def __init__(self, workdir: str, to_broadcaster: str, to_subscriber: str) -> None:
+    def __init__(
+        self,
+        workdir: str,
+        to_broadcaster: str,
+        to_subscriber: str,
+        serve_args: Sequence[str] = (),
+    ) -> None:
         self.workdir = workdir
         self.to_broadcaster = to_broadcaster
         self.to_subscriber = to_subscriber
+        # e.g. ["--db", FILE]: two instances started in one work directory
+        # (only the first runs `setup`) share one store
+        self.serve_args = list(serve_args)
         self.port = 0
         self._proc: Optional[asyncio.subprocess.Process] = None
         self._output: List[bytes] = []
@@ -109,7 +118,7 @@ class Broadcaster:
 
     async def __aenter__(self) -> "Broadcaster":
         cmd = [*_deno_command(), "run", "-A", _cli_path(), "serve"]
-        cmd += ["--host", "127.0.0.1", "--port", "0", "--log-level", "warn"]
+        cmd += ["--host", "127.0.0.1", "--port", "0", "--log-level", "warn", *self.serve_args]
         self._proc = await asyncio.create_subprocess_exec(
             *cmd,
             cwd=self.workdir,

@@ -55,9 +55,10 @@ def _reason(exc: BaseException) -> str:
         return f"timed out after {COMBINATION_TIMEOUT:.0f} s"
     # client errors carry little text; name the type and where it surfaced
     frames = traceback.extract_tb(exc.__traceback__)
+    here = os.path.dirname(os.path.abspath(__file__))
     where = next(
         (f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(frames)
-         if os.path.basename(f.filename) == "scenario.py"),
+         if os.path.dirname(os.path.abspath(f.filename)) == here),
         "?",
     )
     return f"{describe(exc)} (at {where})".replace("\n", " ")

@@ -99,6 +99,26 @@ async def _wait_listening(port: int) -> None:
         return
 
 
+def http_client(port: int, broadcaster_url: str, secrets_path: str) -> PubSubClient[Any, Any]:
+    """The official HTTP client, receiving on 127.0.0.1:`port`, talking to one broadcaster"""
+    to_subscriber, to_broadcaster = get_auth_config_from_file(secrets_path)
+    config = make_http_pub_sub_config(
+        bind={"type": "uvicorn", "host": "127.0.0.1", "port": port},
+        host=f"http://127.0.0.1:{port}",
+        broadcasters=[{"host": broadcaster_url}],
+        outgoing_retries_per_broadcaster=1,
+        message_body_spool_size=1024 * 1024,
+        outgoing_http_timeout_total=120,
+        outgoing_http_timeout_connect=None,
+        outgoing_http_timeout_sock_read=None,
+        outgoing_http_timeout_sock_connect=5,
+        outgoing_retry_ambiguous=False,
+        auth=AuthConfigFromParts(to_broadcaster=to_broadcaster, to_subscriber=to_subscriber),
+        tracing=NoopTracingRoot(),
+    )
+    return HttpPubSubClient(config)
+
+
 class Collector:
     """Receives every delivery the client accepts, via direct_register_on_message"""
 
@@ -164,22 +184,7 @@ class Scenario:
         self.dead: Optional[socket.socket] = None
 
     def _client(self) -> PubSubClient[Any, Any]:
-        to_subscriber, to_broadcaster = get_auth_config_from_file(self.secrets_path)
-        config = make_http_pub_sub_config(
-            bind={"type": "uvicorn", "host": "127.0.0.1", "port": self.port},
-            host=self.host,
-            broadcasters=[{"host": self.broadcaster_url}],
-            outgoing_retries_per_broadcaster=1,
-            message_body_spool_size=1024 * 1024,
-            outgoing_http_timeout_total=120,
-            outgoing_http_timeout_connect=None,
-            outgoing_http_timeout_sock_read=None,
-            outgoing_http_timeout_sock_connect=5,
-            outgoing_retry_ambiguous=False,
-            auth=AuthConfigFromParts(to_broadcaster=to_broadcaster, to_subscriber=to_subscriber),
-            tracing=NoopTracingRoot(),
-        )
-        return HttpPubSubClient(config)
+        return http_client(self.port, self.broadcaster_url, self.secrets_path)
 
     def _etag(self, exact: List[bytes], globs: List[str]) -> StrongEtag:
         return make_strong_etag(
