@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { AuthConfig } from "../src/auth/types.ts";
+import type { AuthConfig, AuthMessage, AuthStrategy } from "../src/auth/types.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { post, type TestBroadcaster } from "./_harness.ts";
@@ -148,4 +148,41 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A step held until the test releases it. */
+export interface Gate {
+  /** Resolves once the step is reached. */
+  readonly reached: Promise<void>;
+  /** Lets the step (and every later one) through. */
+  release(): void;
+  /** Marks the step reached and holds the caller until {@link Gate.release}. */
+  pass(): Promise<void>;
+}
+
+/** A closed {@link Gate}. */
+export function gate(): Gate {
+  const reached = Promise.withResolvers<void>();
+  const open = Promise.withResolvers<void>();
+  return {
+    reached: reached.promise,
+    release: () => open.resolve(),
+    pass: () => {
+      reached.resolve();
+      return open.promise;
+    },
+  };
+}
+
+/** Accepts everything, but holds the verification of `type` messages at `g`. */
+export function gatedAuth(type: AuthMessage["type"], g: Gate): AuthStrategy {
+  return {
+    kind: "none",
+    authorize: () => Promise.resolve(null),
+    async verify(message) {
+      if (message.type === type) await g.pass();
+      return "ok";
+    },
+    close: () => Promise.resolve(),
+  };
 }

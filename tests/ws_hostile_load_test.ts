@@ -21,6 +21,8 @@ import {
   assertServes,
   EMPTY,
   enc,
+  gate,
+  gatedAuth,
   httpNotify,
   relayRows,
 } from "./_ws_checks.ts";
@@ -33,6 +35,28 @@ Deno.test("websocket hostile: a client that never sends CONFIGURE is closed 1008
   await using client = await WsClient.connect(b.url);
   await assertClosed(client, CloseCode.POLICY, "CONFIGURE not received in time");
   assert.ok(Date.now() - started >= 150, "closed before the timeout");
+  await assertServes(b);
+});
+
+Deno.test("websocket hostile: a flood of messages while one is processed is closed 1013", async () => {
+  const g = gate();
+  await using b = await startBroadcaster({
+    limits: { websocketMaxUnprocessed: 4 },
+    auth: { toBroadcaster: gatedAuth("notify", g) },
+  });
+  const topic = enc("flood");
+  {
+    await using client = await WsClient.connect(b.url);
+    await client.configure();
+    await client.subscription("subscribe_exact", topic);
+    const notify = () => void client.notify(topic, enc("flood")).catch(() => {});
+    notify(); // held in verification: the others wait behind it
+    await g.reached;
+    for (let i = 0; i < 4; i++) notify();
+    await assertClosed(client, CloseCode.TRY_AGAIN_LATER, "Too many unprocessed messages");
+    g.release();
+  }
+  await assertRelayGone(b, topic);
   await assertServes(b);
 });
 

@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AuthMessage, AuthStrategy } from "../src/auth/types.ts";
 import { encodeReceiveHeader, reprDigestHeader } from "../src/protocol/receive.ts";
 import { encodeS2B } from "../src/protocol/stateful/mod.ts";
 import { openSqliteStore } from "../src/storage/sqlite/store.ts";
@@ -21,43 +20,17 @@ import type { Store } from "../src/storage/types.ts";
 import { CloseCode } from "../src/ws/close.ts";
 import { post, startBroadcaster, type TestBroadcaster } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
-import { assertClosed, assertServes, EMPTY, enc, relayRows, sha512 } from "./_ws_checks.ts";
-
-/** A step held until the test releases it. */
-interface Gate {
-  /** Resolves once the step is reached. */
-  readonly reached: Promise<void>;
-  /** Lets the step (and every later one) through. */
-  release(): void;
-  /** Holds the caller at the gate (the first time; later callers pass). */
-  pass(): Promise<void>;
-}
-
-function gate(): Gate {
-  const reached = Promise.withResolvers<void>();
-  const open = Promise.withResolvers<void>();
-  return {
-    reached: reached.promise,
-    release: () => open.resolve(),
-    pass: () => {
-      reached.resolve();
-      return open.promise;
-    },
-  };
-}
-
-/** Accepts everything, but holds the verification of `type` messages at `g`. */
-function gatedAuth(type: AuthMessage["type"], g: Gate): AuthStrategy {
-  return {
-    kind: "none",
-    authorize: () => Promise.resolve(null),
-    async verify(message) {
-      if (message.type === type) await g.pass();
-      return "ok";
-    },
-    close: () => Promise.resolve(),
-  };
-}
+import {
+  assertClosed,
+  assertServes,
+  EMPTY,
+  enc,
+  type Gate,
+  gate,
+  gatedAuth,
+  relayRows,
+  sha512,
+} from "./_ws_checks.ts";
 
 /** How a connection ends while the broadcaster is busy with it. */
 const HANG_UPS = [
