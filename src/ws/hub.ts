@@ -101,13 +101,17 @@ export class WebsocketHub implements LocalSubscribers {
    * row could not be written (the caller closes that connection).
    */
   async addExact(conn: HubConnection, topic: Uint8Array): Promise<boolean> {
-    const ok = await this.#acquire(exactKey(topic), "exact", topic, "");
-    if (!ok) return false;
+    // Registered before the row is written, so that a removeExact while the
+    // write is pending (the connection closed) undoes it.
     const key = toHex(topic);
     let set = this.#exact.get(key);
     if (set === undefined) this.#exact.set(key, set = new Set());
     set.add(conn);
-    return true;
+    const ok = await this.#acquire(exactKey(topic), "exact", topic, "");
+    if (!ok && set.delete(conn) && set.size === 0 && this.#exact.get(key) === set) {
+      this.#exact.delete(key);
+    }
+    return ok;
   }
 
   /** Removes one connection's exact subscription (the row goes with the last one). */
@@ -120,10 +124,10 @@ export class WebsocketHub implements LocalSubscribers {
 
   /** As {@link addExact}, for a glob. */
   async addGlob(conn: HubConnection, glob: string): Promise<boolean> {
-    const ok = await this.#acquire(globKey(glob), "glob", EMPTY, glob);
-    if (!ok) return false;
     this.#globs.add(glob, conn);
-    return true;
+    const ok = await this.#acquire(globKey(glob), "glob", EMPTY, glob);
+    if (!ok) this.#globs.delete(glob, conn);
+    return ok;
   }
 
   /** As {@link removeExact}, for a glob. */

@@ -34,6 +34,7 @@ interface Stream {
 export class NotifyIntake {
   readonly #ctx: Context;
   #stream: Stream | null = null;
+  #aborted = false;
 
   /** For one connection. */
   constructor(ctx: Context) {
@@ -49,6 +50,7 @@ export class NotifyIntake {
 
   /** Drops a partial stream (its spool file included). */
   async abort(): Promise<void> {
+    this.#aborted = true;
     const stream = this.#stream;
     this.#stream = null;
     await stream?.sink.abort();
@@ -74,13 +76,14 @@ export class NotifyIntake {
       const first = msg.first!;
       checkStart(first);
       await this.#verify(msg.tracing, first.topic, msg.identifier, first.compressedSha512, msg);
-      stream = {
-        identifier: msg.identifier,
-        tracing: msg.tracing,
-        first,
-        sink: await MessageSink.open(first.compressedLength, this.#ctx.limits),
-        nextPart: 0,
-      };
+      const sink = await MessageSink.open(first.compressedLength, this.#ctx.limits);
+      if (this.#aborted) {
+        // The connection ended while this part was verified or its spool file
+        // created: abort() found no stream to drop, so the file is ours to delete.
+        await sink.abort();
+        return;
+      }
+      stream = { identifier: msg.identifier, tracing: msg.tracing, first, sink, nextPart: 0 };
       this.#stream = stream;
     } else {
       if (stream === null) {

@@ -225,6 +225,9 @@ export class Session implements HubConnection, WsEvents {
       ctx.now(),
     );
     if (verdict !== "ok") throw authClose(verdict, msg.type.toUpperCase());
+    // Closed while verifying: #end has released this connection's rows, so
+    // one added now would never be (a relay row left in the store for good).
+    if (this.#state !== "open") return;
     const key = "topic" in msg ? hexKey(msg.topic) : msg.glob;
     const holds = exact ? this.#exact.has(key) : this.#globs.has(key);
     if (subscribe === holds) {
