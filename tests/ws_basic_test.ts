@@ -52,7 +52,6 @@ Deno.test("websocket: past the queued-bytes limit a delivery becomes MISSED for 
   assert.equal(await notifyOver(b.url, topic, message), 1);
   assert.equal(await notifyOver(b.url, topic, message), 1);
   assert.equal(await notifyOver(b.url, topic, message), 0);
-  assert.equal(await notifyOver(b.url, topic, message), 0);
   assert.deepEqual((await client.receive()).message, message);
   assert.deepEqual((await client.receive()).message, message);
   const missed = await client.expect("missed");
@@ -60,7 +59,8 @@ Deno.test("websocket: past the queued-bytes limit a delivery becomes MISSED for 
   // Signed with the next broadcaster counter value, after the two deliveries.
   assert.equal(client.broadcasterCounter, 3);
   client.broadcasterCounter++;
-  // One MISSED for both dropped deliveries, and the connection stays usable.
+  // The connection stays usable (overflowing again before that MISSED went
+  // out would have closed it with 1013: tests/ws_hostile_load_test.ts).
   assert.equal(await notifyOver(b.url, topic, message), 1);
   assert.deepEqual((await client.receive()).message, message);
 });

@@ -94,18 +94,19 @@ export class Sender {
   /**
    * Queues a delivery; false (not counted) when closed, or when the bytes
    * queued in memory would pass their limit: then the client is sent MISSED
-   * for the topic instead, once per topic until that MISSED goes out. Throws
-   * WsClose when the queue is full.
+   * for the topic instead. A client that overflows again before even that
+   * MISSED went out is stuck: WsClose (1013), as when the queue is full.
    */
   deliver(msg: OutgoingMessage): boolean {
     if (this.#closed) return false;
     const memory = msg.message.inMemory ? Number(msg.message.length) : 0;
     if (this.#memory + memory > this.#deps.ctx.limits.websocketMaxQueuedBytes) {
-      const key = toHex(msg.topic);
-      if (!this.#missedQueued.has(key)) {
-        this.#missedQueued.add(key);
-        this.#push({ kind: "missed", topic: msg.topic, key });
+      if (this.#missedQueued.size > 0) {
+        throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Too many bytes queued: client too slow");
       }
+      const key = toHex(msg.topic);
+      this.#missedQueued.add(key);
+      this.#push({ kind: "missed", topic: msg.topic, key });
       return false;
     }
     this.#memory += memory;
