@@ -1,0 +1,108 @@
+/**
+ * A dictionary prepared for libzstd: one DDict (built at load, which also
+ * validates the bytes) and one CDict per compression level, built on first
+ * use. Streams lease it, so closing it while a stream runs frees it only when
+ * the last stream ends; a finalizer frees what nobody closed.
+ *
+ * @module
+ */
+
+import { closed, ZstdError } from "./errors.ts";
+import type { LibZstd, Ptr } from "./_symbols.ts";
+import type { ZstdDictionary } from "./types.ts";
+
+interface NativeState {
+  readonly lib: LibZstd;
+  readonly cdicts: Map<number, Ptr>;
+  ddict: Ptr;
+}
+
+function free(state: NativeState): void {
+  for (const cdict of state.cdicts.values()) state.lib.symbols.ZSTD_freeCDict(cdict);
+  state.cdicts.clear();
+  state.lib.symbols.ZSTD_freeDDict(state.ddict);
+  state.ddict = state.lib.nullPtr;
+}
+
+const finalizer = new FinalizationRegistry<NativeState>(free);
+
+/** A {@link ZstdDictionary} backed by libzstd's CDict/DDict. */
+export class LibDictionary implements ZstdDictionary {
+  /** The dictionary bytes (a private copy). */
+  readonly bytes: Uint8Array;
+  /** The id in the header; 0 for raw content. */
+  readonly id: number;
+  readonly #state: NativeState;
+  #leases = 0;
+  #closing = false;
+
+  /**
+   * Prepares `bytes` (copied).
+   *
+   * @throws {ZstdError} `"dictionary"` when libzstd rejects them
+   */
+  constructor(lib: LibZstd, bytes: Uint8Array) {
+    this.bytes = bytes.slice();
+    const s = lib.symbols;
+    const ddict = s.ZSTD_createDDict(this.bytes, this.bytes.length);
+    if (lib.isNull(ddict)) {
+      throw new ZstdError("dictionary", "Invalid zstd dictionary: libzstd cannot load it");
+    }
+    this.id = s.ZSTD_getDictID_fromDict(this.bytes, this.bytes.length);
+    this.#state = { lib, cdicts: new Map(), ddict };
+    finalizer.register(this, this.#state, this);
+  }
+
+  /** The CDict for `level`, built on first use. */
+  cdict(level: number): Ptr {
+    this.#checkOpen();
+    let cdict = this.#state.cdicts.get(level);
+    if (cdict === undefined) {
+      const { lib } = this.#state;
+      cdict = lib.symbols.ZSTD_createCDict(this.bytes, this.bytes.length, level);
+      if (lib.isNull(cdict)) {
+        throw new ZstdError("dictionary", `Cannot prepare the zstd dictionary for level ${level}`);
+      }
+      this.#state.cdicts.set(level, cdict);
+    }
+    return cdict;
+  }
+
+  /** The DDict. */
+  ddict(): Ptr {
+    this.#checkOpen();
+    return this.#state.ddict;
+  }
+
+  /** Keeps the native state alive until {@link LibDictionary.release}. */
+  lease(): void {
+    this.#checkOpen();
+    this.#leases++;
+  }
+
+  /** Ends a lease; frees the state if a close was waiting for it. */
+  release(): void {
+    if (--this.#leases === 0 && this.#closing) this.#free();
+  }
+
+  /** Frees the native state now, or when the last stream using it ends. */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#leases === 0) this.#free();
+  }
+
+  /** Same as {@link LibDictionary.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #free(): void {
+    finalizer.unregister(this);
+    free(this.#state);
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw closed("dictionary");
+  }
+}
