@@ -1,12 +1,14 @@
 /**
- * Reads the content size a zstd frame header declares (RFC 8878 §3.1.1.1),
- * so a decoder can refuse an oversized frame before decoding anything and size
- * its output exactly. Pure; knows nothing about libzstd.
+ * Reads the two header fields we need without a backend: the content size a
+ * frame declares (RFC 8878 §3.1.1.1), so a decoder can refuse an oversized
+ * frame before decoding anything and size its output exactly, and a
+ * dictionary's id. Pure; knows nothing about libzstd.
  *
  * @module
  */
 
 const MAGIC = 0xfd2fb528;
+const DICT_MAGIC = 0xec30a437;
 const DICT_ID_BYTES = [0, 1, 2, 4] as const;
 const SIZE_BYTES = [0, 2, 4, 8] as const;
 
@@ -36,4 +38,11 @@ export function declaredContentSize(frame: Uint8Array): number | undefined {
     default:
       return Number(view.getBigUint64(at, true));
   }
+}
+
+/** The id in a zstd dictionary's header (RFC 8878 §5); 0 for a raw-content dictionary. */
+export function dictionaryId(dict: Uint8Array): number {
+  if (dict.length < 8) return 0;
+  const view = new DataView(dict.buffer, dict.byteOffset, dict.byteLength);
+  return view.getUint32(0, true) === DICT_MAGIC ? view.getUint32(4, true) : 0;
 }

@@ -42,7 +42,9 @@ function asLib(d: ZstdDictionary | undefined): LibDictionary | undefined {
 export function libzstdBackend(lib: LibZstd): Zstd {
   const s = lib.symbols;
   const v = s.ZSTD_versionNumber();
-  const name = `libzstd ${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100} (${lib.via})`;
+  const name = `libzstd ${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${
+    v % 100
+  } (${lib.via})`;
   const pool = new ContextPool(lib);
   const pos = new Positions();
   let scratch = new Uint8Array(4096);
@@ -130,7 +132,15 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     for (;;) {
       const r = check(
         lib,
-        s.ZSTD_decompressStream_simpleArgs(d, out, out.length, pos.dst, frame, frame.length, pos.src),
+        s.ZSTD_decompressStream_simpleArgs(
+          d,
+          out,
+          out.length,
+          pos.dst,
+          frame,
+          frame.length,
+          pos.src,
+        ),
         "Invalid zstd frame",
       );
       const { dstPos, srcPos } = pos;

@@ -8,6 +8,7 @@
  */
 
 import { closed, ZstdError } from "./errors.ts";
+import { dictionaryId } from "./_frame.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type { ZstdDictionary } from "./types.ts";
 
@@ -48,7 +49,7 @@ export class LibDictionary implements ZstdDictionary {
     if (lib.isNull(ddict)) {
       throw new ZstdError("dictionary", "Invalid zstd dictionary: libzstd cannot load it");
     }
-    this.id = s.ZSTD_getDictID_fromDict(this.bytes, this.bytes.length);
+    this.id = dictionaryId(this.bytes);
     this.#state = { lib, cdicts: new Map(), ddict };
     finalizer.register(this, this.#state, this);
   }

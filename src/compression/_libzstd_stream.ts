@@ -41,13 +41,16 @@ abstract class Stream implements Disposable {
     return this.#ctx;
   }
 
-  /** Runs `step`; any failure closes the stream (its context state is unknown). */
-  protected guarded<T>(step: () => T): T {
+  /**
+   * Runs `step` now (libzstd is synchronous) and settles with its result; any
+   * failure closes the stream, whose context is then mid-frame.
+   */
+  protected guarded<T>(step: () => T): Promise<T> {
     try {
-      return step();
+      return Promise.resolve(step());
     } catch (e) {
       this.close();
-      throw e;
+      return Promise.reject(e);
     }
   }
 
@@ -73,14 +76,16 @@ export class LibStreamCompressor extends Stream implements ZstdStreamCompressor 
     super(setup, cctx);
   }
 
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array): Promise<Uint8Array[]> {
     return this.guarded(() => this.#run(chunk, ZSTD.e_continue));
   }
 
-  finish(): Uint8Array[] {
-    const rest = this.guarded(() => this.#run(new Uint8Array(0), ZSTD.e_end));
-    this.close();
-    return rest;
+  finish(): Promise<Uint8Array[]> {
+    return this.guarded(() => {
+      const rest = this.#run(new Uint8Array(0), ZSTD.e_end);
+      this.close();
+      return rest;
+    });
   }
 
   #run(chunk: Uint8Array, end: number): Uint8Array[] {
@@ -132,16 +137,17 @@ export class LibStreamDecompressor extends Stream implements ZstdStreamDecompres
     return this.#total;
   }
 
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array): Promise<Uint8Array[]> {
     return this.guarded(() => this.#run(chunk));
   }
 
-  finish(): void {
-    this.guarded(() => {
+  finish(): Promise<Uint8Array[]> {
+    return this.guarded(() => {
       this.ctx();
       if (!this.#ended) throw truncated();
+      this.close();
+      return [];
     });
-    this.close();
   }
 
   #run(chunk: Uint8Array): Uint8Array[] {

@@ -111,7 +111,9 @@ export class ContextPool {
   }
 
   #created(p: Ptr): Ptr {
-    if (this.#lib.isNull(p)) throw new ZstdError("failed", "Cannot create a zstd context: out of memory");
+    if (this.#lib.isNull(p)) {
+      throw new ZstdError("failed", "Cannot create a zstd context: out of memory");
+    }
     return p;
   }
 }

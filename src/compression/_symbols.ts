@@ -50,7 +50,6 @@ export const SYMBOLS = {
   ZSTD_freeCDict: { parameters: ["ptr"], result: "size" },
   ZSTD_createDDict: { parameters: ["buf", "size"], result: "ptr" },
   ZSTD_freeDDict: { parameters: ["ptr"], result: "size" },
-  ZSTD_getDictID_fromDict: { parameters: ["buf", "size"], result: "u32" },
   ZDICT_trainFromBuffer: { parameters: ["buf", "size", "buf", "buf", "u32"], result: "size" },
 } as const satisfies Record<string, CFunction>;
 
@@ -103,7 +102,6 @@ export interface LibZstdSymbols {
   ZSTD_freeCDict(cdict: Ptr): SizeResult;
   ZSTD_createDDict(dict: Uint8Array, n: number): Ptr;
   ZSTD_freeDDict(ddict: Ptr): SizeResult;
-  ZSTD_getDictID_fromDict(dict: Uint8Array, n: number): number;
   ZDICT_trainFromBuffer(
     dst: Uint8Array,
     cap: number,

@@ -59,32 +59,36 @@ export interface CompressStreamOptions extends CompressOptions {
 }
 
 /**
- * One frame compressed piece by piece with bounded memory: each call returns
- * the compressed output that became ready (often none until a 128 KiB block
- * fills). Not safe to use after {@link ZstdStreamCompressor.close}.
+ * One frame compressed piece by piece with bounded memory: each call resolves
+ * to the compressed output that became ready (often none until a 128 KiB block
+ * fills). Asynchronous because `node:zlib` only streams asynchronously; the
+ * libzstd backend does the work synchronously inside the call. One call at a time.
  */
 export interface ZstdStreamCompressor extends Disposable {
-  /** Compresses `chunk`; returns the output produced so far (fresh arrays, yours to keep). */
-  push(chunk: Uint8Array): Uint8Array[];
-  /** Ends the frame and returns the rest of it; then the compressor is closed. */
-  finish(): Uint8Array[];
-  /** Frees the native state (idempotent); called by `finish` and `using`. */
+  /** Compresses `chunk`; resolves to the output produced so far (fresh arrays, yours to keep). */
+  push(chunk: Uint8Array): Promise<Uint8Array[]>;
+  /** Ends the frame and resolves to the rest of it; then the compressor is closed. */
+  finish(): Promise<Uint8Array[]>;
+  /** Frees the native state (idempotent); called on failure, by `finish` and by `using`. */
   close(): void;
 }
 
 /**
  * One frame decompressed piece by piece. The output limit is checked while
- * decoding: a frame that expands past it fails before more than the limit (plus
- * one byte) is produced in total.
+ * decoding: a frame that expands past it fails before more than the limit plus
+ * one buffer (libzstd: 1 byte; `node:zlib`: one 16 KiB chunk) has been produced.
  */
 export interface ZstdStreamDecompressor extends Disposable {
-  /** Decompresses `chunk`; returns the output it produced (fresh arrays, yours to keep). */
-  push(chunk: Uint8Array): Uint8Array[];
-  /** Checks that the frame is complete (else a {@link ZstdError} `"truncated"`); then closes. */
-  finish(): void;
+  /** Decompresses `chunk`; resolves to the output it produced (fresh arrays, yours to keep). */
+  push(chunk: Uint8Array): Promise<Uint8Array[]>;
+  /**
+   * Checks that the frame is complete (else a {@link ZstdError} `"truncated"`) and
+   * resolves to any last output; then the decompressor is closed.
+   */
+  finish(): Promise<Uint8Array[]>;
   /** Uncompressed bytes produced so far. */
   readonly outputBytes: number;
-  /** Frees the native state (idempotent); called by `finish` and `using`. */
+  /** Frees the native state (idempotent); called on failure, by `finish` and by `using`. */
   close(): void;
 }
 
