@@ -11,7 +11,7 @@ import { closed, tooLarge, trailingBytes, truncated } from "./errors.ts";
 import { declaredContentSize } from "./_frame.ts";
 import { LibDictionary } from "./_libzstd_dict.ts";
 import { LibStreamCompressor, LibStreamDecompressor } from "./_libzstd_stream.ts";
-import { check, ContextPool, Positions, ZSTD } from "./_native.ts";
+import { check, ContextPool, Lifetime, Positions, ZSTD } from "./_native.ts";
 import { trainDictionary } from "./_libzstd_train.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type {
@@ -55,7 +55,35 @@ export function libzstdBackend(lib: LibZstd): Zstd {
   let dctx: Ptr | undefined;
   let dWindow = 0;
   let dDict: Ptr = lib.nullPtr;
-  let isClosed = false;
+  const lifetime = new Lifetime(() => {
+    if (cctx !== undefined) s.ZSTD_freeCCtx(cctx);
+    if (dctx !== undefined) s.ZSTD_freeDCtx(dctx);
+    pool.close();
+    lib.close();
+  });
+
+  /**
+   * A configured context for a new stream, which becomes a user of the
+   * library until it closes; on failure the context goes back to the pool.
+   */
+  function streamContext(
+    kind: "C" | "D",
+    dictionary: LibDictionary | undefined,
+    configure: (ctx: Ptr) => void,
+  ): Ptr {
+    lifetime.enter();
+    const ctx = kind === "C" ? pool.takeC() : pool.takeD();
+    try {
+      configure(ctx);
+      dictionary?.lease();
+      return ctx;
+    } catch (e) {
+      if (kind === "C") pool.giveC(ctx);
+      else pool.giveD(ctx);
+      lifetime.leave();
+      throw e;
+    }
+  }
 
   /** Sets the reference's frame parameters (§10.4) on a fresh or reset context. */
   function frameParams(c: Ptr, level: number, dict: LibDictionary | undefined): void {
@@ -72,7 +100,7 @@ export function libzstdBackend(lib: LibZstd): Zstd {
   }
 
   function sharedC(level: number, dict: LibDictionary | undefined): Ptr {
-    if (isClosed) throw closed("backend");
+    if (lifetime.closing) throw closed("backend");
     if (cctx === undefined) {
       cctx = pool.takeC();
       frameParams(cctx, level, undefined);
@@ -89,7 +117,7 @@ export function libzstdBackend(lib: LibZstd): Zstd {
   }
 
   function sharedD(window: number, dict: LibDictionary | undefined): Ptr {
-    if (isClosed) throw closed("backend");
+    if (lifetime.closing) throw closed("backend");
     dctx ??= pool.takeD();
     const want = dict?.ddict() ?? lib.nullPtr;
     if (window !== dWindow) {
@@ -166,42 +194,29 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     compress,
     decompress,
     compressStream(opts: CompressStreamOptions) {
-      if (isClosed) throw closed("backend");
       const dictionary = asLib(opts.dictionary);
-      const c = pool.takeC();
-      try {
-        frameParams(c, opts.level, dictionary);
+      const setup = { lib, pool, lifetime, dictionary };
+      const c = streamContext("C", dictionary, (ctx) => {
+        frameParams(ctx, opts.level, dictionary);
         if (opts.pledgedSize !== undefined) {
-          check(lib, s.ZSTD_CCtx_setPledgedSrcSize(c, opts.pledgedSize), "Invalid pledged size");
+          check(lib, s.ZSTD_CCtx_setPledgedSrcSize(ctx, opts.pledgedSize), "Invalid pledged size");
         }
-        dictionary?.lease();
-      } catch (e) {
-        pool.giveC(c);
-        throw e;
-      }
-      return new LibStreamCompressor({ lib, pool, dictionary }, c);
+      });
+      return new LibStreamCompressor(setup, c);
     },
     decompressStream(opts: DecompressOptions) {
-      if (isClosed) throw closed("backend");
       const dictionary = asLib(opts.dictionary);
-      const d = pool.takeD();
-      try {
-        decodeParams(d, opts.maxWindowBytes, dictionary);
-        dictionary?.lease();
-      } catch (e) {
-        pool.giveD(d);
-        throw e;
-      }
-      return new LibStreamDecompressor({ lib, pool, dictionary }, d, opts.maxOutputBytes);
+      const setup = { lib, pool, lifetime, dictionary };
+      const d = streamContext("D", dictionary, (ctx) => {
+        decodeParams(ctx, opts.maxWindowBytes, dictionary);
+      });
+      return new LibStreamDecompressor(setup, d, opts.maxOutputBytes);
     },
-    loadDictionary: (bytes) => new LibDictionary(lib, bytes),
-    train: (samples, dictBytes) => trainDictionary(lib, samples, dictBytes),
-    close() {
-      if (isClosed) return;
-      isClosed = true;
-      if (cctx !== undefined) s.ZSTD_freeCCtx(cctx);
-      if (dctx !== undefined) s.ZSTD_freeDCtx(dctx);
-      pool.close();
+    loadDictionary: (bytes) => new LibDictionary(lib, lifetime, bytes),
+    train(samples, dictBytes) {
+      if (lifetime.closing) throw closed("backend");
+      return trainDictionary(lib, samples, dictBytes);
     },
+    close: () => lifetime.close(),
   };
 }

@@ -2,18 +2,21 @@
  * A dictionary prepared for libzstd: one DDict (built at load, which also
  * validates the bytes) and one CDict per compression level, built on first
  * use. Streams lease it, so closing it while a stream runs frees it only when
- * the last stream ends; a finalizer frees what nobody closed.
+ * the last stream ends; a finalizer frees what nobody closed. It counts as a
+ * user of the backend's {@link Lifetime} until freed.
  *
  * @module
  */
 
 import { closed, ZstdError } from "./errors.ts";
 import { dictionaryId } from "./_frame.ts";
+import type { Lifetime } from "./_native.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type { ZstdDictionary } from "./types.ts";
 
 interface NativeState {
   readonly lib: LibZstd;
+  readonly lifetime: Lifetime;
   readonly cdicts: Map<number, Ptr>;
   ddict: Ptr;
 }
@@ -23,6 +26,7 @@ function free(state: NativeState): void {
   state.cdicts.clear();
   state.lib.symbols.ZSTD_freeDDict(state.ddict);
   state.ddict = state.lib.nullPtr;
+  state.lifetime.leave();
 }
 
 const finalizer = new FinalizationRegistry<NativeState>(free);
@@ -42,15 +46,16 @@ export class LibDictionary implements ZstdDictionary {
    *
    * @throws {ZstdError} `"dictionary"` when libzstd rejects them
    */
-  constructor(lib: LibZstd, bytes: Uint8Array) {
+  constructor(lib: LibZstd, lifetime: Lifetime, bytes: Uint8Array) {
     this.bytes = bytes.slice();
-    const s = lib.symbols;
-    const ddict = s.ZSTD_createDDict(this.bytes, this.bytes.length);
+    lifetime.enter();
+    const ddict = lib.symbols.ZSTD_createDDict(this.bytes, this.bytes.length);
     if (lib.isNull(ddict)) {
+      lifetime.leave();
       throw new ZstdError("dictionary", "Invalid zstd dictionary: libzstd cannot load it");
     }
     this.id = dictionaryId(this.bytes);
-    this.#state = { lib, cdicts: new Map(), ddict };
+    this.#state = { lib, lifetime, cdicts: new Map(), ddict };
     finalizer.register(this, this.#state, this);
   }
 

@@ -9,7 +9,14 @@
 
 import { closed, tooLarge, trailingBytes, truncated } from "./errors.ts";
 import type { LibDictionary } from "./_libzstd_dict.ts";
-import { check, type ContextPool, Positions, STREAM_BUFFER_BYTES, ZSTD } from "./_native.ts";
+import {
+  check,
+  type ContextPool,
+  type Lifetime,
+  Positions,
+  STREAM_BUFFER_BYTES,
+  ZSTD,
+} from "./_native.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type { ZstdStreamCompressor, ZstdStreamDecompressor } from "./types.ts";
 
@@ -19,6 +26,8 @@ export interface StreamSetup {
   readonly lib: LibZstd;
   /** Where contexts come from and go back to. */
   readonly pool: ContextPool;
+  /** The backend's users; the stream is one until it closes. */
+  readonly lifetime: Lifetime;
   /** The leased dictionary, released when the stream closes. */
   readonly dictionary: LibDictionary | undefined;
 }
@@ -62,6 +71,7 @@ abstract class Stream implements Disposable {
     this.#ctx = undefined;
     this.giveBack(this.#setup.pool, ctx);
     this.#setup.dictionary?.release();
+    this.#setup.lifetime.leave();
   }
 
   [Symbol.dispose](): void {
