@@ -13,7 +13,7 @@ import { LibDictionary } from "./_libzstd_dict.ts";
 import { LibStreamCompressor, LibStreamDecompressor } from "./_libzstd_stream.ts";
 import { check, ContextPool, Lifetime, Positions, ZSTD } from "./_native.ts";
 import { trainDictionary } from "./_libzstd_train.ts";
-import type { LibZstd, Ptr } from "./_symbols.ts";
+import { isZstdError, type LibZstd, type Ptr } from "./_symbols.ts";
 import type {
   CompressOptions,
   CompressStreamOptions,
@@ -118,7 +118,9 @@ export function libzstdBackend(lib: LibZstd): Zstd {
 
   function sharedD(window: number, dict: LibDictionary | undefined): Ptr {
     if (lifetime.closing) throw closed("backend");
-    dctx ??= pool.takeD();
+    if (dctx === undefined) dctx = pool.takeD();
+    // A failed frame leaves the context mid-frame, where parameters cannot change.
+    else s.ZSTD_DCtx_reset(dctx, ZSTD.reset_session_only);
     const want = dict?.ddict() ?? lib.nullPtr;
     if (window !== dWindow) {
       // 0 restores libzstd's default limit, as a fresh context has
@@ -137,11 +139,10 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     const bound = compressBound(data.length);
     if (scratch.length < bound && bound <= SCRATCH_MAX) scratch = new Uint8Array(bound);
     const dst = scratch.length >= bound ? scratch : new Uint8Array(bound);
-    const n = check(
-      lib,
-      s.ZSTD_compress2(c, dst, dst.length, data, data.length),
-      "Zstd compression failed",
-    );
+    const r = s.ZSTD_compress2(c, dst, dst.length, data, data.length);
+    // A failure may leave the context mid-frame, where parameters cannot change.
+    if (isZstdError(r)) s.ZSTD_CCtx_reset(c, ZSTD.reset_session_only);
+    const n = check(lib, r, "Zstd compression failed");
     // A private buffer is kept as is unless most of it would be wasted.
     return dst === scratch || n < dst.length / 2 ? dst.slice(0, n) : dst.subarray(0, n);
   }
@@ -151,8 +152,6 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     const declared = declaredContentSize(frame);
     if (declared !== undefined && declared > limit) throw tooLarge(limit);
     const d = sharedD(opts.maxWindowBytes, asLib(opts.dictionary));
-    // A failed call leaves the context mid-frame: reset the session before each frame.
-    s.ZSTD_DCtx_reset(d, 1);
     let out = new Uint8Array(
       Math.min(limit + 1, declared ?? Math.max(frame.length * GROWTH_GUESS, 16384)),
     );
@@ -172,6 +171,7 @@ export function libzstdBackend(lib: LibZstd): Zstd {
         "Invalid zstd frame",
       );
       const { dstPos, srcPos } = pos;
+      if (dstPos > limit) throw tooLarge(limit);
       if (r === 0) {
         if (srcPos < frame.length) throw trailingBytes();
         return dstPos === out.length ? out : out.slice(0, dstPos);
@@ -179,7 +179,6 @@ export function libzstdBackend(lib: LibZstd): Zstd {
       if (dstPos < out.length) {
         if (srcPos === frame.length) throw truncated();
       } else {
-        if (dstPos > limit) throw tooLarge(limit);
         const grown = new Uint8Array(Math.min(limit + 1, out.length * 2));
         grown.set(out);
         out = grown;

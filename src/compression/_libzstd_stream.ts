@@ -38,6 +38,7 @@ abstract class Stream implements Disposable {
   protected readonly out = new Uint8Array(STREAM_BUFFER_BYTES);
   readonly #setup: StreamSetup;
   #ctx: Ptr | undefined;
+  #failure: unknown;
 
   constructor(setup: StreamSetup, ctx: Ptr) {
     this.lib = setup.lib;
@@ -46,18 +47,20 @@ abstract class Stream implements Disposable {
   }
 
   protected ctx(): Ptr {
+    if (this.#failure !== undefined) throw this.#failure;
     if (this.#ctx === undefined) throw closed("stream");
     return this.#ctx;
   }
 
   /**
-   * Runs `step` now (libzstd is synchronous) and settles with its result; any
-   * failure closes the stream, whose context is then mid-frame.
+   * Runs `step` now (libzstd is synchronous) and settles with its result; a
+   * failure closes the stream (its context is mid-frame) and repeats on later calls.
    */
   protected guarded<T>(step: () => T): Promise<T> {
     try {
       return Promise.resolve(step());
     } catch (e) {
+      this.#failure ??= e;
       this.close();
       return Promise.reject(e);
     }

@@ -17,6 +17,7 @@ export const ZSTD = {
   c_dictIDFlag: 202,
   e_continue: 0,
   e_end: 2,
+  reset_session_only: 1,
   reset_session_and_parameters: 3,
 } as const;
 

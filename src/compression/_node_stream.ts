@@ -8,7 +8,8 @@
  * @module
  */
 
-import { closed, kindOfZstdCode, tooLarge, truncated, ZstdError } from "./errors.ts";
+import { closed, kindOfZstdCode, tooLarge, trailingBytes, truncated, ZstdError } from "./errors.ts";
+import type { FrameEnd } from "./_frame.ts";
 import type { ZstdStreamCompressor, ZstdStreamDecompressor } from "./types.ts";
 
 /** The part of a zlib Transform stream we use. */
@@ -37,6 +38,11 @@ export interface NodeZlib {
   createZstdCompress(opts: NodeZstdOptions): NodeTransform;
   createZstdDecompress(opts: NodeZstdOptions): NodeTransform;
   constants: Record<string, number>;
+}
+
+/** A Buffer as a plain Uint8Array over the same memory (what every backend returns). */
+export function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** zlib params for the reference's frame (§10.4), or for a window limit. */
@@ -75,20 +81,23 @@ export function asZstdError(e: unknown, limit?: number): ZstdError {
 /** A zlib zstd Transform behind both stream interfaces. */
 export class NodeStream implements ZstdStreamCompressor, ZstdStreamDecompressor {
   readonly #t: NodeTransform;
-  readonly #limit: number;
+  readonly #frameEnd: FrameEnd | undefined;
   #got: Uint8Array[] = [];
   #error: ZstdError | undefined;
   #total = 0;
   #closed = false;
 
-  /** Wraps `t`; output past `limit` bytes destroys it with a `"too-large"` error. */
-  constructor(t: NodeTransform, limit: number) {
+  /**
+   * Wraps `t`; output past `limit` bytes destroys it with a `"too-large"` error.
+   * A decompressor gets `frameEnd` to refuse bytes after the frame.
+   */
+  constructor(t: NodeTransform, limit: number, frameEnd?: FrameEnd) {
     this.#t = t;
-    this.#limit = limit;
+    this.#frameEnd = frameEnd;
     t.on("data", (chunk) => {
       this.#total += chunk.length;
       if (this.#total > limit) this.#fail(tooLarge(limit));
-      else this.#got.push(chunk);
+      else this.#got.push(plain(chunk));
     });
     t.on("error", (e) => {
       this.#error ??= e instanceof ZstdError ? e : asZstdError(e);
@@ -102,6 +111,11 @@ export class NodeStream implements ZstdStreamCompressor, ZstdStreamDecompressor 
 
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
     this.#open();
+    const end = this.#frameEnd?.feed(chunk) ?? -1;
+    if (end >= 0 && end < chunk.length) {
+      this.#fail(trailingBytes());
+      return this.#take();
+    }
     await this.#settle((done) => this.#t.write(chunk, done));
     return this.#take();
   }

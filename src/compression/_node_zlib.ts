@@ -9,9 +9,9 @@
  * @module
  */
 
-import { closed, tooLarge, ZstdError } from "./errors.ts";
-import { declaredContentSize, dictionaryId } from "./_frame.ts";
-import { asZstdError, NodeStream, type NodeZlib, zlibParams } from "./_node_stream.ts";
+import { closed, tooLarge, trailingBytes, ZstdError } from "./errors.ts";
+import { declaredContentSize, dictionaryId, FrameEnd } from "./_frame.ts";
+import { asZstdError, NodeStream, type NodeZlib, plain, zlibParams } from "./_node_stream.ts";
 import type {
   CompressOptions,
   CompressStreamOptions,
@@ -86,16 +86,18 @@ export async function nodeZlibBackend(): Promise<Zstd> {
     compress(data, opts) {
       open();
       // Sync calls compress in one ZSTD_e_end step, which pledges the input size itself.
-      return wrap(() => zlib.zstdCompressSync(data, compressOptions(opts)));
+      return wrap(() => plain(zlib.zstdCompressSync(data, compressOptions(opts))));
     },
     decompress(frame, opts) {
       open();
       const limit = opts.maxOutputBytes;
       const declared = declaredContentSize(frame);
       if (declared !== undefined && declared > limit) throw tooLarge(limit);
+      const end = new FrameEnd().feed(frame);
+      if (end >= 0 && end < frame.length) throw trailingBytes();
       // node:zlib needs maxOutputLength ≥ 1; 0 is checked below instead.
       const options = { ...decompressOptions(opts), maxOutputLength: Math.max(limit, 1) };
-      const out = wrap(() => zlib.zstdDecompressSync(frame, options), limit);
+      const out = wrap(() => plain(zlib.zstdDecompressSync(frame, options)), limit);
       if (out.length > limit) throw tooLarge(limit);
       return out;
     },
@@ -107,7 +109,7 @@ export async function nodeZlibBackend(): Promise<Zstd> {
     decompressStream(opts) {
       open();
       const t = zlib.createZstdDecompress(decompressOptions(opts));
-      return new NodeStream(t, opts.maxOutputBytes);
+      return new NodeStream(t, opts.maxOutputBytes, new FrameEnd());
     },
     loadDictionary: (bytes) => new NodeDictionary(bytes),
     close() {
