@@ -1,19 +1,19 @@
 /**
  * The {@link Zstd} backend over libzstd, shared by Deno and Bun (their FFI
- * files only open the library). One-shot calls reuse one compression and one
- * decompression context, set only when the level, dictionary or window limit
- * changes; streams take contexts from a small pool.
+ * files only open the library): one-shot calls through {@link OneShot},
+ * streams with contexts from a small pool, dictionaries, training, and the
+ * lifetime that unloads the library after the last user.
  *
  * @module
  */
 
-import { closed, tooLarge, trailingBytes, truncated } from "./errors.ts";
-import { declaredContentSize } from "./_frame.ts";
+import { closed } from "./errors.ts";
 import { LibDictionary } from "./_libzstd_dict.ts";
+import { OneShot } from "./_libzstd_oneshot.ts";
 import { LibStreamCompressor, LibStreamDecompressor } from "./_libzstd_stream.ts";
-import { check, ContextPool, Lifetime, Positions, ZSTD } from "./_native.ts";
+import { check, ContextPool, Lifetime, setDecodeParams, setFrameParams } from "./_native.ts";
 import { trainDictionary } from "./_libzstd_train.ts";
-import { isZstdError, type LibZstd, type Ptr } from "./_symbols.ts";
+import type { LibZstd, Ptr } from "./_symbols.ts";
 import type {
   CompressOptions,
   CompressStreamOptions,
@@ -21,17 +21,6 @@ import type {
   Zstd,
   ZstdDictionary,
 } from "./types.ts";
-
-/** Scratch output kept between one-shot compressions (larger outputs get their own buffer). */
-const SCRATCH_MAX = 1 << 20;
-/** First output guess for a frame without content size, as a multiple of its length. */
-const GROWTH_GUESS = 8;
-
-/** libzstd's `ZSTD_COMPRESSBOUND`: the largest frame `n` bytes can become. */
-export function compressBound(n: number): number {
-  const small = n < 128 << 10 ? ((128 << 10) - n) / 2048 : 0;
-  return n + Math.floor(n / 256) + Math.floor(small);
-}
 
 function asLib(d: ZstdDictionary | undefined): LibDictionary | undefined {
   if (d === undefined || d instanceof LibDictionary) return d;
@@ -46,18 +35,9 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     v % 100
   } (${lib.via})`;
   const pool = new ContextPool(lib);
-  const pos = new Positions();
-  let scratch = new Uint8Array(4096);
-  // The shared one-shot contexts and what they are currently set to.
-  let cctx: Ptr | undefined;
-  let cLevel: number | undefined;
-  let cDict: Ptr = lib.nullPtr;
-  let dctx: Ptr | undefined;
-  let dWindow = 0;
-  let dDict: Ptr = lib.nullPtr;
+  const oneShot = new OneShot(lib, pool);
   const lifetime = new Lifetime(() => {
-    if (cctx !== undefined) s.ZSTD_freeCCtx(cctx);
-    if (dctx !== undefined) s.ZSTD_freeDCtx(dctx);
+    oneShot.close();
     pool.close();
     lib.close();
   });
@@ -85,118 +65,28 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     }
   }
 
-  /** Sets the reference's frame parameters (§10.4) on a fresh or reset context. */
-  function frameParams(c: Ptr, level: number, dict: LibDictionary | undefined): void {
-    check(lib, s.ZSTD_CCtx_setParameter(c, ZSTD.c_compressionLevel, level), "Invalid level");
-    s.ZSTD_CCtx_setParameter(c, ZSTD.c_contentSizeFlag, 0);
-    s.ZSTD_CCtx_setParameter(c, ZSTD.c_checksumFlag, 0);
-    s.ZSTD_CCtx_setParameter(c, ZSTD.c_dictIDFlag, 0);
-    if (dict !== undefined) check(lib, s.ZSTD_CCtx_refCDict(c, dict.cdict(level)), "Dictionary");
-  }
-
-  function decodeParams(d: Ptr, window: number, dict: LibDictionary | undefined): void {
-    if (window > 0) check(lib, s.ZSTD_DCtx_setMaxWindowSize(d, window), "Invalid window limit");
-    if (dict !== undefined) check(lib, s.ZSTD_DCtx_refDDict(d, dict.ddict()), "Dictionary");
-  }
-
-  function sharedC(level: number, dict: LibDictionary | undefined): Ptr {
+  function open(): void {
     if (lifetime.closing) throw closed("backend");
-    if (cctx === undefined) {
-      cctx = pool.takeC();
-      frameParams(cctx, level, undefined);
-      cLevel = level;
-    }
-    const want = dict?.cdict(level) ?? lib.nullPtr;
-    if (want !== cDict) check(lib, s.ZSTD_CCtx_refCDict(cctx, want), "Dictionary");
-    cDict = want;
-    if (level !== cLevel) {
-      check(lib, s.ZSTD_CCtx_setParameter(cctx, ZSTD.c_compressionLevel, level), "Invalid level");
-      cLevel = level;
-    }
-    return cctx;
-  }
-
-  function sharedD(window: number, dict: LibDictionary | undefined): Ptr {
-    if (lifetime.closing) throw closed("backend");
-    if (dctx === undefined) dctx = pool.takeD();
-    // A failed frame leaves the context mid-frame, where parameters cannot change.
-    else s.ZSTD_DCtx_reset(dctx, ZSTD.reset_session_only);
-    const want = dict?.ddict() ?? lib.nullPtr;
-    if (window !== dWindow) {
-      // 0 restores libzstd's default limit, as a fresh context has
-      if (window === 0) s.ZSTD_DCtx_reset(dctx, ZSTD.reset_session_and_parameters);
-      decodeParams(dctx, window, undefined);
-      dWindow = window;
-      dDict = lib.nullPtr;
-    }
-    if (want !== dDict) check(lib, s.ZSTD_DCtx_refDDict(dctx, want), "Dictionary");
-    dDict = want;
-    return dctx;
-  }
-
-  function compress(data: Uint8Array, opts: CompressOptions): Uint8Array {
-    const c = sharedC(opts.level, asLib(opts.dictionary));
-    const bound = compressBound(data.length);
-    if (scratch.length < bound && bound <= SCRATCH_MAX) scratch = new Uint8Array(bound);
-    const dst = scratch.length >= bound ? scratch : new Uint8Array(bound);
-    const r = s.ZSTD_compress2(c, dst, dst.length, data, data.length);
-    // A failure may leave the context mid-frame, where parameters cannot change.
-    if (isZstdError(r)) s.ZSTD_CCtx_reset(c, ZSTD.reset_session_only);
-    const n = check(lib, r, "Zstd compression failed");
-    // A private buffer is kept as is unless most of it would be wasted.
-    return dst === scratch || n < dst.length / 2 ? dst.slice(0, n) : dst.subarray(0, n);
-  }
-
-  function decompress(frame: Uint8Array, opts: DecompressOptions): Uint8Array {
-    const limit = opts.maxOutputBytes;
-    const declared = declaredContentSize(frame);
-    if (declared !== undefined && declared > limit) throw tooLarge(limit);
-    const d = sharedD(opts.maxWindowBytes, asLib(opts.dictionary));
-    let out = new Uint8Array(
-      Math.min(limit + 1, declared ?? Math.max(frame.length * GROWTH_GUESS, 16384)),
-    );
-    pos.set(0, 0);
-    for (;;) {
-      const r = check(
-        lib,
-        s.ZSTD_decompressStream_simpleArgs(
-          d,
-          out,
-          out.length,
-          pos.dst,
-          frame,
-          frame.length,
-          pos.src,
-        ),
-        "Invalid zstd frame",
-      );
-      const { dstPos, srcPos } = pos;
-      if (dstPos > limit) throw tooLarge(limit);
-      if (r === 0) {
-        if (srcPos < frame.length) throw trailingBytes();
-        return dstPos === out.length ? out : out.slice(0, dstPos);
-      }
-      if (dstPos < out.length) {
-        if (srcPos === frame.length) throw truncated();
-      } else {
-        const grown = new Uint8Array(Math.min(limit + 1, out.length * 2));
-        grown.set(out);
-        out = grown;
-      }
-      pos.set(dstPos, srcPos);
-    }
   }
 
   return {
     name,
     canTrain: true,
-    compress,
-    decompress,
+    compress(data: Uint8Array, opts: CompressOptions) {
+      open();
+      const cdict = asLib(opts.dictionary)?.cdict(opts.level) ?? lib.nullPtr;
+      return oneShot.compress(data, opts.level, cdict);
+    },
+    decompress(frame: Uint8Array, opts: DecompressOptions) {
+      open();
+      const ddict = asLib(opts.dictionary)?.ddict() ?? lib.nullPtr;
+      return oneShot.decompress(frame, opts.maxOutputBytes, opts.maxWindowBytes, ddict);
+    },
     compressStream(opts: CompressStreamOptions) {
       const dictionary = asLib(opts.dictionary);
       const setup = { lib, pool, lifetime, dictionary };
       const c = streamContext("C", dictionary, (ctx) => {
-        frameParams(ctx, opts.level, dictionary);
+        setFrameParams(lib, ctx, opts.level, dictionary?.cdict(opts.level));
         if (opts.pledgedSize !== undefined) {
           check(lib, s.ZSTD_CCtx_setPledgedSrcSize(ctx, opts.pledgedSize), "Invalid pledged size");
         }
@@ -207,13 +97,13 @@ export function libzstdBackend(lib: LibZstd): Zstd {
       const dictionary = asLib(opts.dictionary);
       const setup = { lib, pool, lifetime, dictionary };
       const d = streamContext("D", dictionary, (ctx) => {
-        decodeParams(ctx, opts.maxWindowBytes, dictionary);
+        setDecodeParams(lib, ctx, opts.maxWindowBytes, dictionary?.ddict());
       });
       return new LibStreamDecompressor(setup, d, opts.maxOutputBytes);
     },
     loadDictionary: (bytes) => new LibDictionary(lib, lifetime, bytes),
     train(samples, dictBytes) {
-      if (lifetime.closing) throw closed("backend");
+      open();
       return trainDictionary(lib, samples, dictBytes);
     },
     close: () => lifetime.close(),

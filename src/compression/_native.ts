@@ -34,6 +34,26 @@ export function check(lib: LibZstd, r: SizeResult, what: string, kind?: ZstdErro
   throw new ZstdError(kind ?? kindOfZstdCode(lib.symbols.ZSTD_getErrorCode(r)), `${what}: ${name}`);
 }
 
+/**
+ * Sets the reference's frame parameters (§10.4) on a fresh or reset context:
+ * the level, no content size, no checksum, no dictionary id; and the CDict.
+ */
+export function setFrameParams(lib: LibZstd, c: Ptr, level: number, cdict?: Ptr): void {
+  const s = lib.symbols;
+  check(lib, s.ZSTD_CCtx_setParameter(c, ZSTD.c_compressionLevel, level), "Invalid level");
+  s.ZSTD_CCtx_setParameter(c, ZSTD.c_contentSizeFlag, 0);
+  s.ZSTD_CCtx_setParameter(c, ZSTD.c_checksumFlag, 0);
+  s.ZSTD_CCtx_setParameter(c, ZSTD.c_dictIDFlag, 0);
+  if (cdict !== undefined) check(lib, s.ZSTD_CCtx_refCDict(c, cdict), "Dictionary");
+}
+
+/** Sets the window limit (0 keeps libzstd's default) and the DDict on a fresh or reset context. */
+export function setDecodeParams(lib: LibZstd, d: Ptr, window: number, ddict?: Ptr): void {
+  const s = lib.symbols;
+  if (window > 0) check(lib, s.ZSTD_DCtx_setMaxWindowSize(d, window), "Invalid window limit");
+  if (ddict !== undefined) check(lib, s.ZSTD_DCtx_refDDict(d, ddict), "Dictionary");
+}
+
 /** Two `size_t` cells (output and input position) for the `*_simpleArgs` calls. */
 export class Positions {
   readonly #cells = new ArrayBuffer(16);
