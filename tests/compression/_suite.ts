@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { ZstdError, type ZstdErrorKind } from "../../src/compression/errors.ts";
+import { trainInWorker } from "../../src/compression/train.ts";
 import type {
   CompressStreamOptions,
   DecompressOptions,
@@ -288,6 +289,23 @@ export const CHECKS: readonly Check[] = [
       const plain = concat([...await d.push(frame), ...await d.finish()]);
       assert.deepEqual(plain, corpus[1]);
       await rejectsKind(() => c.push(corpus[1]!), "closed");
+    },
+  },
+  {
+    name: "training in a worker works where the backend can train, and fails cleanly elsewhere",
+    async run(zstd) {
+      const train = () => trainInWorker(corpus.slice(0, 1000), 4096, { timeoutMs: 60_000 });
+      if (!zstd.canTrain) {
+        assert.equal(zstd.train, undefined);
+        await rejectsKind(train, "training");
+        return;
+      }
+      const dict = await train();
+      using dictionary = zstd.loadDictionary(dict);
+      assert.notEqual(dictionary.id, 0);
+      const frame = zstd.compress(corpus[1500]!, { level: 3, dictionary });
+      assert.ok(frame.length < zstd.compress(corpus[1500]!, { level: 3 }).length);
+      assert.deepEqual(zstd.decompress(frame, { ...LIMITS, dictionary }), corpus[1500]);
     },
   },
   {
