@@ -32,24 +32,40 @@ export interface StreamSetup {
   readonly dictionary: LibDictionary | undefined;
 }
 
+/** What a stream holds natively, and how to hand it back. */
+interface Held {
+  readonly setup: StreamSetup;
+  readonly ctx: Ptr;
+  readonly giveBack: (pool: ContextPool, ctx: Ptr) => void;
+}
+
+function handBack(held: Held): void {
+  held.giveBack(held.setup.pool, held.ctx);
+  held.setup.dictionary?.release();
+  held.setup.lifetime.leave();
+}
+
+// A stream dropped without close() still returns its context and its lease.
+const finalizer = new FinalizationRegistry<Held>(handBack);
+
 abstract class Stream implements Disposable {
   protected readonly lib: LibZstd;
   protected readonly pos = new Positions();
   protected readonly out = new Uint8Array(STREAM_BUFFER_BYTES);
-  readonly #setup: StreamSetup;
-  #ctx: Ptr | undefined;
+  #held: Held | undefined;
   #failure: unknown;
 
-  constructor(setup: StreamSetup, ctx: Ptr) {
+  /** `giveBack` must not refer to the stream, or the finalizer could never run. */
+  constructor(setup: StreamSetup, ctx: Ptr, giveBack: Held["giveBack"]) {
     this.lib = setup.lib;
-    this.#setup = setup;
-    this.#ctx = ctx;
+    this.#held = { setup, ctx, giveBack };
+    finalizer.register(this, this.#held, this);
   }
 
   protected ctx(): Ptr {
     if (this.#failure !== undefined) throw this.#failure;
-    if (this.#ctx === undefined) throw closed("stream");
-    return this.#ctx;
+    if (this.#held === undefined) throw closed("stream");
+    return this.#held.ctx;
   }
 
   /**
@@ -66,15 +82,11 @@ abstract class Stream implements Disposable {
     }
   }
 
-  protected abstract giveBack(pool: ContextPool, ctx: Ptr): void;
-
   close(): void {
-    if (this.#ctx === undefined) return;
-    const ctx = this.#ctx;
-    this.#ctx = undefined;
-    this.giveBack(this.#setup.pool, ctx);
-    this.#setup.dictionary?.release();
-    this.#setup.lifetime.leave();
+    if (this.#held === undefined) return;
+    finalizer.unregister(this);
+    handBack(this.#held);
+    this.#held = undefined;
   }
 
   [Symbol.dispose](): void {
@@ -86,7 +98,7 @@ abstract class Stream implements Disposable {
 export class LibStreamCompressor extends Stream implements ZstdStreamCompressor {
   /** Takes a context configured by the backend. */
   constructor(setup: StreamSetup, cctx: Ptr) {
-    super(setup, cctx);
+    super(setup, cctx, (pool, c) => pool.giveC(c));
   }
 
   push(chunk: Uint8Array): Promise<Uint8Array[]> {
@@ -128,10 +140,6 @@ export class LibStreamCompressor extends Stream implements ZstdStreamCompressor 
       pos.set(0, pos.srcPos);
     }
   }
-
-  protected giveBack(pool: ContextPool, ctx: Ptr): void {
-    pool.giveC(ctx);
-  }
 }
 
 /** A {@link ZstdStreamDecompressor} over a `ZSTD_DCtx`. */
@@ -142,7 +150,7 @@ export class LibStreamDecompressor extends Stream implements ZstdStreamDecompres
 
   /** Takes a context configured by the backend; `limit` is `maxOutputBytes`. */
   constructor(setup: StreamSetup, dctx: Ptr, limit: number) {
-    super(setup, dctx);
+    super(setup, dctx, (pool, c) => pool.giveD(c));
     this.#limit = limit;
   }
 
@@ -198,9 +206,5 @@ export class LibStreamDecompressor extends Stream implements ZstdStreamDecompres
       if (pos.srcPos === chunk.length && pos.dstPos < cap) return produced;
       pos.set(0, pos.srcPos);
     }
-  }
-
-  protected giveBack(pool: ContextPool, ctx: Ptr): void {
-    pool.giveD(ctx);
   }
 }

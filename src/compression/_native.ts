@@ -22,7 +22,7 @@ export const ZSTD = {
 } as const;
 
 /** Output buffer size for streaming: one full block (128 KiB) and its headers. */
-export const STREAM_BUFFER_BYTES = (128 << 10) + 512;
+export const STREAM_BUFFER_BYTES: number = (128 << 10) + 512;
 
 /**
  * Throws a {@link ZstdError} when `r` is a libzstd error code, else returns it.
