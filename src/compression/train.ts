@@ -7,8 +7,11 @@
  * rare (twice per connection, then every retrain interval), so a worker's
  * start-up (~50 ms) does not matter and nothing lingers between trainings.
  *
- * Needs libzstd through FFI (Deno with `--allow-ffi`, Bun). Node has no Web
- * Worker global and `node:zlib` cannot train: there the promise rejects.
+ * Needs libzstd through FFI (Deno with `--allow-ffi`, and `--allow-read` for
+ * the worker's module; Bun). Node has no Web Worker global and `node:zlib`
+ * cannot train: there the promise rejects. Terminating a worker stops its
+ * JavaScript at once, but a `ZDICT_trainFromBuffer` call already running
+ * finishes in the background (bounded by `maxInputBytes`) before the thread ends.
  *
  * @module
  */
@@ -79,7 +82,10 @@ function runWorker(
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const worker = new Worker(new URL("./_train_worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(new URL("./_train_worker.ts", import.meta.url), {
+      type: "module",
+      name: "zstd-trainer",
+    });
     const finish = (settle: () => void) => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
