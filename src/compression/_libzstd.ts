@@ -7,11 +7,11 @@
  * @module
  */
 
-import { closed } from "./errors.ts";
 import { LibDictionary } from "./_libzstd_dict.ts";
 import { OneShot } from "./_libzstd_oneshot.ts";
 import { LibStreamCompressor, LibStreamDecompressor } from "./_libzstd_stream.ts";
-import { check, ContextPool, Lifetime, setDecodeParams, setFrameParams } from "./_native.ts";
+import { Lifetime } from "./_lifetime.ts";
+import { check, ContextPool, setDecodeParams, setFrameParams } from "./_native.ts";
 import { trainDictionary } from "./_libzstd_train.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type {
@@ -36,7 +36,7 @@ export function libzstdBackend(lib: LibZstd): Zstd {
   } (${lib.via})`;
   const pool = new ContextPool(lib);
   const oneShot = new OneShot(lib, pool);
-  const lifetime = new Lifetime(() => {
+  const lifetime = new Lifetime("backend", () => {
     oneShot.close();
     pool.close();
     lib.close();
@@ -65,20 +65,16 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     }
   }
 
-  function open(): void {
-    if (lifetime.closing) throw closed("backend");
-  }
-
   return {
     name,
     canTrain: true,
     compress(data: Uint8Array, opts: CompressOptions) {
-      open();
+      lifetime.checkOpen();
       const cdict = asLib(opts.dictionary)?.cdict(opts.level) ?? lib.nullPtr;
       return oneShot.compress(data, opts.level, cdict);
     },
     decompress(frame: Uint8Array, opts: DecompressOptions) {
-      open();
+      lifetime.checkOpen();
       const ddict = asLib(opts.dictionary)?.ddict() ?? lib.nullPtr;
       return oneShot.decompress(frame, opts.maxOutputBytes, opts.maxWindowBytes, ddict);
     },
@@ -103,7 +99,7 @@ export function libzstdBackend(lib: LibZstd): Zstd {
     },
     loadDictionary: (bytes) => new LibDictionary(lib, lifetime, bytes),
     train(samples, dictBytes) {
-      open();
+      lifetime.checkOpen();
       return trainDictionary(lib, samples, dictBytes);
     },
     close: () => lifetime.close(),

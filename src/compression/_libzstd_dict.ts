@@ -8,9 +8,9 @@
  * @module
  */
 
-import { closed, ZstdError } from "./errors.ts";
+import { ZstdError } from "./errors.ts";
 import { dictionaryId } from "./_frame.ts";
-import type { Lifetime } from "./_native.ts";
+import { Lifetime } from "./_lifetime.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type { ZstdDictionary } from "./types.ts";
 
@@ -38,8 +38,10 @@ export class LibDictionary implements ZstdDictionary {
   /** The id in the header; 0 for raw content. */
   readonly id: number;
   readonly #state: NativeState;
-  #leases = 0;
-  #closing = false;
+  readonly #uses = new Lifetime("dictionary", () => {
+    finalizer.unregister(this);
+    free(this.#state);
+  });
 
   /**
    * Prepares `bytes` (copied).
@@ -61,7 +63,7 @@ export class LibDictionary implements ZstdDictionary {
 
   /** The CDict for `level`, built on first use. */
   cdict(level: number): Ptr {
-    this.#checkOpen();
+    this.#uses.checkOpen();
     let cdict = this.#state.cdicts.get(level);
     if (cdict === undefined) {
       const { lib } = this.#state;
@@ -76,39 +78,27 @@ export class LibDictionary implements ZstdDictionary {
 
   /** The DDict. */
   ddict(): Ptr {
-    this.#checkOpen();
+    this.#uses.checkOpen();
     return this.#state.ddict;
   }
 
   /** Keeps the native state alive until {@link LibDictionary.release}. */
   lease(): void {
-    this.#checkOpen();
-    this.#leases++;
+    this.#uses.enter();
   }
 
   /** Ends a lease; frees the state if a close was waiting for it. */
   release(): void {
-    if (--this.#leases === 0 && this.#closing) this.#free();
+    this.#uses.leave();
   }
 
   /** Frees the native state now, or when the last stream using it ends. */
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    if (this.#leases === 0) this.#free();
+    this.#uses.close();
   }
 
   /** Same as {@link LibDictionary.close}. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  #free(): void {
-    finalizer.unregister(this);
-    free(this.#state);
-  }
-
-  #checkOpen(): void {
-    if (this.#closing) throw closed("dictionary");
   }
 }

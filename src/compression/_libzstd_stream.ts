@@ -9,14 +9,8 @@
 
 import { closed, tooLarge, trailingBytes, truncated } from "./errors.ts";
 import type { LibDictionary } from "./_libzstd_dict.ts";
-import {
-  check,
-  type ContextPool,
-  type Lifetime,
-  Positions,
-  STREAM_BUFFER_BYTES,
-  ZSTD,
-} from "./_native.ts";
+import type { Lifetime } from "./_lifetime.ts";
+import { check, type ContextPool, Positions, STREAM_BUFFER_BYTES, ZSTD } from "./_native.ts";
 import type { LibZstd, Ptr } from "./_symbols.ts";
 import type { ZstdStreamCompressor, ZstdStreamDecompressor } from "./types.ts";
 

@@ -8,6 +8,7 @@
 
 import { ZstdError } from "./errors.ts";
 import { check } from "./_native.ts";
+import { flattenSamples } from "./_samples.ts";
 import type { LibZstd } from "./_symbols.ts";
 
 /** libzstd refuses dictionaries smaller than this (`ZDICT_DICTSIZE_MIN`). */
@@ -26,20 +27,12 @@ export function trainDictionary(
   if (!Number.isSafeInteger(dictBytes) || dictBytes < MIN_DICTIONARY_BYTES) {
     throw new RangeError(`A zstd dictionary needs at least ${MIN_DICTIONARY_BYTES} bytes`);
   }
-  let total = 0;
-  for (const sample of samples) total += sample.length;
-  const flat = new Uint8Array(total);
-  // size_t[]: 64-bit platforms only (the same assumption as the size_t positions)
-  const sizes = new BigUint64Array(samples.length);
-  let at = 0;
-  samples.forEach((sample, i) => {
-    flat.set(sample, at);
-    at += sample.length;
-    sizes[i] = BigInt(sample.length);
-  });
-  if (samples.length === 0 || total === 0) {
+  const { flat, sizes } = flattenSamples(samples);
+  if (flat.length === 0) {
     throw new ZstdError("training", "Cannot train a zstd dictionary: no sample bytes");
   }
+  // size_t[]: 64-bit platforms only (the same assumption as the size_t positions)
+  const sizeT = BigUint64Array.from(sizes, BigInt);
   const dict = new Uint8Array(dictBytes);
   const n = check(
     lib,
@@ -47,8 +40,8 @@ export function trainDictionary(
       dict,
       dictBytes,
       flat,
-      new Uint8Array(sizes.buffer),
-      samples.length,
+      new Uint8Array(sizeT.buffer),
+      sizes.length,
     ),
     "Cannot train a zstd dictionary",
     "training",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { closed, kindOfZstdCode, ZstdError, type ZstdErrorKind } from "./errors.ts";
+import { kindOfZstdCode, ZstdError, type ZstdErrorKind } from "./errors.ts";
 import { isZstdError, type LibZstd, type Ptr, type SizeResult } from "./_symbols.ts";
 
 /** `ZSTD_cParameter` and `ZSTD_EndDirective` values (zstd.h, stable API). */
@@ -136,44 +136,5 @@ export class ContextPool {
       throw new ZstdError("failed", "Cannot create a zstd context: out of memory");
     }
     return p;
-  }
-}
-
-/**
- * Counts what still uses the library (dictionaries, streams) so closing the
- * backend unloads it only after the last of them is freed: a finalizer must
- * never call into an unloaded library.
- */
-export class Lifetime {
-  readonly #onLast: () => void;
-  #users = 0;
-  #closing = false;
-
-  /** `onLast` frees the shared state and unloads the library. */
-  constructor(onLast: () => void) {
-    this.#onLast = onLast;
-  }
-
-  /** Whether {@link Lifetime.close} was called. */
-  get closing(): boolean {
-    return this.#closing;
-  }
-
-  /** One more user; throws once the backend is closed. */
-  enter(): void {
-    if (this.#closing) throw closed("backend");
-    this.#users++;
-  }
-
-  /** One user fewer; the last one after a close triggers the unload. */
-  leave(): void {
-    if (--this.#users === 0 && this.#closing) this.#onLast();
-  }
-
-  /** Unloads now, or when the last user leaves. */
-  close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    if (this.#users === 0) this.#onLast();
   }
 }

@@ -8,13 +8,10 @@
 
 import { ZstdError } from "./errors.ts";
 import { loadZstd } from "./load.ts";
+import { type FlatSamples, splitSamples } from "./_samples.ts";
 
 /** What the parent posts: samples concatenated, with their lengths. */
-export interface TrainRequest {
-  /** All samples, back to back. */
-  readonly flat: Uint8Array;
-  /** Each sample's length, in order. */
-  readonly sizes: Uint32Array;
+export interface TrainRequest extends FlatSamples {
   /** Dictionary capacity in bytes. */
   readonly dictBytes: number;
   /** libzstd to open, if not the default. */
@@ -41,13 +38,7 @@ async function train(req: TrainRequest): Promise<TrainReply> {
     if (zstd.train === undefined) {
       return { error: `Training is not supported by ${zstd.name}`, kind: "training" };
     }
-    const samples: Uint8Array[] = [];
-    let at = 0;
-    for (const size of req.sizes) {
-      samples.push(req.flat.subarray(at, at + size));
-      at += size;
-    }
-    return { dict: zstd.train(samples, req.dictBytes) };
+    return { dict: zstd.train(splitSamples(req), req.dictBytes) };
   } catch (e) {
     if (e instanceof ZstdError) return { error: e.message, kind: e.kind };
     return { error: e instanceof Error ? e.message : String(e), kind: "training" };

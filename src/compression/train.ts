@@ -17,6 +17,7 @@
  */
 
 import { ZstdError } from "./errors.ts";
+import { flattenSamples } from "./_samples.ts";
 import type { TrainReply, TrainRequest } from "./_train_worker.ts";
 
 /** Default bound on the total sample bytes of one training (the high watermark is 10 MiB). */
@@ -44,35 +45,23 @@ let queue: Promise<unknown> = Promise.resolve();
  *   no FFI backend is usable, or the time ran out
  * @throws {RangeError} when the samples exceed `maxInputBytes`
  */
-export function trainInWorker(
+export async function trainInWorker(
   samples: readonly Uint8Array[],
   dictBytes: number,
   opts: TrainInWorkerOptions,
 ): Promise<Uint8Array> {
-  const max = opts.maxInputBytes ?? DEFAULT_MAX_TRAINING_INPUT_BYTES;
-  let total = 0;
-  for (const s of samples) total += s.length;
-  if (total > max) {
-    return Promise.reject(new RangeError(`Training samples exceed ${max} bytes: ${total}`));
-  }
   if (typeof Worker !== "function") {
-    return Promise.reject(
-      new ZstdError("training", "Cannot train a zstd dictionary: no Web Worker on this runtime"),
+    throw new ZstdError(
+      "training",
+      "Cannot train a zstd dictionary: no Web Worker on this runtime",
     );
   }
-  const flat = new Uint8Array(total);
-  const sizes = new Uint32Array(samples.length);
-  let at = 0;
-  samples.forEach((s, i) => {
-    flat.set(s, at);
-    at += s.length;
-    sizes[i] = s.length;
-  });
-  const request = { flat, sizes, dictBytes, libraryPath: opts.libraryPath };
+  const max = opts.maxInputBytes ?? DEFAULT_MAX_TRAINING_INPUT_BYTES;
+  const request = { ...flattenSamples(samples, max), dictBytes, libraryPath: opts.libraryPath };
   const deadline = Date.now() + opts.timeoutMs;
   const run = queue.then(() => runWorker(request, deadline, opts.signal));
   queue = run.catch(() => {});
-  return run;
+  return await run;
 }
 
 function runWorker(
