@@ -51,9 +51,10 @@ export interface DecompressOptions {
 export interface CompressStreamOptions extends CompressOptions {
   /**
    * The total input size when known in advance (the reference always knows it). It
-   * sizes the window to the input, which makes the frame byte-identical to a one-shot
-   * {@link Zstd.compress} of the same data; it is never written into the frame. Pushing
-   * a different total fails at {@link ZstdStreamCompressor.finish}.
+   * sizes the window to the input, as a one-shot {@link Zstd.compress} does, so a
+   * message of one block (≤ 128 KiB) gives the one-shot's bytes; larger ones may be
+   * split into blocks differently. It is never written into the frame. Pushing a
+   * different total fails at {@link ZstdStreamCompressor.finish}.
    */
   readonly pledgedSize?: number | undefined;
 }
@@ -124,7 +125,11 @@ export interface Zstd {
    * `trainInWorker`, never on the thread that serves requests.
    */
   train?(samples: readonly Uint8Array[], dictBytes: number): Uint8Array;
-  /** Frees the shared one-shot contexts; the backend is unusable afterwards. */
+  /**
+   * Ends the backend: later calls throw a `"closed"` {@link ZstdError}; the shared
+   * contexts are freed and the library unloaded once its dictionaries and streams are
+   * closed (or collected) too.
+   */
   close(): void;
 }
 
