@@ -30,10 +30,11 @@ export interface HeldMessage {
   /**
    * Keeps the message readable after its owner's {@link dispose}, for a
    * delivery that outlives the request (a websocket queue). Call the returned
-   * function once when done; a spool file goes when the owner and every
+   * function once when done (it resolves once a spool file that nobody
+   * holds any more is deleted); the file goes when the owner and every
    * retainer are done.
    */
-  retain(): () => void;
+  retain(): () => Promise<void>;
   /** The owner is done with it (deletes the spool file once nobody retains it). Idempotent. */
   dispose(): Promise<void>;
 }

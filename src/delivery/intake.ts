@@ -158,7 +158,7 @@ export function bytesMessage(bytes: Uint8Array): HeldMessage {
       return body;
     },
     read: (start, end) => Promise.resolve(bytes.subarray(start, Math.min(end, bytes.length))),
-    retain: () => () => {},
+    retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
 }
@@ -169,7 +169,7 @@ function blobMessage(blob: Blob): HeldMessage {
     inMemory: true,
     withPrefix: (prefix) => new Blob([prefix as Uint8Array<ArrayBuffer>, blob]),
     read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
-    retain: () => () => {},
+    retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
 }
@@ -178,9 +178,8 @@ function blobMessage(blob: Blob): HeldMessage {
 function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
   let holders = 1;
   let owned = true;
-  const release = () => {
-    if (--holders === 0) void spool.remove();
-  };
+  /** Drops one holder; the last one deletes the file (the returned promise). */
+  const release = (): Promise<void> => --holders === 0 ? spool.remove() : Promise.resolve();
   return {
     length,
     inMemory: false,
@@ -190,17 +189,15 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
       holders++;
       let released = false;
       return () => {
-        if (released) return;
+        if (released) return Promise.resolve();
         released = true;
-        release();
+        return release();
       };
     },
     dispose: () => {
-      if (owned) {
-        owned = false;
-        release();
-      }
-      return holders === 0 ? spool.remove() : Promise.resolve();
+      if (!owned) return Promise.resolve();
+      owned = false;
+      return release();
     },
   };
 }

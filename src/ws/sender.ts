@@ -29,7 +29,7 @@ export interface Slot {
 
 type Entry =
   | { kind: "frame"; bytes: Uint8Array | null; ready: boolean }
-  | { kind: "delivery"; msg: OutgoingMessage; release: () => void; memory: number }
+  | { kind: "delivery"; msg: OutgoingMessage; release: () => Promise<void>; memory: number }
   | { kind: "missed"; topic: Uint8Array; key: string | null };
 
 /** An acknowledgement the client owes, oldest first. */
@@ -144,13 +144,17 @@ export class Sender {
     return null;
   }
 
-  /** Stops sending and releases every queued delivery. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
+  /**
+   * Stops sending and releases every queued delivery; resolves once their
+   * spool files (if nobody else holds them) are gone. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    const released: Promise<void>[] = [];
     for (let i = this.#head; i < this.#queue.length; i++) {
       const entry = this.#queue[i]!;
-      if (entry.kind === "delivery") entry.release();
+      if (entry.kind === "delivery") released.push(entry.release());
     }
     this.#queue.length = 0;
     this.#head = 0;
@@ -158,15 +162,16 @@ export class Sender {
     const wake = this.#wakeAck;
     this.#wakeAck = null;
     wake?.();
+    return Promise.all(released).then(() => {});
   }
 
   #push(entry: Entry): void {
     if (this.#closed) {
-      if (entry.kind === "delivery") entry.release();
+      if (entry.kind === "delivery") void entry.release();
       return;
     }
     if (this.pending >= this.#deps.ctx.limits.websocketMaxPendingSends) {
-      if (entry.kind === "delivery") entry.release();
+      if (entry.kind === "delivery") void entry.release();
       throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Outgoing queue full: client too slow");
     }
     this.#queue.push(entry);
@@ -200,7 +205,7 @@ export class Sender {
           await this.#sendDelivery(entry.msg);
         } finally {
           this.#memory -= entry.memory;
-          entry.release();
+          await entry.release();
         }
       }
     }

@@ -333,8 +333,7 @@ export class Session implements HubConnection, WsEvents {
     if (this.#state === "closed") return;
     this.#state = "closed";
     clearTimeout(this.#configureTimer);
-    this.#sender.close();
-    const released: Promise<unknown>[] = [this.#notify.abort()];
+    const released: Promise<unknown>[] = [this.#sender.close(), this.#notify.abort()];
     for (const topic of this.#exact.values()) released.push(this.#hub.removeExact(this, topic));
     for (const glob of this.#globs) released.push(this.#hub.removeGlob(this, glob));
     this.#exact.clear();
