@@ -181,9 +181,23 @@ export class Sender {
   #pump(): void {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
-    this.#drain().catch((error) => this.#deps.fail(error)).finally(() => {
-      this.#pumping = false;
-    });
+    this.#drain().then(
+      () => {
+        this.#pumping = false;
+        // An entry pushed while the drain was finishing saw it still running.
+        if (this.#ready()) this.#pump();
+      },
+      (error) => {
+        this.#pumping = false;
+        this.#deps.fail(error);
+      },
+    );
+  }
+
+  /** True when the head of the queue can be sent now. */
+  #ready(): boolean {
+    const head = this.#queue[this.#head];
+    return head !== undefined && (head.kind !== "frame" || head.ready);
   }
 
   async #drain(): Promise<void> {
