@@ -176,6 +176,10 @@ export class Sender {
       if (this.#head === this.#queue.length) {
         this.#queue.length = 0;
         this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        // A queue that never empties (a steady stream) must not grow forever.
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
       }
       if (entry.kind === "frame") {
         if (entry.bytes !== null) this.#write(entry.bytes);
