@@ -31,9 +31,10 @@ export interface HeldMessage {
    * Keeps the message readable after its owner's {@link dispose}, for a
    * delivery that outlives the request (a websocket queue). Call the returned
    * function once when done; a spool file goes when the owner and every
-   * retainer are done.
+   * retainer are done. The call that deletes the file returns the deletion
+   * (to be awaited before the process may exit); the others return nothing.
    */
-  retain(): () => void;
+  retain(): () => Promise<void> | void;
   /** The owner is done with it (deletes the spool file once nobody retains it). Idempotent. */
   dispose(): Promise<void>;
 }

@@ -178,8 +178,8 @@ function blobMessage(blob: Blob): HeldMessage {
 function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
   let holders = 1;
   let owned = true;
-  const release = () => {
-    if (--holders === 0) void spool.remove();
+  const release = (): Promise<void> | void => {
+    if (--holders === 0) return spool.remove();
   };
   return {
     length,
@@ -192,13 +192,13 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
       return () => {
         if (released) return;
         released = true;
-        release();
+        return release();
       };
     },
     dispose: () => {
       if (owned) {
         owned = false;
-        release();
+        void release();
       }
       return holders === 0 ? spool.remove() : Promise.resolve();
     },

@@ -29,7 +29,7 @@ export interface Slot {
 
 type Entry =
   | { kind: "frame"; bytes: Uint8Array | null; ready: boolean }
-  | { kind: "delivery"; msg: OutgoingMessage; release: () => void; memory: number }
+  | { kind: "delivery"; msg: OutgoingMessage; release: () => Promise<void> | void; memory: number }
   | { kind: "missed"; topic: Uint8Array };
 
 /** An acknowledgement the client owes, oldest first. */
@@ -55,6 +55,9 @@ export class Sender {
   readonly #queue: Entry[] = [];
   #head = 0;
   #pumping = false;
+  #draining: Promise<void> = Promise.resolve();
+  /** Spool files being deleted by a release (the last holder's). */
+  readonly #deleting = new Set<Promise<void>>();
   readonly #expected: Expected[] = [];
   #expectedHead = 0;
   #wakeAck: (() => void) | null = null;
@@ -64,6 +67,15 @@ export class Sender {
   /** A sender for one open connection. */
   constructor(deps: SenderDeps) {
     this.#deps = deps;
+  }
+
+  /**
+   * Resolves when the sender is not sending; after {@link close}, once the
+   * delivery in progress (if any) has stopped and every message it let go of
+   * is released, spool files deleted.
+   */
+  get settled(): Promise<void> {
+    return this.#draining.then(() => Promise.all(this.#deleting)).then(() => {});
   }
 
   /** Entries waiting to be sent. */
@@ -137,7 +149,7 @@ export class Sender {
     this.#closed = true;
     for (let i = this.#head; i < this.#queue.length; i++) {
       const entry = this.#queue[i]!;
-      if (entry.kind === "delivery") entry.release();
+      if (entry.kind === "delivery") this.#release(entry);
     }
     this.#queue.length = 0;
     this.#head = 0;
@@ -147,13 +159,20 @@ export class Sender {
     wake?.();
   }
 
+  #release(entry: Extract<Entry, { kind: "delivery" }>): void {
+    const deleting = entry.release();
+    if (deleting === undefined) return;
+    this.#deleting.add(deleting);
+    void deleting.finally(() => this.#deleting.delete(deleting));
+  }
+
   #push(entry: Entry): void {
     if (this.#closed) {
-      if (entry.kind === "delivery") entry.release();
+      if (entry.kind === "delivery") this.#release(entry);
       return;
     }
     if (this.pending >= this.#deps.ctx.limits.websocketMaxPendingSends) {
-      if (entry.kind === "delivery") entry.release();
+      if (entry.kind === "delivery") this.#release(entry);
       throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Outgoing queue full: client too slow");
     }
     this.#queue.push(entry);
@@ -163,7 +182,7 @@ export class Sender {
   #pump(): void {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
-    this.#drain().catch((error) => this.#deps.fail(error)).finally(() => {
+    this.#draining = this.#drain().catch((error) => this.#deps.fail(error)).finally(() => {
       this.#pumping = false;
     });
   }
@@ -190,7 +209,7 @@ export class Sender {
           await this.#sendDelivery(entry.msg);
         } finally {
           this.#memory -= entry.memory;
-          entry.release();
+          this.#release(entry);
         }
       }
     }
