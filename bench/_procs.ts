@@ -136,6 +136,16 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
+/** Busy and total CPU seconds of the whole machine so far (all cores, /proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  const line = Deno.readTextFileSync("/proc/stat").split("\n")[0]!;
+  const t = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...
+  const total = t.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (t[3] ?? 0) + (t[4] ?? 0);
+  return { busy: (total - idle) / clockTicks, total: total / clockTicks };
+}
+
 /** Current and peak resident memory of `pid`, MiB. */
 export function memory(pid: number): { rssMiB: number; hwmMiB: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);

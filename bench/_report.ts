@@ -18,6 +18,8 @@ export interface RunStat extends Result {
   hwmMiB: number;
   /** Broadcaster RSS right after the run, MiB. */
   rssMiB: number;
+  /** Broadcaster RSS right before the run (after setup), MiB. */
+  idleMiB: number;
   /** Extra facts (subscriber counters, sizes). */
   extra?: Record<string, unknown>;
 }
@@ -33,8 +35,13 @@ export interface Agg {
 export interface Row {
   id: string;
   label: string;
-  /** The compared number: requests/s, or MB/s for the big message. */
+  /**
+   * The compared number: requests/s, or MB/s for the big message. For rows
+   * with websocket subscribers "rps" is completed deliveries per second.
+   */
   metric: "rps" | "mbps";
+  /** Show the RSS before the run too (idle → peak / after). */
+  idle?: boolean;
   ours?: Agg;
   ref?: Agg;
   fwd?: Agg;
@@ -68,6 +75,7 @@ export function aggregate(runs: RunStat[]): Agg {
       cpuUsPerOp: pick("cpuUsPerOp"),
       hwmMiB: pick("hwmMiB"),
       rssMiB: pick("rssMiB"),
+      idleMiB: pick("idleMiB"),
     },
   };
 }
@@ -103,8 +111,10 @@ function cpu(a: Agg | undefined): string {
   return a === undefined ? "–" : `${num(a.median.cpuPct)}% / ${num(a.median.cpuUsPerOp)} µs`;
 }
 
-function mem(a: Agg | undefined): string {
-  return a === undefined ? "–" : `${num(a.median.hwmMiB)} / ${num(a.median.rssMiB)}`;
+function mem(row: Row, a: Agg | undefined): string {
+  if (a === undefined) return "–";
+  const idle = row.idle === true ? `${num(a.median.idleMiB)} → ` : "";
+  return `${idle}${num(a.median.hwmMiB)} / ${num(a.median.rssMiB)}`;
 }
 
 /** The comparison as a markdown table. */
@@ -121,7 +131,7 @@ export function table(rows: Row[]): string {
     "p50/p99 ms ref",
     "CPU ours (%core / per op)",
     "CPU ref",
-    "peak/after RSS MiB ours",
+    "(idle →) peak / after RSS MiB ours",
     "ref",
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
@@ -141,8 +151,8 @@ export function table(rows: Row[]): string {
           lat(r.ref),
           cpu(r.ours),
           cpu(r.ref),
-          mem(r.ours),
-          mem(r.ref),
+          mem(r, r.ours),
+          mem(r, r.ref),
         ].join(" | ")
       } |`,
     );

@@ -10,6 +10,15 @@
  * - `big`: one notify whose message of `bytes` bytes is generated as a stream
  *   (never held in memory); its SHA-512 is computed incrementally first.
  *
+ * `deliveries` (notify and big) is for websocket subscribers
+ * (`ws_subscriber.ts`): the load generator follows their delivery counts on
+ * their `/progress` websockets, keeps at most `window` deliveries owed (sent
+ * by the broadcaster's count but not yet acknowledged by a subscriber) when
+ * set, and after the measured part waits until every delivery owed has
+ * arrived; the result then also says how many deliveries completed from
+ * `MEASURE` until then, and how fast (the broadcaster answers a notify as soon
+ * as the deliveries are queued, so the notify rate alone says little).
+ *
  * Prints `MEASURE` when the measured part starts (the orchestrator samples
  * the broadcaster's CPU there), then the result.
  *
@@ -24,6 +33,16 @@ import type { AuthStrategy } from "../src/auth/types.ts";
 import { encodeNotify, encodeNotifyHeader, encodeSubscribeExact } from "../src/protocol/mod.ts";
 import { Http1Conn } from "./_http1.ts";
 
+/** Following websocket deliveries (see module doc). */
+export interface Deliveries {
+  /** `ws://…/progress` of every websocket subscriber process. */
+  progress: string[];
+  /** Deliveries expected per notify (only to size the window before the answer comes). */
+  perNotify: number;
+  /** At most this many deliveries owed before the next notify starts. */
+  window?: number;
+}
+
 /** A load job (see module doc). */
 export type Job =
   | {
@@ -37,6 +56,7 @@ export type Job =
     minRequests?: number;
     expectCount?: number;
     hmacS2b?: string;
+    deliveries?: Deliveries;
   }
   | {
     mode: "subscribe";
@@ -47,7 +67,14 @@ export type Job =
     topic?: string;
     topicPrefix?: string;
   }
-  | { mode: "big"; url: string; topic: string; bytes: number; expectCount?: number };
+  | {
+    mode: "big";
+    url: string;
+    topic: string;
+    bytes: number;
+    expectCount?: number;
+    deliveries?: Deliveries;
+  };
 
 /** What a job measured. */
 export interface Result {
@@ -59,6 +86,122 @@ export interface Result {
   p50ms: number;
   p99ms: number;
   mbps?: number;
+  /** With `deliveries`: deliveries completed from MEASURE until the last one owed. */
+  delivered?: number;
+  /** With `deliveries`: seconds from MEASURE until the last delivery owed arrived. */
+  deliveredS?: number;
+  /** With `deliveries`: seconds from the end of the notifies until then. */
+  drainS?: number;
+}
+
+/** Without any part arriving for this long, deliveries are given up on (counted as errors). */
+const STALL_MS = 15_000;
+
+/** Delivery counts pushed by the websocket subscriber processes. */
+class Progress {
+  readonly #sockets: WebSocket[] = [];
+  readonly #counts: number[];
+  readonly #waiters = new Set<() => void>();
+  #base = 0;
+  #lastChange = performance.now();
+
+  private constructor(n: number) {
+    this.#counts = new Array(n).fill(0);
+  }
+
+  /** Connects to every `/progress` and waits for the first count of each. */
+  static async open(urls: string[]): Promise<Progress> {
+    const p = new Progress(urls.length);
+    await Promise.all(urls.map((url, i) =>
+      new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        p.#sockets.push(ws);
+        ws.onerror = () => reject(new Error(`Progress websocket failed: ${url}`));
+        ws.onmessage = (e: MessageEvent) => {
+          // "<completed deliveries> <parts received>": any change is progress.
+          p.#counts[i] = Number(String(e.data).split(" ")[0]);
+          p.#lastChange = performance.now();
+          for (const wake of [...p.#waiters]) wake();
+          resolve();
+        };
+      })
+    ));
+    p.#base = p.#sum();
+    return p;
+  }
+
+  #sum(): number {
+    let s = 0;
+    for (const c of this.#counts) s += c;
+    return s;
+  }
+
+  /** Deliveries completed since {@link open}. */
+  get seen(): number {
+    return this.#sum() - this.#base;
+  }
+
+  /** Waits until `ready()`; false when no count moved for {@link STALL_MS}. */
+  async until(ready: () => boolean): Promise<boolean> {
+    const start = performance.now();
+    while (!ready()) {
+      if (performance.now() - Math.max(start, this.#lastChange) > STALL_MS) return false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let wake = () => {};
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        this.#waiters.add(resolve);
+        timer = setTimeout(resolve, 250);
+      });
+      clearTimeout(timer);
+      this.#waiters.delete(wake);
+    }
+    return true;
+  }
+
+  close(): void {
+    for (const ws of this.#sockets) ws.close();
+  }
+}
+
+/**
+ * Deliveries owed by the broadcaster: each notify reserves `perNotify` when it
+ * starts and is corrected to its actual count when answered.
+ */
+class Owed {
+  readonly progress: Progress;
+  readonly #per: number;
+  readonly #window: number;
+  /** Deliveries promised since the progress base. */
+  promised = 0;
+  stalled = false;
+
+  constructor(progress: Progress, d: Deliveries) {
+    this.progress = progress;
+    this.#per = d.perNotify;
+    this.#window = d.window ?? Infinity;
+  }
+
+  /** Waits for room in the window, then reserves one notify's deliveries. */
+  async reserve(): Promise<boolean> {
+    const ok = await this.progress.until(() =>
+      this.promised + this.#per - this.progress.seen <= this.#window
+    );
+    if (!ok) this.stalled = true;
+    else this.promised += this.#per;
+    return ok;
+  }
+
+  /** Corrects a reservation to the count the broadcaster answered. */
+  answered(count: number): void {
+    this.promised += Math.max(0, count) - this.#per;
+  }
+
+  /** Waits until every promised delivery arrived; the number missing. */
+  async drain(): Promise<number> {
+    const ok = await this.progress.until(() => this.progress.seen >= this.promised);
+    return ok ? 0 : this.promised - this.progress.seen;
+  }
 }
 
 const EMPTY = new Uint8Array(0);
@@ -130,7 +273,14 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
     identifier: enc.encode("bnch"),
   }, message);
 
+  const owed = job.deliveries === undefined
+    ? null
+    : new Owed(await Progress.open(job.deliveries.progress), job.deliveries);
+
   async function one(conn: Http1Conn, path: string, rec: Recorder | null): Promise<void> {
+    if (owed !== null && !await owed.reserve()) {
+      return rec?.fail("Deliveries stalled: window never had room");
+    }
     let body = fixed;
     let headers: Record<string, string> = OCTETS;
     if (signer !== null) {
@@ -148,6 +298,7 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
       const res = await conn.post(path, headers, body);
       const answer = res.body;
       const t1 = performance.now();
+      owed?.answered(res.status === 200 ? notifyCount(answer) : 0);
       if (rec === null) return;
       if (res.status !== 200) return rec.fail(`Status ${res.status}`);
       if (job.expectCount !== undefined) {
@@ -156,6 +307,7 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
       }
       rec.latencies.push(t1 - t0);
     } catch (e) {
+      owed?.answered(0);
       rec?.fail(String(e));
     }
   }
@@ -164,7 +316,7 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
     const end = performance.now() + seconds * 1000;
     let started = 0;
     const worker = async (conn: Http1Conn) => {
-      while (performance.now() < end || started < min) {
+      while ((performance.now() < end || started < min) && owed?.stalled !== true) {
         started++;
         await one(conn, path, rec);
       }
@@ -175,13 +327,40 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
   const { path } = target(job.url);
   const conns = Array.from({ length: job.concurrency }, () => target(job.url).conn);
   await loop(job.warmupS, null, 0);
+  // The measured part starts with nothing owed: its deliveries are its own.
+  if (owed !== null) await owed.drain();
   console.log("MEASURE");
   const rec = new Recorder();
+  const seen0 = owed?.progress.seen ?? 0;
   const t0 = performance.now();
   await loop(job.durationS, rec, job.minRequests ?? 0);
-  const result = rec.result((performance.now() - t0) / 1000);
+  const tEnd = performance.now();
+  const result = rec.result((tEnd - t0) / 1000);
   conns.forEach((c) => c.close());
+  if (owed !== null) await finishDeliveries(owed, rec, result, seen0, t0, tEnd);
   return result;
+}
+
+/** Waits for the deliveries owed and adds their count and timing to `result`. */
+async function finishDeliveries(
+  owed: Owed,
+  rec: Recorder,
+  result: Result,
+  seen0: number,
+  t0: number,
+  tEnd: number,
+): Promise<void> {
+  const missing = await owed.drain();
+  const t1 = performance.now();
+  if (missing > 0) {
+    rec.fail(`${missing} deliveries never arrived`);
+    result.errors = rec.errors;
+    result.firstError = rec.firstError;
+  }
+  result.delivered = owed.progress.seen - seen0;
+  result.deliveredS = (t1 - t0) / 1000;
+  result.drainS = (t1 - tEnd) / 1000;
+  owed.progress.close();
 }
 
 async function runSubscribe(job: Extract<Job, { mode: "subscribe" }>): Promise<Result> {
@@ -251,20 +430,33 @@ async function runBig(job: Extract<Job, { mode: "big" }>): Promise<Result> {
   })();
   const { conn, path } = target(job.url);
   const rec = new Recorder();
+  const owed = job.deliveries === undefined
+    ? null
+    : new Owed(await Progress.open(job.deliveries.progress), job.deliveries);
+  await owed?.reserve();
   console.log("MEASURE");
   const t0 = performance.now();
   try {
     const res = await conn.post(path, OCTETS, body, header.length + job.bytes);
     const answer = res.body;
+    owed?.answered(res.status === 200 ? notifyCount(answer) : 0);
     if (res.status !== 200) rec.fail(`Status ${res.status}`);
     else if (job.expectCount !== undefined && notifyCount(answer) !== job.expectCount) {
       rec.fail(`Count ${notifyCount(answer)}`);
     } else rec.latencies.push(performance.now() - t0);
   } catch (e) {
+    owed?.answered(0);
     rec.fail(String(e));
   }
   conn.close();
-  return rec.result((performance.now() - t0) / 1000, job.bytes);
+  const tEnd = performance.now();
+  const result = rec.result((tEnd - t0) / 1000, job.bytes);
+  if (owed !== null) {
+    await finishDeliveries(owed, rec, result, 0, t0, tEnd);
+    // The message has arrived only when the subscriber has all of it.
+    result.mbps = result.delivered === 0 ? NaN : job.bytes / 1e6 / result.deliveredS!;
+  }
+  return result;
 }
 
 if (import.meta.main) {

@@ -4,13 +4,18 @@
  * in an in-memory SQLite shared by both directions, as the reference's test
  * harness does). Prints `LISTENING <port>`; SIGTERM shuts down.
  *
- * Usage: deno run -A bench/ours_server.ts --db :memory: [--hmac-s2b S --hmac-b2s S]
+ * Websockets are served as `createBroadcaster` does by default (relay url
+ * learnt from the first websocket request: http://127.0.0.1:<port>).
+ * `BENCH_LOG=1` logs at debug level to stderr instead of staying silent.
+ *
+ * Usage: deno run -A bench/ours_server.ts --db :memory: [--spool-dir D]
+ *   [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S]
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { createBroadcaster, silentLogger } from "../mod.ts";
+import { consoleLogger, createBroadcaster, silentLogger } from "../mod.ts";
 import {
   decodeHmacSecret,
   hmacAuth,
@@ -24,6 +29,8 @@ const { values } = parseArgs({
   options: {
     db: { type: "string", default: ":memory:" },
     "spool-dir": { type: "string" },
+    // Largest websocket message we send (RECEIVE_STREAM part incl. headers).
+    "ws-part-bytes": { type: "string" },
     "hmac-s2b": { type: "string" },
     "hmac-b2s": { type: "string" },
   },
@@ -44,11 +51,16 @@ if (values["hmac-s2b"] !== undefined && values["hmac-b2s"] !== undefined) {
   };
 }
 
-const limits = values["spool-dir"] === undefined ? {} : { spoolDir: values["spool-dir"] };
+const limits = {
+  ...(values["spool-dir"] === undefined ? {} : { spoolDir: values["spool-dir"] }),
+  ...(values["ws-part-bytes"] === undefined
+    ? {}
+    : { websocketMaxMessageBytes: Number(values["ws-part-bytes"]) }),
+};
 const broadcaster = await createBroadcaster({
   database: values.db,
   auth,
-  logger: silentLogger,
+  logger: Deno.env.get("BENCH_LOG") ? consoleLogger("debug") : silentLogger,
   limits,
 });
 const server = serveWithDeno(broadcaster, {

@@ -8,7 +8,15 @@ process (single worker, its default uvloop/httptools) and prints
 
 Written for lonelypss-ts's bench; no reference code is copied.
 
+Websockets: `/v1/websocket` with the one SimpleFanoutWSReceiver whose
+receiver url is http://127.0.0.1:<port>/v1/receive_for_websockets, the string
+this broadcaster's own fan-out posts to and, as uvicorn rebuilds it from the
+Host header, the request url the relay route compares against
+(stateful-websocket.md §12.1): the two must be equal or every websocket
+delivery is refused.
+
 Usage: python reference_server.py --db :memory: [--hmac-s2b SECRET --hmac-b2s SECRET]
+       [--ws-part-bytes N] [--outgoing-timeout-total S --outgoing-timeout-sock-read S]
 """
 
 import argparse
@@ -78,9 +86,9 @@ def build_config(args: argparse.Namespace) -> ConfigFromParts:
         db=SqliteDBConfig(database=args.db),
         generic=GenericConfigFromValues(
             message_body_spool_size=10 * 1024 * 1024,
-            outgoing_http_timeout_total=30,
+            outgoing_http_timeout_total=args.outgoing_timeout_total,
             outgoing_http_timeout_connect=None,
-            outgoing_http_timeout_sock_read=5,
+            outgoing_http_timeout_sock_read=args.outgoing_timeout_sock_read,
             outgoing_http_timeout_sock_connect=5,
             websocket_accept_timeout=2,
             websocket_max_pending_sends=255,
@@ -97,7 +105,7 @@ def build_config(args: argparse.Namespace) -> ConfigFromParts:
         compression=CompressionConfigFromParts(
             compression_allowed=True,
             compression_dictionary_by_id=dict(),
-            outgoing_max_ws_message_size=3584 * 1024,
+            outgoing_max_ws_message_size=args.ws_part_bytes,
             allow_training=True,
             compression_min_size=32,
             compression_trained_max_size=16 * 1024,
@@ -117,6 +125,15 @@ async def main() -> None:
     parser.add_argument("--db", default=":memory:")
     parser.add_argument("--hmac-s2b", default=None)
     parser.add_argument("--hmac-b2s", default=None)
+    # The harness's timeouts (30 s total, 5 s between reads) for outgoing HTTP,
+    # which includes the RECEIVE this broadcaster posts to its own websocket
+    # relay route; a 1 GiB websocket delivery can need longer on a loaded
+    # machine (see bench/README.md).
+    parser.add_argument("--outgoing-timeout-total", type=float, default=30)
+    parser.add_argument("--outgoing-timeout-sock-read", type=float, default=5)
+    # Largest websocket message sent (RECEIVE_STREAM part incl. headers): the
+    # harness's 3.5 MiB (the official client refuses frames over 4 MiB).
+    parser.add_argument("--ws-part-bytes", type=int, default=3584 * 1024)
     args = parser.parse_args()
 
     # Let uvicorn bind the port itself: with a pre-bound socket passed in

@@ -5,7 +5,8 @@
  * table and writes bench/results/bench-<time>.json.
  *
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
- * ceiling,notify0,notify1,fanout,subscribe,big,hmac), --cpu-prof (profile our
+ * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
+ * wsnotify1,wsfanout,wsbig, or `ws` for all three), --cpu-prof (profile our
  * broadcaster into bench/results/prof/), --no-ref.
  *
  * @module
@@ -24,6 +25,7 @@ import { encodeSubscribeExact } from "../src/protocol/mod.ts";
 import { aggregate, machine, type Row, type RunStat, table } from "./_report.ts";
 import {
   cpuSeconds,
+  machineCpu,
   memory,
   resetPeak,
   type Server,
@@ -58,8 +60,18 @@ const P = {
   subscribeRef: { memory: Q ? 2_000 : 10_000, file: Q ? 200 : 2_000 } as Record<string, number>,
   bigBytes: Q ? 64 * 1024 * 1024 : 1024 * 1024 * 1024,
   fanout: [100, 1000],
+  // Websocket rows. Deliveries owed (queued by the broadcaster, not yet
+  // acknowledged) are capped by the load generator: neither broadcaster pushes
+  // back on a notify when a connection's queue fills, both close the
+  // connection instead (at 255 queued), so an unpaced notifier only measures
+  // how fast the queue overflows.
+  wsNotify1: { concurrency: 16, window: 64 },
+  wsFanout: { subscribers: 1000, processes: 4, concurrency: 1, windowNotifies: 4 },
+  /** RECEIVE_STREAM part size, both systems (the official client refuses frames over 4 MiB). */
+  wsPartBytes: 3.5 * 1024 * 1024,
 };
-const only = flags.only?.split(",") ?? null;
+const WS_IDS = ["wsnotify1", "wsfanout", "wsbig"];
+const only = flags.only?.split(",").flatMap((id) => id === "ws" ? WS_IDS : [id]) ?? null;
 const want = (id: string) => only === null || only.includes(id);
 const withRef = !flags["no-ref"];
 
@@ -106,29 +118,73 @@ async function withServer<T>(s: Promise<Server>, fn: (s: Server) => Promise<T>):
   }
 }
 
-/** Runs one loadgen job; samples the target's CPU from MEASURE to the result. */
-async function measure(target: Server | null, job: Job): Promise<RunStat> {
+/**
+ * Runs one loadgen job; samples the target's CPU from MEASURE to the result.
+ * With websocket deliveries the result comes once they are all in, and the
+ * rate, the CPU share and the CPU per operation are per completed delivery
+ * over that whole time (the notify rate is kept in `extra.notifyRps`).
+ */
+async function measure(
+  target: Server | null,
+  job: Job,
+  clients: Server[] = [],
+): Promise<RunStat> {
+  const idleMiB = target === null ? NaN : memory(target.pid).rssMiB;
   if (target !== null) resetPeak(target.pid);
   const child = spawn("deno", ["run", "-A", here("./loadgen.ts"), JSON.stringify(job)]);
+  // Who else used the CPU meanwhile: the subscriber processes, the load
+  // generator, and the machine as a whole (other work on it included).
+  const others = () => ({
+    clients: clients.reduce((a, c) => a + cpuSeconds(c.pid), 0),
+    loadgen: cpuSeconds(child.pid),
+    machine: machineCpu(),
+  });
   let c0 = NaN;
-  let result: Omit<RunStat, "cpuPct" | "cpuUsPerOp" | "hwmMiB" | "rssMiB"> | null = null;
+  let o0 = null as ReturnType<typeof others> | null;
+  let result: Omit<RunStat, "cpuPct" | "cpuUsPerOp" | "hwmMiB" | "rssMiB" | "idleMiB"> | null =
+    null;
   for await (const line of child.stdout) {
-    if (line === "MEASURE") c0 = target === null ? NaN : cpuSeconds(target.pid);
-    else if (line.startsWith("{")) {
+    if (line === "MEASURE") {
+      c0 = target === null ? NaN : cpuSeconds(target.pid);
+      if (clients.length > 0) o0 = others();
+    } else if (line.startsWith("{")) {
       result = JSON.parse(line);
       break;
     }
   }
   const c1 = target === null ? NaN : cpuSeconds(target.pid);
+  const o1 = o0 === null ? null : others();
   const mem = target === null ? { rssMiB: NaN, hwmMiB: NaN } : memory(target.pid);
   await child.stop();
   if (result === null) throw new Error(`Loadgen failed: ${child.stderrTail()}`);
   const cpu = c1 - c0;
+  if (result.delivered !== undefined && result.deliveredS !== undefined) {
+    const notifyRps = result.rps;
+    const seconds = result.deliveredS;
+    const pct = (x: number) => (x / seconds) * 100;
+    const extra: Record<string, number> = { notifyRps };
+    if (o0 !== null && o1 !== null) {
+      extra.clientsCpuPct = pct(o1.clients - o0.clients);
+      extra.loadgenCpuPct = pct(o1.loadgen - o0.loadgen);
+      // All cores together, as % of one core (2 cores fully busy = 200 %).
+      extra.machineBusyPct = pct(o1.machine.busy - o0.machine.busy);
+    }
+    return {
+      ...result,
+      rps: result.delivered / seconds,
+      cpuPct: pct(cpu),
+      cpuUsPerOp: (cpu / Math.max(1, result.delivered)) * 1e6,
+      ...mem,
+      idleMiB,
+      extra,
+    };
+  }
   return {
     ...result,
     cpuPct: (cpu / result.durationS) * 100,
     cpuUsPerOp: (cpu / Math.max(1, result.requests)) * 1e6,
     ...mem,
+    idleMiB,
   };
 }
 
@@ -384,6 +440,7 @@ async function main(): Promise<void> {
   }
 
   await sub.stop();
+  await websocketRows(systems);
   const elapsed = (performance.now() - started) / 1000;
   const py = withRef
     ? new TextDecoder().decode(
@@ -418,6 +475,226 @@ async function main(): Promise<void> {
     JSON.stringify({ machine: m, params: P, quick: Q, elapsedS: elapsed, notes, rows }, null, 2),
   );
   console.log(`\nwrote ${file}`);
+}
+
+/**
+ * Starts `total` websocket subscribers of `topic` on `s`, spread over
+ * `processes` processes (each prints LISTENING once all its connections are
+ * subscribed).
+ */
+async function startWsSubscribers(
+  s: Server,
+  topic: string,
+  total: number,
+  processes: number,
+): Promise<Server[]> {
+  const n = Math.min(processes, total);
+  const started = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      startServer(`ws-subscriber-${i}`, "deno", [
+        "run",
+        "-A",
+        here("./ws_subscriber.ts"),
+        "--url",
+        `http://127.0.0.1:${s.port}`,
+        "--topic",
+        topic,
+        "--connections",
+        String(Math.floor(total / n) + (i < total % n ? 1 : 0)),
+      ])),
+  );
+  const ok = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    await Promise.all(ok.map((p) => p.stop()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return ok;
+}
+
+/** Summed counters of websocket subscriber processes. */
+async function wsStats(subs: Server[]): Promise<Record<string, number | string | null>> {
+  const all = await Promise.all(subs.map(subscriberStats));
+  const sum: Record<string, number | string | null> = { firstError: null };
+  for (const st of all) {
+    for (const [k, v] of Object.entries(st as Record<string, unknown>)) {
+      if (typeof v === "number" && k !== "lastAt") sum[k] = ((sum[k] as number) ?? 0) + v;
+      if (k === "firstError" && v !== null) sum.firstError ??= String(v);
+    }
+  }
+  return sum;
+}
+
+/**
+ * Runs `fn` with websocket subscribers on `s`; afterwards adds a note when a
+ * subscriber saw a closed connection, a bad digest or a protocol surprise.
+ */
+async function withWsSubscribers<T>(
+  label: string,
+  s: Server,
+  topic: string,
+  total: number,
+  processes: number,
+  fn: (subs: Server[]) => Promise<T>,
+): Promise<T> {
+  const subs = await startWsSubscribers(s, topic, total, processes);
+  try {
+    const out = await fn(subs);
+    const st = await wsStats(subs);
+    if (st.closed !== 0 || st.badDigest !== 0 || st.errors !== 0) {
+      notes.push(
+        `${label}: ${s.name}: subscribers saw ${st.closed} closed connection(s), ` +
+          `${st.badDigest} bad digest(s), ${st.errors} protocol error(s); first: ${st.firstError}`,
+      );
+    }
+    return out;
+  } finally {
+    await Promise.all(subs.map((p) => p.stop()));
+  }
+}
+
+/** A note with the medians of what else a websocket row's runs measured. */
+function wsNote(row: Row): void {
+  const parts: string[] = [];
+  for (const sys of ["ours", "ref"] as const) {
+    const runs = row[sys]?.runs;
+    if (runs === undefined) continue;
+    const med = (k: string) => {
+      const xs = runs.map((r) => Number(r.extra?.[k] ?? NaN)).filter(Number.isFinite)
+        .sort((a, b) => a - b);
+      return xs.length === 0 ? NaN : xs[Math.floor(xs.length / 2)]!;
+    };
+    const drain = runs.map((r) => r.drainS ?? NaN).sort((a, b) => a - b)[runs.length >> 1]!;
+    parts.push(
+      `${sys}: notifies/s ${med("notifyRps").toFixed(1)}, deliveries done ${
+        drain.toFixed(2)
+      } s after the last notify; CPU % of a core: subscribers ${
+        med("clientsCpuPct").toFixed(0)
+      }, load generator ${med("loadgenCpuPct").toFixed(0)}, whole machine ${
+        med("machineBusyPct").toFixed(0)
+      } of ${navigator.hardwareConcurrency * 100}`,
+    );
+  }
+  if (parts.length > 0) notes.push(`${row.id}: ${parts.join("; ")}`);
+}
+
+function progressUrls(subs: Server[]): string[] {
+  return subs.map((p) => `ws://127.0.0.1:${p.port}/progress`);
+}
+
+/** The websocket rows: HTTP notifiers, subscribers on websockets (ws_subscriber.ts). */
+async function websocketRows(systems: Sys[]): Promise<void> {
+  const startWs = (sys: Sys, extra: string[] = []) =>
+    sys === "ours"
+      ? startOurs(["--ws-part-bytes", String(P.wsPartBytes), ...extra])
+      : startRef(["--ws-part-bytes", String(P.wsPartBytes), ...extra]);
+
+  if (want("wsnotify1")) {
+    const { concurrency: c, window } = P.wsNotify1;
+    const row: Row = {
+      id: `wsnotify1-c${c}`,
+      label: `notify → 1 websocket subscriber, 64 B, c=${c} (notifies/s, acked)`,
+      metric: "rps",
+      goal: "≥10× ref",
+    };
+    for (const sys of systems) {
+      await withServer(
+        startWs(sys),
+        (s) =>
+          withWsSubscribers(row.id, s, "wsone", 1, 1, async (subs) => {
+            row[sys] = await repeat(P.runs, () =>
+              measure(
+                s,
+                notifyJob(s.port, "wsone", c, {
+                  expectCount: 1,
+                  deliveries: { progress: progressUrls(subs), perNotify: 1, window },
+                }),
+                subs,
+              ));
+          }),
+      );
+    }
+    show(row);
+    wsNote(row);
+  }
+
+  if (want("wsfanout")) {
+    const { subscribers: n, processes, concurrency: c, windowNotifies } = P.wsFanout;
+    const row: Row = {
+      id: `wsfanout-${n}`,
+      label: `fan-out: 1 notify → ${
+        n.toLocaleString("en-US")
+      } websocket subscribers (${processes} processes), c=${c} (deliveries/s)`,
+      metric: "rps",
+      goal: "≥10× ref",
+    };
+    for (const sys of systems) {
+      await withServer(
+        startWs(sys),
+        (s) =>
+          withWsSubscribers(row.id, s, "wsmany", n, processes, async (subs) => {
+            row[sys] = await repeat(P.runs, () =>
+              measure(
+                s,
+                notifyJob(s.port, "wsmany", c, {
+                  expectCount: n,
+                  minRequests: 3,
+                  deliveries: {
+                    progress: progressUrls(subs),
+                    perNotify: n,
+                    window: n * windowNotifies,
+                  },
+                }),
+                subs,
+              ));
+          }),
+      );
+    }
+    show(row);
+    wsNote(row);
+  }
+
+  if (want("wsbig")) {
+    const mib = P.bigBytes / 1024 / 1024;
+    const row: Row = {
+      id: "wsbig",
+      label: `one ${
+        mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`
+      } notify → 1 websocket subscriber (MB/s until acked)`,
+      metric: "mbps",
+      goal: "ours peak RSS <2× idle",
+      idle: true,
+    };
+    const spool = `${RESULTS}spool`;
+    await Deno.mkdir(spool, { recursive: true });
+    if (withRef) row.note = "ref: outgoing HTTP timeouts raised, see bench/README.md";
+    for (const sys of systems) {
+      // The reference posts the message to its own relay route; with its
+      // harness's timeouts (30 s total, 5 s per read) that RECEIVE of 1 GiB
+      // timed out on a loaded machine and the delivery never completed.
+      const extra = sys === "ours"
+        ? ["--spool-dir", spool]
+        : ["--outgoing-timeout-total", "600", "--outgoing-timeout-sock-read", "600"];
+      // A fresh broadcaster per run: idle RSS is a new process's (memory a
+      // previous 1 GiB run left with the allocator would count as idle).
+      row[sys] = await repeat(P.runs, () =>
+        withServer(
+          startWs(sys, extra),
+          (s) =>
+            withWsSubscribers(row.id, s, "wsbig", 1, 1, (subs) =>
+              measure(s, {
+                mode: "big",
+                url: `http://127.0.0.1:${s.port}/v1/notify`,
+                topic: "wsbig",
+                bytes: P.bigBytes,
+                expectCount: 1,
+                deliveries: { progress: progressUrls(subs), perNotify: 1 },
+              }, subs)),
+        ));
+    }
+    show(row);
+    wsNote(row);
+  }
 }
 
 async function removeDb(file: string): Promise<void> {

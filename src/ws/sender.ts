@@ -55,6 +55,7 @@ export class Sender {
   readonly #queue: Entry[] = [];
   #head = 0;
   #pumping = false;
+  #draining: Promise<void> = Promise.resolve();
   readonly #expected: Expected[] = [];
   #expectedHead = 0;
   #wakeAck: (() => void) | null = null;
@@ -66,6 +67,14 @@ export class Sender {
   /** A sender for one open connection. */
   constructor(deps: SenderDeps) {
     this.#deps = deps;
+  }
+
+  /**
+   * Resolves when the sender is not sending: after {@link close}, once the
+   * delivery in progress (if any) has stopped and released its message.
+   */
+  get settled(): Promise<void> {
+    return this.#draining;
   }
 
   /** Entries waiting to be sent. */
@@ -181,7 +190,7 @@ export class Sender {
   #pump(): void {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
-    this.#drain().then(
+    this.#draining = this.#drain().then(
       () => {
         this.#pumping = false;
         // An entry pushed while the drain was finishing saw it still running.
@@ -207,6 +216,10 @@ export class Sender {
       this.#queue[this.#head++] = undefined as unknown as Entry;
       if (this.#head === this.#queue.length) {
         this.#queue.length = 0;
+        this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        // A queue that never empties (a steady stream) must not grow forever.
+        this.#queue.splice(0, this.#head);
         this.#head = 0;
       }
       if (entry.kind === "frame") {

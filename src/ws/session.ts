@@ -338,7 +338,11 @@ export class Session implements HubConnection, WsEvents {
     for (const glob of this.#globs) released.push(this.#hub.removeGlob(this, glob));
     this.#exact.clear();
     this.#globs.clear();
-    void Promise.all([...released, this.#work, this.#acks]).finally(() => this.#onEnd(this));
+    // The sender too: a delivery in progress holds its message (a spool file)
+    // until it notices the close.
+    void Promise.all([...released, this.#work, this.#acks, this.#sender.settled]).finally(() =>
+      this.#onEnd(this)
+    );
   }
 }
 
