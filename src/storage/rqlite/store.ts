@@ -1,0 +1,378 @@
+/**
+ * The rqlite implementation of {@link Store}: several broadcasters share one
+ * rqlite cluster (spec server-config-storage.md §3.6, DECISIONS §6).
+ *
+ * Every operation is bounded by `timeoutMs`: a dead node, an election, a
+ * timeout or an rqlite error is `"unavailable"`, and the next operation after
+ * the cluster recovers succeeds. A subscribe or unsubscribe whose outcome is
+ * unknown (the connection broke after sending) is resolved by reading before
+ * it is sent again; row ids are ours, so a row found is known to be ours or
+ * someone else's. Notify costs one query: exact rows plus the glob generation.
+ *
+ * @example
+ * ```ts ignore
+ * import { openRqliteStore } from "./store.ts";
+ * const store = await openRqliteStore({ urls: ["http://127.0.0.1:4001"] });
+ * await store.subscribeGlob("http://127.0.0.1:3002/v1/receive", "news/*", null);
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+
+import { silentLogger } from "../../log.ts";
+import type { Logger } from "../../log.ts";
+import type {
+  LeasedMissed,
+  MissedRetry,
+  ReleaseResult,
+  Store,
+  Subscriber,
+  SubscribeResult,
+  SubscriptionKey,
+  SubscriptionSet,
+  UnsubscribeResult,
+  WriteResult,
+} from "../types.ts";
+import { checkCluster } from "./check.ts";
+import { type ReadConsistency, RqliteClient } from "./client.ts";
+import { generationOf, RqliteGlobCache } from "./glob_cache.ts";
+import { leaseOverdue, releaseMissed } from "./missed.ts";
+import { migrate } from "./schema.ts";
+import { setSubscriptions } from "./set_subscriptions.ts";
+import * as sql from "./sql.ts";
+import { decodeBlob, nullableText, randomId, type Statement } from "./values.ts";
+
+/** Options of {@link openRqliteStore}. */
+export interface RqliteStoreOptions {
+  /** Base urls of one or more nodes of the cluster, e.g. `http://127.0.0.1:4001`. */
+  readonly urls: readonly string[];
+  /** Basic auth user (rqlite started with `-auth`). */
+  readonly user?: string;
+  /** Basic auth password. */
+  readonly password?: string;
+  /** Read consistency of fan-out and listing reads (default `weak`). */
+  readonly readConsistency?: ReadConsistency;
+  /** Longest time one store operation takes before it is `unavailable`, ms (default 5000). */
+  readonly timeoutMs?: number;
+  /** How long a node that failed is passed over before it is tried again, ms (default 2000). */
+  readonly nodeRetryMs?: number;
+  /** At open, how long to wait for the cluster to have a leader, ms (default 30000). */
+  readonly leaderWaitMs?: number;
+  /** Where node failures are reported (default: nowhere). */
+  readonly log?: Logger;
+}
+
+/**
+ * Opens the store: checks that the cluster answers (with a leader, waiting up
+ * to `leaderWaitMs` for one) and brings its schema up to date.
+ *
+ * @throws {RqliteUnavailableError} saying what is wrong (unreachable, credentials refused, no leader)
+ * @throws {Error} when the database has a newer schema version
+ */
+export async function openRqliteStore(opts: RqliteStoreOptions): Promise<Store> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  if (!(timeoutMs > 0)) throw new RangeError("Invalid option: timeoutMs must be positive");
+  for (const u of opts.urls) checkUrl(u);
+  const log = opts.log ?? silentLogger;
+  const client = new RqliteClient({
+    urls: opts.urls,
+    user: opts.user,
+    password: opts.password,
+    readConsistency: opts.readConsistency ?? "weak",
+    nodeRetryMs: opts.nodeRetryMs ?? 2000,
+    log,
+  });
+  try {
+    const waitMs = opts.leaderWaitMs ?? 30_000;
+    await checkCluster(client, waitMs, opts.user !== undefined);
+    await migrate(client, Date.now() + Math.max(waitMs, timeoutMs));
+  } catch (e) {
+    client.close();
+    throw e;
+  }
+  return new RqliteStore(client, timeoutMs);
+}
+
+export { RqliteUnavailableError } from "./check.ts";
+
+function checkUrl(u: string): void {
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    throw new RangeError(`Invalid rqlite url "${u}": not an absolute url`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new RangeError(`Invalid rqlite url "${u}": must be http or https`);
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new RangeError(`Invalid rqlite url "${u}": give the user and password separately`);
+  }
+  if (url.search !== "" || url.hash !== "") {
+    throw new RangeError(`Invalid rqlite url "${u}": no query or fragment`);
+  }
+}
+
+class RqliteStore implements Store {
+  #client: RqliteClient;
+  #timeoutMs: number;
+  #globs = new RqliteGlobCache();
+  #closed = false;
+
+  constructor(client: RqliteClient, timeoutMs: number) {
+    this.#client = client;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  #deadline(): number {
+    return Date.now() + this.#timeoutMs;
+  }
+
+  subscribeExact(
+    url: string,
+    topic: Uint8Array,
+    recovery: string | null,
+  ): Promise<SubscribeResult> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    const id = randomId();
+    return this.#insertOwned(
+      (rowId) => [sql.INSERT_EXACT, rowId, url, topic, recovery],
+      [sql.FIND_EXACT, topic, url],
+      id,
+      this.#deadline(),
+      "fresh",
+    );
+  }
+
+  async subscribeGlob(
+    url: string,
+    glob: string,
+    recovery: string | null,
+  ): Promise<SubscribeResult> {
+    if (this.#closed) return "unavailable";
+    const deadline = this.#deadline();
+    const id = randomId();
+    // The usual case: one transaction that also tells the glob index whether
+    // it may apply the row itself.
+    const w = await this.#client.write(
+      [[sql.GENERATION], [sql.INSERT_GLOB, id, url, glob, recovery], [sql.GENERATION]],
+      deadline,
+      { withReads: true },
+    );
+    if (w.ok) {
+      const added = w.results[1]!.rowsAffected === 1;
+      this.#globs.afterWrite(
+        generationOf(w.results[0]),
+        generationOf(w.results[2]),
+        added ? [{ op: "put", url, glob, recovery }] : [],
+      );
+      if (added) return "success";
+    } else if (w.outcome === "unavailable") {
+      return "unavailable";
+    } else {
+      this.#globs.invalidate();
+    }
+    return await this.#insertOwned(
+      (rowId) => [sql.INSERT_GLOB, rowId, url, glob, recovery],
+      [sql.FIND_GLOB, glob, url],
+      id,
+      deadline,
+      w.ok ? "taken" : "unknown",
+    );
+  }
+
+  unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return this.#deleteRow([sql.DELETE_EXACT, topic, url], [sql.FIND_EXACT, topic, url]);
+  }
+
+  async unsubscribeGlob(url: string, glob: string): Promise<UnsubscribeResult> {
+    if (this.#closed) return "unavailable";
+    const deadline = this.#deadline();
+    const w = await this.#client.write(
+      [[sql.GENERATION], [sql.DELETE_GLOB, glob, url], [sql.GENERATION]],
+      deadline,
+      { withReads: true },
+    );
+    if (w.ok) {
+      const removed = w.results[1]!.rowsAffected > 0;
+      this.#globs.afterWrite(
+        generationOf(w.results[0]),
+        generationOf(w.results[2]),
+        removed ? [{ op: "remove", url, glob }] : [],
+      );
+      return removed ? "success" : "not_found";
+    }
+    if (w.outcome === "unavailable") return "unavailable";
+    this.#globs.invalidate();
+    return await this.#deleteRow(
+      [sql.DELETE_GLOB, glob, url],
+      [sql.FIND_GLOB, glob, url],
+      deadline,
+      true,
+    );
+  }
+
+  async listSubscriptions(url: string): Promise<SubscriptionSet | "unavailable"> {
+    if (this.#closed) return "unavailable";
+    const r = await this.#client.query(
+      [[sql.LIST_EXACTS, url], [sql.LIST_GLOBS, url]],
+      this.#deadline(),
+    );
+    if (!r.ok) return "unavailable";
+    return {
+      exacts: r.results[0]!.values.map(([topic, recovery]) => ({
+        topic: decodeBlob(topic),
+        recovery: nullableText(recovery),
+      })),
+      globs: r.results[1]!.values.map(([glob, recovery]) => ({
+        glob: String(glob),
+        recovery: nullableText(recovery),
+      })),
+    };
+  }
+
+  setSubscriptions(url: string, desired: SubscriptionSet): Promise<WriteResult> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return setSubscriptions(this.#client, this.#globs, url, desired, this.#deadline());
+  }
+
+  async getSubscribers(topic: Uint8Array): Promise<Subscriber[] | "unavailable"> {
+    if (this.#closed) return "unavailable";
+    const deadline = this.#deadline();
+    const r = await this.#client.query(
+      [[sql.GENERATION], [sql.EXACT_SUBSCRIBERS, topic]],
+      deadline,
+    );
+    if (!r.ok) return "unavailable";
+    if (!await this.#globs.ensure(this.#client, generationOf(r.results[0]), deadline)) {
+      return "unavailable";
+    }
+    const out: Subscriber[] = r.results[1]!.values.map(([url, recovery]) => ({
+      kind: "exact",
+      url: String(url),
+      recovery: nullableText(recovery),
+    }));
+    for (const g of this.#globs.match(topic)) out.push(g);
+    return out;
+  }
+
+  async upsertMissed(
+    subscription: SubscriptionKey,
+    recovery: string,
+    topic: Uint8Array,
+    retry: MissedRetry,
+  ): Promise<WriteResult> {
+    if (this.#closed) return "unavailable";
+    const deadline = this.#deadline();
+    const s = subscription;
+    if (s.kind === "exact") {
+      const w = await this.#client.write(
+        [[sql.UPSERT_MISSED_EXACT, recovery, retry.attempts, retry.nextRetryAt, s.topic, s.url]],
+        deadline,
+        { idempotent: true },
+      );
+      return w.ok ? "success" : "unavailable";
+    }
+    // The recovery url is part of what fan-out returns, so the glob index follows it.
+    const w = await this.#client.write(
+      [
+        [sql.GENERATION],
+        [sql.UPSERT_MISSED_GLOB, recovery, topic, retry.attempts, retry.nextRetryAt, s.glob, s.url],
+        [sql.GENERATION],
+      ],
+      deadline,
+      { idempotent: true, withReads: true },
+    );
+    if (!w.ok) {
+      this.#globs.invalidate();
+      return "unavailable";
+    }
+    const before = generationOf(w.results[0]);
+    const after = generationOf(w.results[2]);
+    this.#globs.afterWrite(
+      before,
+      after,
+      after === before + 1 ? [{ op: "put", url: s.url, glob: s.glob, recovery }] : [],
+    );
+    return "success";
+  }
+
+  leaseOverdueMissed(
+    now: number,
+    limit: number,
+    leaseMs: number,
+  ): Promise<LeasedMissed[] | "unavailable"> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return leaseOverdue(this.#client, now, limit, leaseMs, this.#deadline());
+  }
+
+  releaseMissed(leased: LeasedMissed, retry: MissedRetry | null): Promise<ReleaseResult> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return releaseMissed(this.#client, leased, retry, this.#deadline());
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#client.close();
+    return Promise.resolve();
+  }
+
+  /**
+   * Inserts a row with our own id, resolving unknown outcomes by reading: a
+   * row found with our id is ours (`success`), with another id someone
+   * else's (`conflict`); no row means the insert did not happen (yet), so it
+   * is sent again, still with our id, which makes a late first attempt harmless.
+   */
+  async #insertOwned(
+    insert: (id: number) => Statement,
+    find: Statement,
+    id: number,
+    deadline: number,
+    state: "fresh" | "taken" | "unknown",
+  ): Promise<SubscribeResult> {
+    let rowId = id;
+    // uncertain: an insert with rowId may have been applied, now or later.
+    let uncertain = state === "unknown";
+    let look = state !== "fresh";
+    for (;;) {
+      if (look) {
+        const r = await this.#client.queryLeader([find], deadline);
+        if (!r.ok) return "unavailable";
+        const found = r.results[0]!.values[0]?.[0];
+        if (found !== undefined) return found === rowId ? "success" : "conflict";
+        // Gone, or our id was another row's: a fresh id unless ours may still land.
+        if (!uncertain) rowId = randomId();
+      }
+      const w = await this.#client.write([insert(rowId)], deadline);
+      if (w.ok && w.results[0]!.rowsAffected === 1) return "success";
+      if (!w.ok && w.outcome === "unavailable") return "unavailable";
+      if (!w.ok) uncertain = true;
+      look = true;
+    }
+  }
+
+  /** Deletes a row; after an unknown outcome, a row that is gone counts as deleted by us. */
+  async #deleteRow(
+    remove: Statement,
+    find: Statement,
+    deadline = this.#deadline(),
+    uncertain = false,
+  ): Promise<UnsubscribeResult> {
+    let mayBeGone = uncertain;
+    for (;;) {
+      if (mayBeGone) {
+        const r = await this.#client.queryLeader([find], deadline);
+        if (!r.ok) return "unavailable";
+        if (r.results[0]!.values.length === 0) return "success";
+      }
+      const w = await this.#client.write([remove], deadline);
+      if (w.ok) {
+        return w.results[0]!.rowsAffected > 0 || mayBeGone ? "success" : "not_found";
+      }
+      if (w.outcome === "unavailable") return "unavailable";
+      mayBeGone = true;
+    }
+  }
+}
