@@ -3,7 +3,7 @@
  * interactive transactions: one `?transaction` request stamps the oldest due
  * records of both tables with a fresh lease id and reads back what it
  * stamped. Releases are compare-and-set on the lease id; one whose outcome is
- * unknown is resolved by reading the row before it is sent again.
+ * unknown, or that changed nothing, is resolved by reading the row.
  *
  * @module
  */
@@ -84,32 +84,31 @@ export async function releaseMissed(
 ): Promise<ReleaseResult> {
   const lease = Number(leased.leaseId);
   if (!Number.isSafeInteger(lease)) return "conflict";
+  const receipt = -randomId();
   const k = leased.subscription;
   const key = k.kind === "exact" ? [k.topic, k.url] as const : [k.glob, k.url] as const;
   const write: Statement = retry === null
-    ? [k.kind === "exact" ? CLEAR_EXACT : CLEAR_GLOB, ...key, lease]
+    ? [k.kind === "exact" ? CLEAR_EXACT : CLEAR_GLOB, receipt, ...key, lease]
     : [
       k.kind === "exact" ? RETRY_EXACT : RETRY_GLOB,
       retry.attempts,
       retry.nextRetryAt,
+      receipt,
       ...key,
       lease,
     ];
   const state: Statement = [k.kind === "exact" ? MISSED_STATE_EXACT : MISSED_STATE_GLOB, ...key];
   for (;;) {
     const w = await client.write([write], deadline);
-    if (w.ok) return w.results[0]!.rowsAffected > 0 ? "ok" : "conflict";
-    if (w.outcome === "unavailable") return "unavailable";
-    // Unknown: still our lease means it was not applied; otherwise see whether
-    // the row holds what we wrote.
+    if (w.ok && w.results[0]!.rowsAffected > 0) return "ok";
+    if (!w.ok && w.outcome === "unavailable") return "unavailable";
+    // Unknown, or nothing changed (which may also be a second delivery of a
+    // request that did apply: fetch re-sends one whose pooled connection broke).
     const r = await client.queryLeader([state], deadline);
     if (!r.ok) return "unavailable";
-    const row = r.results[0]!.values[0];
-    if (row === undefined) return "conflict";
-    const [lockId, attempts, due] = row;
-    if (lockId === lease) continue;
-    if (lockId !== null) return "conflict";
-    if (retry === null) return due === null ? "ok" : "conflict";
-    return attempts === retry.attempts && due === retry.nextRetryAt ? "ok" : "conflict";
+    const lockId = r.results[0]!.values[0]?.[0];
+    if (lockId === receipt) return "ok";
+    if (lockId !== lease || w.ok) return "conflict";
+    // Still our lease after an unknown outcome: it was not applied; send it again.
   }
 }

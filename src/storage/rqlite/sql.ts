@@ -22,10 +22,6 @@ export const INSERT_GLOB =
 export const FIND_EXACT = `SELECT id FROM ${EXACTS} WHERE exact = ? AND url = ${TEXT}`;
 /** Parameters: glob, url. */
 export const FIND_GLOB = `SELECT id FROM ${GLOBS} WHERE glob = ${TEXT} AND url = ${TEXT}`;
-/** Parameters: topic, url. */
-export const DELETE_EXACT = `DELETE FROM ${EXACTS} WHERE exact = ? AND url = ${TEXT}`;
-/** Parameters: glob, url. */
-export const DELETE_GLOB = `DELETE FROM ${GLOBS} WHERE glob = ${TEXT} AND url = ${TEXT}`;
 
 /** Parameters: topic. */
 export const EXACT_SUBSCRIBERS = `SELECT url, missed_url FROM ${EXACTS} WHERE exact = ?`;
@@ -66,9 +62,10 @@ export const UPSERT_MISSED_GLOB = `UPDATE ${GLOBS} SET missed_url = ${TEXT}, mis
   `missed_lock_expires_at = NULL WHERE glob = ${TEXT} AND url = ${TEXT}`;
 
 // Due, not leased (or the lease expired, or it is the lease being taken).
+// A negative lock id is a release receipt, not a lease (see RETRY_EXACT).
 // ?1 = now, ?2 = lease id.
-const DUE = "missed_next_retry_at <= ?1 AND missed_url IS NOT NULL AND " +
-  "(missed_lock_id IS NULL OR missed_lock_expires_at < ?1 OR missed_lock_id = ?2)";
+const DUE = "missed_next_retry_at <= ?1 AND missed_url IS NOT NULL AND (missed_lock_id IS NULL " +
+  "OR missed_lock_id < 0 OR missed_lock_expires_at < ?1 OR missed_lock_id = ?2)";
 
 // The `limit` oldest due records across both tables, each arm limited first.
 // Rows already stamped with this lease id still count, so the second UPDATE
@@ -92,25 +89,28 @@ export const LEASED_EXACTS = `SELECT url, exact, missed_url, missed_attempts, ` 
 export const LEASED_GLOBS = `SELECT url, glob, missed_url, missed_topic, missed_attempts, ` +
   `missed_next_retry_at FROM ${GLOBS} WHERE missed_lock_id = ?`;
 
-const CLEAR_MISSED = "missed_lock_id = NULL, missed_lock_expires_at = NULL, " +
+// A release leaves its receipt, a fresh negative number, in missed_lock_id:
+// a release that reached rqlite twice (or whose answer was lost) is then
+// told apart from a lease that was already released or taken over.
+const CLEAR_MISSED = "missed_lock_id = ?, missed_lock_expires_at = NULL, " +
   "missed_attempts = NULL, missed_next_retry_at = NULL";
-/** Parameters: attempts, next retry, topic, url, lease id. */
+/** Parameters: attempts, next retry, receipt, topic, url, lease id. */
 export const RETRY_EXACT = `UPDATE ${EXACTS} SET missed_attempts = ?, missed_next_retry_at = ?, ` +
-  `missed_lock_id = NULL, missed_lock_expires_at = NULL ` +
+  `missed_lock_id = ?, missed_lock_expires_at = NULL ` +
   `WHERE exact = ? AND url = ${TEXT} AND missed_lock_id = ?`;
-/** Parameters: attempts, next retry, glob, url, lease id. */
+/** Parameters: attempts, next retry, receipt, glob, url, lease id. */
 export const RETRY_GLOB = `UPDATE ${GLOBS} SET missed_attempts = ?, missed_next_retry_at = ?, ` +
-  `missed_lock_id = NULL, missed_lock_expires_at = NULL ` +
+  `missed_lock_id = ?, missed_lock_expires_at = NULL ` +
   `WHERE glob = ${TEXT} AND url = ${TEXT} AND missed_lock_id = ?`;
-/** Parameters: topic, url, lease id. */
+/** Parameters: receipt, topic, url, lease id. */
 export const CLEAR_EXACT = `UPDATE ${EXACTS} SET ${CLEAR_MISSED} ` +
   `WHERE exact = ? AND url = ${TEXT} AND missed_lock_id = ?`;
-/** Parameters: glob, url, lease id. */
+/** Parameters: receipt, glob, url, lease id. */
 export const CLEAR_GLOB = `UPDATE ${GLOBS} SET ${CLEAR_MISSED}, missed_topic = NULL ` +
   `WHERE glob = ${TEXT} AND url = ${TEXT} AND missed_lock_id = ?`;
 /** Parameters: topic, url. */
-export const MISSED_STATE_EXACT = `SELECT missed_lock_id, missed_attempts, missed_next_retry_at ` +
-  `FROM ${EXACTS} WHERE exact = ? AND url = ${TEXT}`;
+export const MISSED_STATE_EXACT =
+  `SELECT missed_lock_id FROM ${EXACTS} WHERE exact = ? AND url = ${TEXT}`;
 /** Parameters: glob, url. */
-export const MISSED_STATE_GLOB = `SELECT missed_lock_id, missed_attempts, missed_next_retry_at ` +
-  `FROM ${GLOBS} WHERE glob = ${TEXT} AND url = ${TEXT}`;
+export const MISSED_STATE_GLOB =
+  `SELECT missed_lock_id FROM ${GLOBS} WHERE glob = ${TEXT} AND url = ${TEXT}`;

@@ -4,10 +4,13 @@
  *
  * Every operation is bounded by `timeoutMs`: a dead node, an election, a
  * timeout or an rqlite error is `"unavailable"`, and the next operation after
- * the cluster recovers succeeds. A subscribe or unsubscribe whose outcome is
- * unknown (the connection broke after sending) is resolved by reading before
- * it is sent again; row ids are ours, so a row found is known to be ours or
- * someone else's. Notify costs one query: exact rows plus the glob generation.
+ * the cluster recovers succeeds. A write may reach rqlite more than once (we
+ * retry one whose outcome is unknown, and fetch itself re-sends a request whose
+ * pooled connection broke), so every write is safe to repeat and its answer
+ * never rests on a row count alone: subscribe inserts a row with an id of our
+ * choosing and, after an unknown outcome or a conflict, reads whether the row
+ * there is ours; unsubscribe reads the row's id, then deletes by id. Notify
+ * costs one query: exact rows plus the glob generation.
  *
  * @example
  * ```ts ignore
@@ -184,33 +187,15 @@ class RqliteStore implements Store {
 
   unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult> {
     if (this.#closed) return Promise.resolve("unavailable");
-    return this.#deleteRow([sql.DELETE_EXACT, topic, url], [sql.FIND_EXACT, topic, url]);
+    return this.#unsubscribe([sql.FIND_EXACT, topic, url], (id) => [[sql.DELETE_EXACT_BY_ID, id]]);
   }
 
-  async unsubscribeGlob(url: string, glob: string): Promise<UnsubscribeResult> {
-    if (this.#closed) return "unavailable";
-    const deadline = this.#deadline();
-    const w = await this.#client.write(
-      [[sql.GENERATION], [sql.DELETE_GLOB, glob, url], [sql.GENERATION]],
-      deadline,
-      { withReads: true },
-    );
-    if (w.ok) {
-      const removed = w.results[1]!.rowsAffected > 0;
-      this.#globs.afterWrite(
-        generationOf(w.results[0]),
-        generationOf(w.results[2]),
-        removed ? [{ op: "remove", url, glob }] : [],
-      );
-      return removed ? "success" : "not_found";
-    }
-    if (w.outcome === "unavailable") return "unavailable";
-    this.#globs.invalidate();
-    return await this.#deleteRow(
-      [sql.DELETE_GLOB, glob, url],
+  unsubscribeGlob(url: string, glob: string): Promise<UnsubscribeResult> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return this.#unsubscribe(
       [sql.FIND_GLOB, glob, url],
-      deadline,
-      true,
+      (id) => [[sql.GENERATION], [sql.DELETE_GLOB_BY_ID, id], [sql.GENERATION]],
+      { url, glob },
     );
   }
 
@@ -353,26 +338,38 @@ class RqliteStore implements Store {
     }
   }
 
-  /** Deletes a row; after an unknown outcome, a row that is gone counts as deleted by us. */
-  async #deleteRow(
-    remove: Statement,
+  /**
+   * Finds the row's id, then deletes by id. A write can reach rqlite twice
+   * (fetch re-sends a request whose pooled connection broke), so the delete's
+   * row count cannot tell "ours" from "already gone"; the id read first can:
+   * the row existed, and deleting by id is safe to repeat.
+   */
+  async #unsubscribe(
     find: Statement,
-    deadline = this.#deadline(),
-    uncertain = false,
+    remove: (id: number) => Statement[],
+    glob?: { readonly url: string; readonly glob: string },
   ): Promise<UnsubscribeResult> {
-    let mayBeGone = uncertain;
-    for (;;) {
-      if (mayBeGone) {
-        const r = await this.#client.queryLeader([find], deadline);
-        if (!r.ok) return "unavailable";
-        if (r.results[0]!.values.length === 0) return "success";
-      }
-      const w = await this.#client.write([remove], deadline);
-      if (w.ok) {
-        return w.results[0]!.rowsAffected > 0 || mayBeGone ? "success" : "not_found";
-      }
-      if (w.outcome === "unavailable") return "unavailable";
-      mayBeGone = true;
+    const deadline = this.#deadline();
+    const r = await this.#client.queryLeader([find], deadline);
+    if (!r.ok) return "unavailable";
+    const id = r.results[0]!.values[0]?.[0];
+    if (typeof id !== "number") return "not_found";
+    const w = await this.#client.write(remove(id), deadline, {
+      idempotent: true,
+      withReads: glob !== undefined,
+    });
+    if (!w.ok) {
+      this.#globs.invalidate();
+      return "unavailable";
     }
+    if (glob !== undefined) {
+      const removed = w.results[1]!.rowsAffected > 0;
+      this.#globs.afterWrite(
+        generationOf(w.results[0]),
+        generationOf(w.results[2]),
+        removed ? [{ op: "remove", ...glob }] : [],
+      );
+    }
+    return "success";
   }
 }

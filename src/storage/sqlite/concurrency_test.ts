@@ -5,7 +5,6 @@ import { openSqlite } from "./driver.ts";
 import { openSqliteStore } from "./store.ts";
 
 const URL_A = "http://127.0.0.1:3002/v1/receive";
-const URL_B = "http://127.0.0.1:3004/v1/receive";
 
 Deno.test("a write lock held by another connection gives unavailable, then the store recovers", async () => {
   await withTempDb(async (path) => {
