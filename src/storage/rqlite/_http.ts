@@ -78,7 +78,11 @@ export async function attemptOnce(req: AttemptRequest): Promise<Attempt> {
         applied: refused ? "no" : "maybe",
         nodeDown: true,
         cause: ctl.signal.aborted ? "timeout" : "unreachable",
-        reason: ctl.signal.aborted ? "no answer in time" : describe(e),
+        reason: ctl.signal.aborted
+          ? "no answer in time"
+          : refused
+          ? "connection refused"
+          : describe(e),
       };
     }
     let text: string;

@@ -76,7 +76,7 @@ export interface RqliteStoreOptions {
 export async function openRqliteStore(opts: RqliteStoreOptions): Promise<Store> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   if (!(timeoutMs > 0)) throw new RangeError("Invalid option: timeoutMs must be positive");
-  for (const u of opts.urls) checkUrl(u);
+  for (const u of opts.urls) checkRqliteUrl(u);
   const log = opts.log ?? silentLogger;
   const client = new RqliteClient({
     urls: opts.urls,
@@ -99,7 +99,12 @@ export async function openRqliteStore(opts: RqliteStoreOptions): Promise<Store> 
 
 export { RqliteUnavailableError } from "./check.ts";
 
-function checkUrl(u: string): void {
+/**
+ * Checks one node url: absolute http(s), no credentials, query or fragment.
+ *
+ * @throws {RangeError} saying what is wrong
+ */
+export function checkRqliteUrl(u: string): void {
   let url: URL;
   try {
     url = new URL(u);
