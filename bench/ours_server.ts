@@ -4,13 +4,14 @@
  * in an in-memory SQLite shared by both directions, as the reference's test
  * harness does). Prints `LISTENING <port>`; SIGTERM shuts down.
  *
- * Usage: deno run -A bench/ours_server.ts --db :memory: [--hmac-s2b S --hmac-b2s S]
+ * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…]]
+ *   [--hmac-s2b S --hmac-b2s S]
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { createBroadcaster, silentLogger } from "../mod.ts";
+import { createBroadcaster, openRqliteStore, silentLogger } from "../mod.ts";
 import {
   decodeHmacSecret,
   hmacAuth,
@@ -23,6 +24,7 @@ import { serveWithDeno } from "../src/runtime/deno.ts";
 const { values } = parseArgs({
   options: {
     db: { type: "string", default: ":memory:" },
+    rqlite: { type: "string" },
     "spool-dir": { type: "string" },
     "hmac-s2b": { type: "string" },
     "hmac-b2s": { type: "string" },
@@ -45,8 +47,12 @@ if (values["hmac-s2b"] !== undefined && values["hmac-b2s"] !== undefined) {
 }
 
 const limits = values["spool-dir"] === undefined ? {} : { spoolDir: values["spool-dir"] };
+const store = values.rqlite === undefined
+  ? undefined
+  : await openRqliteStore({ urls: values.rqlite.split(",") });
 const broadcaster = await createBroadcaster({
   database: values.db,
+  ...(store === undefined ? {} : { store }),
   auth,
   logger: silentLogger,
   limits,

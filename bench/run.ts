@@ -5,8 +5,9 @@
  * table and writes bench/results/bench-<time>.json.
  *
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
- * ceiling,notify0,notify1,fanout,subscribe,big,hmac), --cpu-prof (profile our
- * broadcaster into bench/results/prof/), --no-ref.
+ * ceiling,notify0,notify1,fanout,subscribe,big,hmac,rqlite), --cpu-prof (profile our
+ * broadcaster into bench/results/prof/), --no-ref. The rqlite scenario needs
+ * rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it.
  *
  * @module
  */
@@ -32,6 +33,7 @@ import {
   stopAll,
 } from "./_procs.ts";
 import type { Job } from "./loadgen.ts";
+import { FAST_RAFT, findRqlited, startCluster } from "../src/storage/rqlite/_testing.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const RESULTS = here("./results/");
@@ -53,6 +55,7 @@ const P = {
   durationS: Q ? 1 : 3,
   warmupS: Q ? 0.2 : 0.5,
   subscribeOurs: Q ? 2_000 : 100_000,
+  subscribeRqlite: Q ? 500 : 5_000,
   // The reference is far slower at subscribing (file DB: one fsync'd
   // transaction per request), so it gets fewer requests; the table says so.
   subscribeRef: { memory: Q ? 2_000 : 10_000, file: Q ? 200 : 2_000 } as Record<string, number>,
@@ -349,6 +352,8 @@ async function main(): Promise<void> {
     show(row);
   }
 
+  if (want("rqlite")) await rqliteScenario(start, subUrl);
+
   if (want("hmac")) {
     const s2b = encodeHmacSecret(generateHmacSecret());
     const b2s = encodeHmacSecret(generateHmacSecret());
@@ -418,6 +423,97 @@ async function main(): Promise<void> {
     JSON.stringify({ machine: m, params: P, quick: Q, elapsedS: elapsed, notes, rows }, null, 2),
   );
   console.log(`\nwrote ${file}`);
+}
+
+/**
+ * Our broadcaster on rqlite (1 node, then 3 nodes with the broadcaster
+ * pointed at a follower, as behind a load balancer) beside our SQLite file
+ * database, in the same run: notify → 1 at c=16 and subscribe_exact at c=16.
+ */
+async function rqliteScenario(
+  start: (sys: Sys, extra?: string[]) => Promise<Server>,
+  subUrl: (path: string) => string,
+): Promise<void> {
+  const bin = findRqlited();
+  if (bin === null) {
+    notes.push("rqlite rows skipped: rqlited not found (set RQLITE_BIN or put rqlited on PATH)");
+    console.error(notes.at(-1));
+    return;
+  }
+  const file = `${RESULTS}sub-rqlite-baseline.db`;
+  const n = P.subscribeRqlite;
+  const subscribeJob = (s: Server, tag: string): Job => ({
+    mode: "subscribe",
+    url: `http://127.0.0.1:${s.port}/v1/subscribe/exact`,
+    count: n,
+    concurrency: 16,
+    urlPrefix: subUrl(`/rq-${tag}/`),
+    topicPrefix: `rq-${tag}/`,
+  });
+  const notifyRow = (id: string, what: string): Row => ({
+    id: `rqlite-notify1-${id}`,
+    label: `notify → 1 subscriber, ${what}, c=16`,
+    metric: "rps",
+  });
+  const subscribeRow = (id: string, what: string): Row => ({
+    id: `rqlite-subscribe-${id}`,
+    label: `subscribe_exact ×${n.toLocaleString("en-US")}, ${what}, c=16`,
+    metric: "rps",
+  });
+  const baseNotify = notifyRow("sqlite", "SQLite file");
+  const baseSubscribe = subscribeRow("sqlite", "SQLite file");
+  await removeDb(file);
+  try {
+    await withServer(start("ours", ["--db", file]), async (s) => {
+      await subscribeMany(s, "rq-one", 1, subUrl("/rq-one/"));
+      baseNotify.ours = await repeat(
+        P.runs,
+        () => measure(s, notifyJob(s.port, "rq-one", 16, { expectCount: 1 })),
+      );
+      let run = 0;
+      baseSubscribe.ours = await repeat(P.runs, () => measure(s, subscribeJob(s, `b${run++}`)));
+    });
+  } finally {
+    await removeDb(file);
+  }
+  show(baseNotify);
+  show(baseSubscribe);
+  const relative = (row: Row, base: Row, goal: string) => {
+    const x = row.ours?.median.rps;
+    const y = base.ours?.median.rps;
+    if (x !== undefined && y !== undefined && y > 0) {
+      row.note = `${Math.round((x / y) * 100)}% of SQLite`;
+    }
+    row.goal = goal;
+  };
+  for (const size of [1, 3] as const) {
+    const what = size === 1 ? "rqlite 1 node" : "rqlite 3 nodes, via a follower";
+    const notify = notifyRow(`${size}`, what);
+    const subscribe = subscribeRow(`${size}`, what);
+    const cluster = await startCluster(bin, size, { args: FAST_RAFT });
+    try {
+      const leader = await cluster.leader();
+      const node = cluster.nodes.find((x) => x !== leader) ?? leader;
+      await withServer(start("ours", ["--rqlite", node.url]), async (s) => {
+        await subscribeMany(s, "rq-one", 1, subUrl("/rq-one/"));
+        notify.ours = await repeat(
+          P.runs,
+          () => measure(s, notifyJob(s.port, "rq-one", 16, { expectCount: 1 })),
+        );
+        let run = 0;
+        subscribe.ours = await repeat(
+          P.runs,
+          () => measure(s, subscribeJob(s, `${size}-${run++}`)),
+        );
+      });
+    } finally {
+      await cluster[Symbol.asyncDispose]();
+    }
+    relative(notify, baseNotify, "≥50% of SQLite");
+    relative(subscribe, baseSubscribe, "rqlite's write rate");
+    show(notify);
+    show(subscribe);
+  }
 }
 
 async function removeDb(file: string): Promise<void> {

@@ -10,7 +10,8 @@
  * never rests on a row count alone: subscribe inserts a row with an id of our
  * choosing and, after an unknown outcome or a conflict, reads whether the row
  * there is ours; unsubscribe reads the row's id, then deletes by id. Notify
- * costs one query: exact rows plus the glob generation.
+ * costs at most one query, exact rows plus the glob generation, shared by the
+ * notifies that arrive together (`subscriber_reads.ts`).
  *
  * @example
  * ```ts ignore
@@ -43,6 +44,7 @@ import { generationOf, RqliteGlobCache } from "./glob_cache.ts";
 import { leaseOverdue, releaseMissed } from "./missed.ts";
 import { migrate } from "./schema.ts";
 import { setSubscriptions } from "./set_subscriptions.ts";
+import { SubscriberReads } from "./subscriber_reads.ts";
 import * as sql from "./sql.ts";
 import { decodeBlob, nullableText, randomId, type Statement } from "./values.ts";
 
@@ -126,11 +128,13 @@ class RqliteStore implements Store {
   #client: RqliteClient;
   #timeoutMs: number;
   #globs = new RqliteGlobCache();
+  #reads: SubscriberReads;
   #closed = false;
 
   constructor(client: RqliteClient, timeoutMs: number) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
+    this.#reads = new SubscriberReads(client);
   }
 
   #deadline(): number {
