@@ -319,6 +319,8 @@ export interface BreakingProxy extends AsyncDisposable {
   breakNextResponse(): void;
   /** How many responses were dropped so far. */
   readonly broken: number;
+  /** How many rqlite requests (`POST /db/…`) went through so far. */
+  readonly requests: number;
 }
 
 /** Starts a {@link BreakingProxy} on a free 127.0.0.1 port in front of `target` (a base url). */
@@ -329,6 +331,8 @@ export function breakingProxy(target: string): BreakingProxy {
   const tasks = new Set<Promise<void>>();
   let armed = 0;
   let broken = 0;
+  let requests = 0;
+  const POST = /POST \/db\//g;
   const close = (c: Deno.Conn) => {
     if (conns.delete(c)) {
       try {
@@ -344,6 +348,9 @@ export function breakingProxy(target: string): BreakingProxy {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) break;
+        if (!mayBreak) {
+          requests += (new TextDecoder().decode(buf.subarray(0, n)).match(POST) ?? []).length;
+        }
         if (mayBreak && armed > 0) {
           armed--;
           broken++;
@@ -388,6 +395,9 @@ export function breakingProxy(target: string): BreakingProxy {
     },
     get broken() {
       return broken;
+    },
+    get requests() {
+      return requests;
     },
     async [Symbol.asyncDispose]() {
       listener.close();

@@ -235,15 +235,10 @@ class RqliteStore implements Store {
   async getSubscribers(topic: Uint8Array): Promise<Subscriber[] | "unavailable"> {
     if (this.#closed) return "unavailable";
     const deadline = this.#deadline();
-    const r = await this.#client.query(
-      [[sql.GENERATION], [sql.EXACT_SUBSCRIBERS, topic]],
-      deadline,
-    );
-    if (!r.ok) return "unavailable";
-    if (!await this.#globs.ensure(this.#client, generationOf(r.results[0]), deadline)) {
-      return "unavailable";
-    }
-    const out: Subscriber[] = r.results[1]!.values.map(([url, recovery]) => ({
+    const r = await this.#reads.read(topic, deadline);
+    if (r === null) return "unavailable";
+    if (!await this.#globs.ensure(this.#client, r.generation, deadline)) return "unavailable";
+    const out: Subscriber[] = r.exact.map(([url, recovery]) => ({
       kind: "exact",
       url: String(url),
       recovery: nullableText(recovery),

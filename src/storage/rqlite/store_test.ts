@@ -126,6 +126,34 @@ rqliteTest("rqlite store: behaviour beyond the contract (1 node)", async (bin, t
     }
   });
 
+  await t.step(
+    "a notify costs one query however many subscribers; concurrent ones share",
+    async () => {
+      await wipe(cluster);
+      await using proxy = breakingProxy(node.url);
+      const store = await openRqliteStore({ urls: [proxy.url] });
+      try {
+        for (let i = 0; i < 10; i++) {
+          await store.subscribeExact(`http://127.0.0.1:1/${i}`, bytes("many"), null);
+          await store.subscribeGlob(`http://127.0.0.1:2/${i}`, "ma*", null);
+        }
+        assert.equal(ok(await store.getSubscribers(bytes("many"))).length, 20); // loads the globs
+        let before = proxy.requests;
+        assert.equal(ok(await store.getSubscribers(bytes("many"))).length, 20);
+        assert.equal(proxy.requests - before, 1);
+        before = proxy.requests;
+        const all = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => store.getSubscribers(bytes(i % 2 ? "many" : "max"))),
+        );
+        assert.deepEqual(all.map((r) => ok(r).length), all.map((_, i) => (i % 2 ? 20 : 10)));
+        const used = proxy.requests - before;
+        assert.ok(used >= 1 && used < 40, `${used} requests for 40 notifies`);
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
   await t.step("a dead first url is passed over; the live one answers", async () => {
     const [dead] = freePorts(1);
     const store = await openRqliteStore({ urls: [`http://127.0.0.1:${dead}`, node.url] });
