@@ -491,9 +491,11 @@ async function rqliteScenario(
     const notify = notifyRow(`${size}`, what);
     const subscribe = subscribeRow(`${size}`, what);
     const cluster = await startCluster(bin, size, { args: FAST_RAFT });
+    let raw = NaN;
     try {
       const leader = await cluster.leader();
       const node = cluster.nodes.find((x) => x !== leader) ?? leader;
+      raw = await rawWriteRate(node.url, n);
       await withServer(start("ours", ["--rqlite", node.url]), async (s) => {
         await subscribeMany(s, "rq-one", 1, subUrl("/rq-one/"));
         notify.ours = await repeat(
@@ -511,9 +513,46 @@ async function rqliteScenario(
     }
     relative(notify, baseNotify, "≥50% of SQLite");
     relative(subscribe, baseSubscribe, "rqlite's write rate");
+    const sr = subscribe.ours?.median.rps;
+    if (sr !== undefined && raw > 0) {
+      subscribe.note += `, ${Math.round((sr / raw) * 100)}% of raw rqlite ${Math.round(raw)}/s`;
+    }
     show(notify);
     show(subscribe);
   }
+}
+
+/**
+ * rqlite's own write rate, as our subscribe would see it: `n` single-row
+ * INSERTs (the subscribe statement's shape) through `node` with 16 in flight,
+ * sent with fetch from this process. Inserts/s.
+ */
+async function rawWriteRate(node: string, n: number): Promise<number> {
+  const post = async (body: unknown) => {
+    const res = await fetch(`${node}/db/execute`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (res.status !== 200 || json.error || json.results?.[0]?.error) {
+      throw new Error(`rqlite write failed: ${JSON.stringify(json)}`);
+    }
+  };
+  await post(["CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, url TEXT, t BLOB)"]);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    for (let i = next++; i < n; i = next++) {
+      await post([[
+        "INSERT INTO bench_raw(id, url, t) VALUES (?, ?, ?)",
+        i + 1,
+        `http://127.0.0.1:1/raw/${i}`,
+        Array.from(new TextEncoder().encode(`raw/${i}`)),
+      ]]);
+    }
+  }));
+  return n / ((performance.now() - started) / 1000);
 }
 
 async function removeDb(file: string): Promise<void> {

@@ -50,6 +50,8 @@ export interface AttemptRequest {
   readonly signal: AbortSignal;
   /** Sent with `?transaction`: one statement error means nothing was applied. */
   readonly transaction: boolean;
+  /** Statements stand alone: a statement's error is its result, not the request's failure. */
+  readonly each: boolean;
 }
 
 // rqlite's own words for "no leader to send this to": nothing was applied.
@@ -97,14 +99,14 @@ export async function attemptOnce(req: AttemptRequest): Promise<Attempt> {
         reason: `answer broken off: ${describe(e)}`,
       };
     }
-    return classify(res.status, text, req.transaction);
+    return classify(res.status, text, req.transaction, req.each);
   } finally {
     clearTimeout(timer);
     req.signal.removeEventListener("abort", abort);
   }
 }
 
-function classify(status: number, text: string, transaction: boolean): Attempt {
+function classify(status: number, text: string, transaction: boolean, each: boolean): Attempt {
   const snippet = text.slice(0, 200).trim();
   if (status === 401 || status === 403) {
     return { kind: "fatal", cause: "auth", reason: `HTTP ${status} ${snippet}` };
@@ -150,7 +152,7 @@ function classify(status: number, text: string, transaction: boolean): Attempt {
     return { kind: "fatal", cause: "protocol", reason: `no results: ${snippet}` };
   }
   const results = body.results as RawResult[];
-  const failed = results.find((r) => typeof r?.error === "string");
+  const failed = each ? undefined : results.find((r) => typeof r?.error === "string");
   if (failed !== undefined) {
     const reason = transaction ? `${failed.error} (rolled back)` : String(failed.error);
     return { kind: "fatal", cause: "sql", reason };

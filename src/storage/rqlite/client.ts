@@ -25,6 +25,8 @@ export interface Result {
   readonly values: readonly (readonly unknown[])[];
   /** Rows changed by a write (0 for a read). */
   readonly rowsAffected: number;
+  /** This statement's SQL error, only in answers of {@link RqliteClient.executeEach}. */
+  readonly error?: string;
 }
 
 /**
@@ -124,6 +126,16 @@ export class RqliteClient {
     return this.#call(path, `transaction&level=${level}`, statements, deadline, !!opts.idempotent);
   }
 
+  /**
+   * Runs each write on its own (no transaction: one failing statement leaves
+   * the others applied, its result carries the error), all in one request.
+   * Like {@link write} without `idempotent`: a possibly applied request is `unknown`.
+   */
+  executeEach(statements: readonly Statement[], deadline: number): Promise<Answer> {
+    const level = this.#level === "none" ? "weak" : this.#level;
+    return this.#call("/db/execute", `level=${level}`, statements, deadline, false, true);
+  }
+
   /** One request to one node, for start-up checks: its raw classification. */
   probe(url: string, timeoutMs: number): Promise<Attempt> {
     return attemptOnce({
@@ -133,6 +145,7 @@ export class RqliteClient {
       deadline: Date.now() + timeoutMs,
       signal: this.#closed.signal,
       transaction: false,
+      each: false,
     });
   }
 
@@ -147,6 +160,7 @@ export class RqliteClient {
     statements: readonly Statement[],
     deadline: number,
     retryUnknown: boolean,
+    each = false,
   ): Promise<Answer> {
     const body = encodeStatements(statements);
     const transaction = params.startsWith("transaction");
@@ -164,6 +178,7 @@ export class RqliteClient {
         deadline,
         signal: this.#closed.signal,
         transaction,
+        each,
       });
       if (r.kind === "ok") {
         if (node.downUntil !== 0) {
@@ -242,5 +257,6 @@ function toResult(r: RawResult): Result {
     columns: r.columns ?? [],
     values: r.values ?? [],
     rowsAffected: typeof r.rows_affected === "number" ? r.rows_affected : 0,
+    ...(typeof r.error === "string" ? { error: r.error } : {}),
   };
 }

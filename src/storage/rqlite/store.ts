@@ -11,7 +11,8 @@
  * choosing and, after an unknown outcome or a conflict, reads whether the row
  * there is ours; unsubscribe reads the row's id, then deletes by id. Notify
  * costs at most one query, exact rows plus the glob generation, shared by the
- * notifies that arrive together (`subscriber_reads.ts`).
+ * notifies that arrive together; exact subscribes that arrive together share
+ * one write (`batch.ts`).
  *
  * @example
  * ```ts ignore
@@ -44,7 +45,7 @@ import { generationOf, RqliteGlobCache } from "./glob_cache.ts";
 import { leaseOverdue, releaseMissed } from "./missed.ts";
 import { migrate } from "./schema.ts";
 import { setSubscriptions } from "./set_subscriptions.ts";
-import { SubscriberReads } from "./subscriber_reads.ts";
+import { Batcher } from "./batch.ts";
 import * as sql from "./sql.ts";
 import { decodeBlob, nullableText, randomId, type Statement } from "./values.ts";
 
@@ -128,13 +129,17 @@ class RqliteStore implements Store {
   #client: RqliteClient;
   #timeoutMs: number;
   #globs = new RqliteGlobCache();
-  #reads: SubscriberReads;
+  /** Fan-out reads: the glob generation, then one exact-subscriber query per notify. */
+  #reads: Batcher;
+  /** First attempts of exact subscribes: one Raft entry for all that arrive together. */
+  #inserts: Batcher;
   #closed = false;
 
   constructor(client: RqliteClient, timeoutMs: number) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
-    this.#reads = new SubscriberReads(client);
+    this.#reads = new Batcher((s, d) => client.query(s, d), [[sql.GENERATION]]);
+    this.#inserts = new Batcher((s, d) => client.executeEach(s, d), []);
   }
 
   #deadline(): number {
@@ -147,13 +152,28 @@ class RqliteStore implements Store {
     recovery: string | null,
   ): Promise<SubscribeResult> {
     if (this.#closed) return Promise.resolve("unavailable");
+    return this.#subscribeExact(url, topic, recovery);
+  }
+
+  async #subscribeExact(
+    url: string,
+    topic: Uint8Array,
+    recovery: string | null,
+  ): Promise<SubscribeResult> {
+    const deadline = this.#deadline();
     const id = randomId();
-    return this.#insertOwned(
-      (rowId) => [sql.INSERT_EXACT, rowId, url, topic, recovery],
+    const insert = (rowId: number): Statement => [sql.INSERT_EXACT, rowId, url, topic, recovery];
+    const first = await this.#inserts.run(insert(id), deadline);
+    if (first.ok && first.own.rowsAffected === 1) return "success";
+    if (!first.ok && first.outcome === "unavailable") return "unavailable";
+    // Nothing inserted (a conflict, or a second delivery of an insert that did
+    // apply), or unknown: whose row is there, if any?
+    return await this.#insertOwned(
+      insert,
       [sql.FIND_EXACT, topic, url],
       id,
-      this.#deadline(),
-      "fresh",
+      deadline,
+      first.ok ? "taken" : "unknown",
     );
   }
 
@@ -235,10 +255,12 @@ class RqliteStore implements Store {
   async getSubscribers(topic: Uint8Array): Promise<Subscriber[] | "unavailable"> {
     if (this.#closed) return "unavailable";
     const deadline = this.#deadline();
-    const r = await this.#reads.read(topic, deadline);
-    if (r === null) return "unavailable";
-    if (!await this.#globs.ensure(this.#client, r.generation, deadline)) return "unavailable";
-    const out: Subscriber[] = r.exact.map(([url, recovery]) => ({
+    const r = await this.#reads.run([sql.EXACT_SUBSCRIBERS, topic], deadline);
+    if (!r.ok) return "unavailable";
+    if (!await this.#globs.ensure(this.#client, generationOf(r.shared[0]), deadline)) {
+      return "unavailable";
+    }
+    const out: Subscriber[] = r.own.values.map(([url, recovery]) => ({
       kind: "exact",
       url: String(url),
       recovery: nullableText(recovery),
@@ -309,7 +331,8 @@ class RqliteStore implements Store {
   }
 
   /**
-   * Inserts a row with our own id, resolving unknown outcomes by reading: a
+   * After an insert with our own id that inserted nothing or whose outcome is
+   * unknown, reads before sending it again: a
    * row found with our id is ours (`success`), with another id someone
    * else's (`conflict`); no row means the insert did not happen (yet), so it
    * is sent again, still with our id, which makes a late first attempt harmless.
@@ -319,26 +342,22 @@ class RqliteStore implements Store {
     find: Statement,
     id: number,
     deadline: number,
-    state: "fresh" | "taken" | "unknown",
+    state: "taken" | "unknown",
   ): Promise<SubscribeResult> {
     let rowId = id;
     // uncertain: an insert with rowId may have been applied, now or later.
     let uncertain = state === "unknown";
-    let look = state !== "fresh";
     for (;;) {
-      if (look) {
-        const r = await this.#client.queryLeader([find], deadline);
-        if (!r.ok) return "unavailable";
-        const found = r.results[0]!.values[0]?.[0];
-        if (found !== undefined) return found === rowId ? "success" : "conflict";
-        // Gone, or our id was another row's: a fresh id unless ours may still land.
-        if (!uncertain) rowId = randomId();
-      }
+      const r = await this.#client.queryLeader([find], deadline);
+      if (!r.ok) return "unavailable";
+      const found = r.results[0]!.values[0]?.[0];
+      if (found !== undefined) return found === rowId ? "success" : "conflict";
+      // Gone, or our id was another row's: a fresh id unless ours may still land.
+      if (!uncertain) rowId = randomId();
       const w = await this.#client.write([insert(rowId)], deadline);
       if (w.ok && w.results[0]!.rowsAffected === 1) return "success";
       if (!w.ok && w.outcome === "unavailable") return "unavailable";
       if (!w.ok) uncertain = true;
-      look = true;
     }
   }
 
