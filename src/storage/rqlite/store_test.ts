@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { bytes, type ContractDatabase, ok, STORE_CONTRACT } from "../_contract.ts";
+import { bytes, type ContractDatabase, ok, STORE_CONTRACT } from "../_contract/mod.ts";
 import type { Store } from "../types.ts";
 import { EXACTS, GLOBS, SCHEMA_VERSION } from "../sqlite/schema.ts";
+import { breakingProxy } from "./_proxy.ts";
 import {
-  breakingProxy,
   type Cluster,
   FAST_RAFT,
   freePorts,
@@ -168,7 +168,7 @@ rqliteTest("rqlite store: behaviour beyond the contract (1 node)", async (bin, t
   await t.step(
     "a stopped node: unavailable within the timeout, then success without a restart",
     async () => {
-      const store = await openRqliteStore({ urls: [node.url], timeoutMs: 1000 });
+      const store = await openRqliteStore({ urls: [node.url], timeoutMs: 600 });
       try {
         await node.stop("SIGKILL");
         const ops: [string, () => Promise<unknown>][] = [
@@ -184,7 +184,7 @@ rqliteTest("rqlite store: behaviour beyond the contract (1 node)", async (bin, t
           const started = Date.now();
           assert.equal(await op(), "unavailable", name);
           const took = Date.now() - started;
-          assert.ok(took < 1500, `${name} took ${took} ms`);
+          assert.ok(took < 1100, `${name} took ${took} ms`);
         }
         node.start();
         await waitFor("the node back", 20_000, () => node.ready());
