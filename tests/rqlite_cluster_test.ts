@@ -15,11 +15,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   compareBytes,
-  encodeCheckSubscriptions,
   encodeNotify,
   encodeSubscribeExact,
   encodeSubscribeGlob,
-  parseResponseCheckSubscriptions,
   parseResponseNotify,
   strongEtag,
 } from "../src/protocol/mod.ts";
@@ -32,7 +30,7 @@ import {
   waitFor,
 } from "../src/storage/rqlite/_testing.ts";
 import { cliCommand, postBytes, type Served, startServe, tempDir } from "./_cli.ts";
-import { IMMEDIATE_RETRY } from "./_harness.ts";
+import { checkEtag, IMMEDIATE_RETRY } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 
 const UTF8 = new TextEncoder();
@@ -102,15 +100,6 @@ async function notify(base: string, topic: string): Promise<{ status: number; co
   };
 }
 
-async function etag(base: string, url: string): Promise<Uint8Array> {
-  const res = await postBytes(
-    `${base}/v1/check_subscriptions`,
-    encodeCheckSubscriptions({ tracing: NO_TRACING, url }),
-  );
-  assert.equal(res.status, 200);
-  return parseResponseCheckSubscriptions(res.body).etag;
-}
-
 async function stopBoth(a: Served, b: Served): Promise<void> {
   const [ra, rb] = await Promise.all([a.stop("SIGTERM"), b.stop("SIGTERM")]);
   assert.equal(ra.code, 0, ra.stderr);
@@ -170,8 +159,8 @@ rqliteTest(
                   .sort((p, q) => compareBytes(UTF8.encode(p.glob), UTF8.encode(q.glob)))
                 : [],
             });
-            assert.deepEqual(await etag(a.url, url), expected);
-            assert.deepEqual(await etag(b.url, url), expected);
+            assert.deepEqual(await checkEtag(a.url, url), expected);
+            assert.deepEqual(await checkEtag(b.url, url), expected);
           }
         });
 
@@ -324,8 +313,8 @@ rqliteTest(
         const stored = await storedTopics(cluster, sub.url("/f"));
         const missing = [...confirmed].filter((t) => !stored.has(t));
         assert.deepEqual(missing, []);
-        const etagA = await etag(a.url, sub.url("/f"));
-        assert.deepEqual(etagA, await etag(b.url, sub.url("/f")));
+        const etagA = await checkEtag(a.url, sub.url("/f"));
+        assert.deepEqual(etagA, await checkEtag(b.url, sub.url("/f")));
 
         // The killed node rejoins after a restart and catches up.
         leader.start();

@@ -213,6 +213,16 @@ export async function startCluster(
     const args = [...join3, ...(opts.args ?? []), join(dir, `node${i + 1}`)];
     return new RqliteNode(bin, `node${i + 1}`, ports[i]!, ports[size + i]!, args, headers);
   });
+  const send = async (url: string, statements: unknown[]): Promise<unknown> => {
+    const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(statements) });
+    const body = await res.json();
+    if (
+      res.status !== 200 || body.error || body.results?.some((r: { error?: string }) => r.error)
+    ) {
+      throw new Error(`rqlite ${url} failed: ${JSON.stringify(body)}`);
+    }
+    return body;
+  };
   const cluster: Cluster = {
     nodes,
     async leader(timeoutMs = 15_000) {
@@ -233,34 +243,11 @@ export async function startCluster(
       return found!;
     },
     async execute(statements) {
-      const n = await cluster.leader();
-      const res = await fetch(`${n.url}/db/execute?transaction`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(statements),
-      });
-      const body = await res.json();
-      if (
-        res.status !== 200 || body.error || body.results?.some((r: { error?: string }) => r.error)
-      ) {
-        throw new Error(`rqlite execute failed: ${JSON.stringify(body)}`);
-      }
-      return body;
+      return await send(`${(await cluster.leader()).url}/db/execute?transaction`, statements);
     },
     async query(statements) {
-      const n = await cluster.leader();
-      const res = await fetch(`${n.url}/db/query?level=strong`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(statements),
-      });
-      const body = await res.json();
-      if (
-        res.status !== 200 || body.error || body.results?.some((r: { error?: string }) => r.error)
-      ) {
-        throw new Error(`rqlite query failed: ${JSON.stringify(body)}`);
-      }
-      return body.results;
+      const body = await send(`${(await cluster.leader()).url}/db/query?level=strong`, statements);
+      return (body as { results: { columns: string[]; values?: unknown[][] }[] }).results;
     },
     async [Symbol.asyncDispose]() {
       await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
