@@ -48,6 +48,12 @@ export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
 export type { Store, Subscriber, SubscriptionSet } from "./src/storage/types.ts";
 export { openSqliteStore } from "./src/storage/sqlite/store.ts";
+export {
+  openRqliteStore,
+  type RqliteStoreOptions,
+  RqliteUnavailableError,
+} from "./src/storage/rqlite/store.ts";
+export type { ReadConsistency } from "./src/storage/rqlite/client.ts";
 export { defaultLimits } from "./src/options.ts";
 export { noneAuth } from "./src/auth/none.ts";
 export type { WebSocketUpgrader, WsEvents, WsPeer } from "./src/ws/socket.ts";
@@ -60,7 +66,11 @@ export interface BroadcasterOptions {
    * throw-away one). Ignored when `store` is given. Default `":memory:"`.
    */
   readonly database?: string;
-  /** A store to use instead of opening `database` (closed by `close()`). */
+  /**
+   * A store to use instead of opening `database` (closed by `close()`), e.g.
+   * `await openRqliteStore({ urls: ["http://127.0.0.1:4001"] })` so several
+   * broadcasters share subscriptions.
+   */
   readonly store?: Store;
   /** Authorization per direction; a missing direction is `none`. */
   readonly auth?: Partial<AuthConfig>;

@@ -8,14 +8,14 @@
  * learnt from the first websocket request: http://127.0.0.1:<port>).
  * `BENCH_LOG=1` logs at debug level to stderr instead of staying silent.
  *
- * Usage: deno run -A bench/ours_server.ts --db :memory: [--spool-dir D]
- *   [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S]
+ * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…]]
+ *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S]
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { consoleLogger, createBroadcaster, silentLogger } from "../mod.ts";
+import { consoleLogger, createBroadcaster, openRqliteStore, silentLogger } from "../mod.ts";
 import {
   decodeHmacSecret,
   hmacAuth,
@@ -28,6 +28,7 @@ import { serveWithDeno } from "../src/runtime/deno.ts";
 const { values } = parseArgs({
   options: {
     db: { type: "string", default: ":memory:" },
+    rqlite: { type: "string" },
     "spool-dir": { type: "string" },
     // Largest websocket message we send (RECEIVE_STREAM part incl. headers).
     "ws-part-bytes": { type: "string" },
@@ -57,8 +58,12 @@ const limits = {
     ? {}
     : { websocketMaxMessageBytes: Number(values["ws-part-bytes"]) }),
 };
+const store = values.rqlite === undefined
+  ? undefined
+  : await openRqliteStore({ urls: values.rqlite.split(",") });
 const broadcaster = await createBroadcaster({
   database: values.db,
+  ...(store === undefined ? {} : { store }),
   auth,
   logger: Deno.env.get("BENCH_LOG") ? consoleLogger("debug") : silentLogger,
   limits,

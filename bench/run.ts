@@ -6,8 +6,9 @@
  *
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
  * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
- * wsnotify1,wsfanout,wsbig, or `ws` for all three), --cpu-prof (profile our
- * broadcaster into bench/results/prof/), --no-ref.
+ * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite), --cpu-prof (profile
+ * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
+ * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it.
  *
  * @module
  */
@@ -34,6 +35,7 @@ import {
   stopAll,
 } from "./_procs.ts";
 import type { Job } from "./loadgen.ts";
+import { FAST_RAFT, findRqlited, startCluster } from "../src/storage/rqlite/_testing.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const RESULTS = here("./results/");
@@ -55,6 +57,7 @@ const P = {
   durationS: Q ? 1 : 3,
   warmupS: Q ? 0.2 : 0.5,
   subscribeOurs: Q ? 2_000 : 100_000,
+  subscribeRqlite: Q ? 500 : 5_000,
   // The reference is far slower at subscribing (file DB: one fsync'd
   // transaction per request), so it gets fewer requests; the table says so.
   subscribeRef: { memory: Q ? 2_000 : 10_000, file: Q ? 200 : 2_000 } as Record<string, number>,
@@ -405,6 +408,8 @@ async function main(): Promise<void> {
     show(row);
   }
 
+  if (want("rqlite")) await rqliteScenario(start, subUrl);
+
   if (want("hmac")) {
     const s2b = encodeHmacSecret(generateHmacSecret());
     const b2s = encodeHmacSecret(generateHmacSecret());
@@ -695,6 +700,136 @@ async function websocketRows(systems: Sys[]): Promise<void> {
     show(row);
     wsNote(row);
   }
+}
+
+/**
+ * Our broadcaster on rqlite (1 node, then 3 nodes with the broadcaster
+ * pointed at a follower, as behind a load balancer) beside our SQLite file
+ * database, in the same run: notify → 1 at c=16 and subscribe_exact at c=16.
+ */
+async function rqliteScenario(
+  start: (sys: Sys, extra?: string[]) => Promise<Server>,
+  subUrl: (path: string) => string,
+): Promise<void> {
+  const bin = findRqlited();
+  if (bin === null) {
+    notes.push("rqlite rows skipped: rqlited not found (set RQLITE_BIN or put rqlited on PATH)");
+    console.error(notes.at(-1));
+    return;
+  }
+  const file = `${RESULTS}sub-rqlite-baseline.db`;
+  const n = P.subscribeRqlite;
+  const subscribeJob = (s: Server, tag: string): Job => ({
+    mode: "subscribe",
+    url: `http://127.0.0.1:${s.port}/v1/subscribe/exact`,
+    count: n,
+    concurrency: 16,
+    urlPrefix: subUrl(`/rq-${tag}/`),
+    topicPrefix: `rq-${tag}/`,
+  });
+  const notifyRow = (id: string, what: string): Row => ({
+    id: `rqlite-notify1-${id}`,
+    label: `notify → 1 subscriber, ${what}, c=16`,
+    metric: "rps",
+  });
+  const subscribeRow = (id: string, what: string): Row => ({
+    id: `rqlite-subscribe-${id}`,
+    label: `subscribe_exact ×${n.toLocaleString("en-US")}, ${what}, c=16`,
+    metric: "rps",
+  });
+  const baseNotify = notifyRow("sqlite", "SQLite file");
+  const baseSubscribe = subscribeRow("sqlite", "SQLite file");
+  await removeDb(file);
+  try {
+    await withServer(start("ours", ["--db", file]), async (s) => {
+      await subscribeMany(s, "rq-one", 1, subUrl("/rq-one/"));
+      baseNotify.ours = await repeat(
+        P.runs,
+        () => measure(s, notifyJob(s.port, "rq-one", 16, { expectCount: 1 })),
+      );
+      let run = 0;
+      baseSubscribe.ours = await repeat(P.runs, () => measure(s, subscribeJob(s, `b${run++}`)));
+    });
+  } finally {
+    await removeDb(file);
+  }
+  show(baseNotify);
+  show(baseSubscribe);
+  const relative = (row: Row, base: Row, goal: string) => {
+    const x = row.ours?.median.rps;
+    const y = base.ours?.median.rps;
+    if (x !== undefined && y !== undefined && y > 0) {
+      row.note = `${Math.round((x / y) * 100)}% of SQLite`;
+    }
+    row.goal = goal;
+  };
+  for (const size of [1, 3] as const) {
+    const what = size === 1 ? "rqlite 1 node" : "rqlite 3 nodes, via a follower";
+    const notify = notifyRow(`${size}`, what);
+    const subscribe = subscribeRow(`${size}`, what);
+    const cluster = await startCluster(bin, size, { args: FAST_RAFT });
+    let raw = NaN;
+    try {
+      const leader = await cluster.leader();
+      const node = cluster.nodes.find((x) => x !== leader) ?? leader;
+      raw = await rawWriteRate(node.url, n);
+      await withServer(start("ours", ["--rqlite", node.url]), async (s) => {
+        await subscribeMany(s, "rq-one", 1, subUrl("/rq-one/"));
+        notify.ours = await repeat(
+          P.runs,
+          () => measure(s, notifyJob(s.port, "rq-one", 16, { expectCount: 1 })),
+        );
+        let run = 0;
+        subscribe.ours = await repeat(
+          P.runs,
+          () => measure(s, subscribeJob(s, `${size}-${run++}`)),
+        );
+      });
+    } finally {
+      await cluster[Symbol.asyncDispose]();
+    }
+    relative(notify, baseNotify, "≥50% of SQLite");
+    relative(subscribe, baseSubscribe, "rqlite's write rate");
+    const sr = subscribe.ours?.median.rps;
+    if (sr !== undefined && raw > 0) {
+      subscribe.note += `, ${Math.round((sr / raw) * 100)}% of raw rqlite ${Math.round(raw)}/s`;
+    }
+    show(notify);
+    show(subscribe);
+  }
+}
+
+/**
+ * rqlite's own write rate, as our subscribe would see it: `n` single-row
+ * INSERTs (the subscribe statement's shape) through `node` with 16 in flight,
+ * sent with fetch from this process. Inserts/s.
+ */
+async function rawWriteRate(node: string, n: number): Promise<number> {
+  const post = async (body: unknown) => {
+    const res = await fetch(`${node}/db/execute`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (res.status !== 200 || json.error || json.results?.[0]?.error) {
+      throw new Error(`rqlite write failed: ${JSON.stringify(json)}`);
+    }
+  };
+  await post(["CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, url TEXT, t BLOB)"]);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    for (let i = next++; i < n; i = next++) {
+      await post([[
+        "INSERT INTO bench_raw(id, url, t) VALUES (?, ?, ?)",
+        i + 1,
+        `http://127.0.0.1:1/raw/${i}`,
+        Array.from(new TextEncoder().encode(`raw/${i}`)),
+      ]]);
+    }
+  }));
+  return n / ((performance.now() - started) / 1000);
 }
 
 async function removeDb(file: string): Promise<void> {

@@ -18,6 +18,10 @@ import {
 } from "../mod.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
+import {
+  encodeCheckSubscriptions,
+  parseResponseCheckSubscriptions,
+} from "../src/protocol/check.ts";
 
 /** A missed-retry policy whose every delay is 0, so MISSED is due at once. */
 export const IMMEDIATE_RETRY = {
@@ -117,4 +121,14 @@ export async function notifyOver(
   const answer = parseResponseNotify(res.body);
   assert.deepEqual(answer.identifier, identifier);
   return answer.count;
+}
+
+/** The strong etag of `url`'s subscriptions on the broadcaster at `base` (asserts a 200). */
+export async function checkEtag(base: string, url: string): Promise<Uint8Array> {
+  const res = await post(
+    `${base}/v1/check_subscriptions`,
+    encodeCheckSubscriptions({ tracing: new Uint8Array(0), url }),
+  );
+  if (res.status !== 200) throw new Error(`check_subscriptions answered ${res.status}`);
+  return parseResponseCheckSubscriptions(res.body).etag;
 }

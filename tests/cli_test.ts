@@ -98,7 +98,7 @@ Deno.test("cli: setup writes secrets with mode 0600 and a config serve reads", a
   });
 });
 
-Deno.test("cli: setup rejects a bad hmac secret, a bad token and rqlite, writing nothing", async () => {
+Deno.test("cli: setup rejects a bad hmac secret, a bad token and bad rqlite flags, writing nothing", async () => {
   await using dir = await tempDir();
   const hmac = await runCli(["setup", "--to-subscribers-secret", "too-short"], { cwd: dir.path });
   assert.equal(hmac.code, 2);
@@ -109,9 +109,16 @@ Deno.test("cli: setup rejects a bad hmac secret, a bad token and rqlite, writing
   );
   assert.equal(token.code, 2);
   assertOneLine(token.stderr, /"to-broadcaster"\.secret: control characters/);
-  const rqlite = await runCli(["setup", "--db", "rqlite"], { cwd: dir.path });
-  assert.equal(rqlite.code, 2);
-  assertOneLine(rqlite.stderr, /rqlite is not yet available/);
+  const rqliteCases: [string[], RegExp][] = [
+    [["--rqlite-url", "http://127.0.0.1:4001"], /--rqlite-url needs --db rqlite/],
+    [["--db", "rqlite", "--rqlite-url", "127.0.0.1:4001"], /Invalid --rqlite-url: /],
+    [["--db", "rqlite", "--rqlite-user", "u"], /--rqlite-user and --rqlite-password go together/],
+  ];
+  for (const [flags, re] of rqliteCases) {
+    const rqlite = await runCli(["setup", ...flags], { cwd: dir.path });
+    assert.equal(rqlite.code, 2);
+    assertOneLine(rqlite.stderr, re);
+  }
   const choice = await runCli(["setup", "--to-subscribers-auth", "basic"], { cwd: dir.path });
   assert.equal(choice.code, 2);
   assertOneLine(choice.stderr, /Invalid --to-subscribers-auth: expected one of hmac, token, none/);

@@ -6,13 +6,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import vectors from "./vectors/stateless.json" with { type: "json" };
-import { post, startBroadcaster } from "./_harness.ts";
+import { checkEtag, post, startBroadcaster } from "./_harness.ts";
 import { fromHex, toHex } from "../src/protocol/bytes.ts";
 import { encodeSubscribeExact, encodeSubscribeGlob } from "../src/protocol/subscribe.ts";
-import {
-  encodeCheckSubscriptions,
-  parseResponseCheckSubscriptions,
-} from "../src/protocol/check.ts";
 import { encodeSetSubscriptions } from "../src/protocol/set.ts";
 import { strongEtag } from "../src/protocol/etag.ts";
 import type { SubscriptionSet } from "../src/protocol/subscription_set.ts";
@@ -25,15 +21,6 @@ function vector(name: string) {
   const v = vectors.messages.find((m) => m.name === name);
   if (v === undefined) throw new Error(`No vector ${name}`);
   return v as typeof v & { status?: number; etag_hex?: string };
-}
-
-async function checkEtag(base: string, url: string): Promise<Uint8Array> {
-  const res = await post(
-    `${base}/v1/check_subscriptions`,
-    encodeCheckSubscriptions({ tracing: EMPTY, url }),
-  );
-  assert.equal(res.status, 200);
-  return parseResponseCheckSubscriptions(res.body).etag;
 }
 
 Deno.test("subscribing the same (url, topic) twice gives 200 then 409", async () => {

@@ -47,6 +47,7 @@ export {
   formatSecretsFile,
   loadSecretsFile,
   parseSecretsFile,
+  type RqliteCredentials,
   saveSecretsFile,
   type SecretsEntry,
   type SecretsFile,

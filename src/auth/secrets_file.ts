@@ -2,7 +2,8 @@
  * The reference's secrets files, `broadcaster-secrets.json` and
  * `subscriber-secrets.json` (spec server-config-storage.md §1.5): format
  * version `"2"` and one optional entry per direction; a missing entry means
- * `none`.
+ * `none`. Ours may also hold the rqlite credentials (`"rqlite": {"user",
+ * "password"}`), in the broadcaster's file only.
  *
  * @module
  */
@@ -30,6 +31,16 @@ export interface SecretsFile {
   readonly toBroadcaster?: SecretsEntry;
   /** Secret for messages whose recipient is a subscriber. */
   readonly toSubscriber?: SecretsEntry;
+  /** Basic auth credentials for rqlite (broadcaster side only). */
+  readonly rqlite?: RqliteCredentials;
+}
+
+/** rqlite basic auth credentials. */
+export interface RqliteCredentials {
+  /** User name. */
+  readonly user: string;
+  /** Password. */
+  readonly password: string;
 }
 
 const KEYS = { "to-broadcaster": "toBroadcaster", "to-subscriber": "toSubscriber" } as const;
@@ -55,16 +66,23 @@ export function parseSecretsFile(text: string, fileName: string): SecretsFile {
       }`,
     );
   }
-  const out: { version: "2"; toBroadcaster?: SecretsEntry; toSubscriber?: SecretsEntry } = {
-    version: "2",
-  };
+  const out: {
+    version: "2";
+    toBroadcaster?: SecretsEntry;
+    toSubscriber?: SecretsEntry;
+    rqlite?: RqliteCredentials;
+  } = { version: "2" };
   for (const key of Object.keys(raw)) {
     if (key === "version") continue;
+    if (key === "rqlite") {
+      out.rqlite = parseRqlite(raw[key], `${fileName}: "rqlite"`);
+      continue;
+    }
     if (!Object.hasOwn(KEYS, key)) {
       throw new Error(
         `Invalid secrets file ${fileName}: unknown key ${
           JSON.stringify(key)
-        } (expected "version", "to-broadcaster", "to-subscriber")`,
+        } (expected "version", "to-broadcaster", "to-subscriber", "rqlite")`,
       );
     }
     const k = key as keyof typeof KEYS;
@@ -105,6 +123,25 @@ function parseEntry(v: unknown, where: string): SecretsEntry {
   return { type, secret };
 }
 
+function parseRqlite(v: unknown, where: string): RqliteCredentials {
+  if (!isObject(v)) throw new Error(`Invalid secrets file ${where} must be an object`);
+  for (const key of Object.keys(v)) {
+    if (key !== "user" && key !== "password") {
+      throw new Error(`Invalid secrets file ${where} has unknown key ${JSON.stringify(key)}`);
+    }
+  }
+  const { user, password } = v;
+  if (typeof user !== "string" || user === "" || user.includes(":") || hasControlCharacter(user)) {
+    throw new Error(
+      `Invalid secrets file ${where}.user must be a non-empty string without ":" or control characters`,
+    );
+  }
+  if (typeof password !== "string") {
+    throw new Error(`Invalid secrets file ${where}.password is missing or not a string`);
+  }
+  return { user, password };
+}
+
 function hasControlCharacter(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -129,6 +166,13 @@ export function formatSecretsFile(s: SecretsFile): string {
     `  "${key}": {\n    "type": ${pyString(e.type)},\n    "secret": ${pyString(e.secret)}\n  }`;
   if (s.toBroadcaster) parts.push(entry("to-broadcaster", s.toBroadcaster));
   if (s.toSubscriber) parts.push(entry("to-subscriber", s.toSubscriber));
+  if (s.rqlite) {
+    parts.push(
+      `  "rqlite": {\n    "user": ${pyString(s.rqlite.user)},\n    "password": ${
+        pyString(s.rqlite.password)
+      }\n  }`,
+    );
+  }
   return `{\n${parts.join(",\n")}\n}\n`;
 }
 

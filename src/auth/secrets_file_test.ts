@@ -93,7 +93,7 @@ const BAD: [string, string, RegExp][] = [
   [
     "an unknown key",
     '{"version": "2", "incoming": {}}',
-    /f\.json: unknown key "incoming" \(expected "version", "to-broadcaster", "to-subscriber"\)$/,
+    /f\.json: unknown key "incoming" \(expected "version", "to-broadcaster", "to-subscriber", "rqlite"\)$/,
   ],
   ["__proto__ as a key", '{"version": "2", "__proto__": {}}', /unknown key "__proto__"/],
   [
@@ -211,4 +211,30 @@ Deno.test("save and load a secrets file; saved files are private", async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+Deno.test("secrets file: rqlite credentials round trip and are checked", () => {
+  const file = { version: "2", rqlite: { user: "bob", password: "pä:ss" } } as const;
+  const text = formatSecretsFile(file);
+  assert.equal(
+    text,
+    '{\n  "version": "2",\n  "rqlite": {\n    "user": "bob",\n    "password": "p\\u00e4:ss"\n  }\n}\n',
+  );
+  assert.deepEqual(parseSecretsFile(text, "s.json"), file);
+  assert.throws(
+    () => parseSecretsFile('{"version": "2", "rqlite": {"user": "a:b", "password": ""}}', "s.json"),
+    /Invalid secrets file s\.json: "rqlite"\.user must be a non-empty string without ":"/,
+  );
+  assert.throws(
+    () => parseSecretsFile('{"version": "2", "rqlite": {"user": "a"}}', "s.json"),
+    /"rqlite"\.password is missing/,
+  );
+  assert.throws(
+    () =>
+      parseSecretsFile(
+        '{"version": "2", "rqlite": {"user": "a", "password": "", "x": 1}}',
+        "s.json",
+      ),
+    /"rqlite" has unknown key "x"/,
+  );
 });

@@ -12,6 +12,8 @@ import type { Limits, MissedRetryPolicy } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
 import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../options.ts";
 import { normalisePrefix } from "../http/handler.ts";
+import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
+import { checkRqliteUrl } from "../storage/rqlite/store.ts";
 import { LOG_LEVELS } from "./args.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { parseRelayUrl } from "./settings.ts";
@@ -27,6 +29,8 @@ export interface FileConfig {
   readonly port?: number;
   /** SQLite file of subscriptions (or `:memory:`). */
   readonly database?: string;
+  /** An rqlite cluster instead of a SQLite file (credentials live in the secrets file). */
+  readonly rqlite?: RqliteConfig;
   /** Secrets file (reference format); absent means none/none. */
   readonly secrets?: string;
   /** SQLite file of recently used hmac codes. */
@@ -43,10 +47,25 @@ export interface FileConfig {
   readonly relayUrl?: string;
 }
 
+/** The `rqlite` section of the configuration file. */
+export interface RqliteConfig {
+  /** Base urls of one or more nodes. */
+  readonly urls: readonly string[];
+  /** Read consistency of fan-out and listing reads. */
+  readonly readConsistency?: ReadConsistency;
+  /** Longest time one storage operation takes before it is a 503, ms. */
+  readonly timeoutMs?: number;
+  /** How long serve waits at start for the cluster to have a leader, ms. */
+  readonly leaderWaitMs?: number;
+}
+
+const RQLITE_KEYS = ["urls", "readConsistency", "timeoutMs", "leaderWaitMs"] as const;
+
 const KEYS = [
   "host",
   "port",
   "database",
+  "rqlite",
   "secrets",
   "replayDatabase",
   "pathPrefix",
@@ -99,6 +118,12 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
     const v = str(key);
     if (v !== undefined) out[key] = path(v);
   }
+  if (raw.rqlite !== undefined) {
+    if (out.database !== undefined) {
+      fail('"rqlite"', 'and "database" exclude each other (one storage: rqlite or a SQLite file)');
+    }
+    out.rqlite = parseRqlite(raw.rqlite, fail);
+  }
   if (raw.pathPrefix !== undefined) {
     if (typeof raw.pathPrefix !== "string") fail('"pathPrefix"', "must be a string");
     out.pathPrefix = normalisePrefix(raw.pathPrefix as string);
@@ -125,6 +150,50 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
     } catch (e) {
       fail('"relayUrl"', errorMessage(e).replace(/^"relayUrl" /, ""));
     }
+  }
+  return out;
+}
+
+function parseRqlite(
+  raw: unknown,
+  fail: (field: string, what: string) => never,
+): RqliteConfig {
+  if (!isObject(raw)) return fail('"rqlite"', "must be an object");
+  for (const key of Object.keys(raw)) {
+    if (!(RQLITE_KEYS as readonly string[]).includes(key)) {
+      fail(`"rqlite.${key}"`, `is not an option (expected one of ${RQLITE_KEYS.join(", ")})`);
+    }
+  }
+  const urls = raw.urls;
+  if (!Array.isArray(urls) || urls.length === 0 || urls.some((u) => typeof u !== "string")) {
+    return fail('"rqlite.urls"', "must be a non-empty array of urls");
+  }
+  for (const u of urls as string[]) {
+    try {
+      checkRqliteUrl(u);
+    } catch (e) {
+      fail('"rqlite.urls"', errorMessage(e).replace(/^Invalid rqlite url /, "has "));
+    }
+  }
+  const out: { -readonly [K in keyof RqliteConfig]: RqliteConfig[K] } = { urls: urls as string[] };
+  if (raw.readConsistency !== undefined) {
+    if (!(READ_CONSISTENCIES as readonly unknown[]).includes(raw.readConsistency)) {
+      fail(
+        '"rqlite.readConsistency"',
+        `must be one of ${READ_CONSISTENCIES.join(", ")}, got ${
+          JSON.stringify(raw.readConsistency)
+        }`,
+      );
+    }
+    out.readConsistency = raw.readConsistency as ReadConsistency;
+  }
+  for (const key of ["timeoutMs", "leaderWaitMs"] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+      fail(`"rqlite.${key}"`, "must be a positive number of milliseconds");
+    }
+    out[key] = v as number;
   }
   return out;
 }

@@ -64,3 +64,35 @@ Deno.test("config: every error names the file and the field", () => {
     });
   }
 });
+
+Deno.test("config: an rqlite section instead of a database", () => {
+  const c = parseConfigFile(
+    JSON.stringify({
+      rqlite: {
+        urls: ["http://127.0.0.1:4001", "https://db2:4001/"],
+        readConsistency: "linearizable",
+        timeoutMs: 2500,
+        leaderWaitMs: 1000,
+      },
+    }),
+    "c.json",
+  );
+  assert.deepEqual(c.rqlite, {
+    urls: ["http://127.0.0.1:4001", "https://db2:4001/"],
+    readConsistency: "linearizable",
+    timeoutMs: 2500,
+    leaderWaitMs: 1000,
+  });
+  const bad: [unknown, RegExp][] = [
+    [{ database: "x.db", rqlite: { urls: ["http://a"] } }, /"rqlite" and "database" exclude/],
+    [{ rqlite: { urls: [] } }, /"rqlite\.urls" must be a non-empty array of urls/],
+    [{ rqlite: { urls: ["http://u:p@a"] } }, /"rqlite\.urls" has "http:\/\/u:p@a": give the user/],
+    [{ rqlite: { urls: ["ftp://a"] } }, /"rqlite\.urls" has "ftp:\/\/a": must be http or https/],
+    [{ rqlite: { urls: ["http://a"], readConsistency: "bogus" } }, /must be one of none, weak/],
+    [{ rqlite: { urls: ["http://a"], timeoutMs: 0 } }, /"rqlite\.timeoutMs" must be a positive/],
+    [{ rqlite: { urls: ["http://a"], user: "x" } }, /"rqlite\.user" is not an option/],
+  ];
+  for (const [raw, re] of bad) {
+    assert.throws(() => parseConfigFile(JSON.stringify(raw), "c.json"), re);
+  }
+});

@@ -31,7 +31,10 @@ Writes into the current directory (refusing to overwrite any of them):
   subscriber-secrets.json   the same secrets, for subscribers (the Python client reads it)
 
 Options:
-  --db sqlite|rqlite                      storage (default sqlite; rqlite is not yet available)
+  --db sqlite|rqlite                      storage (default sqlite)
+  --rqlite-url <url>[,<url>...]           rqlite node urls (default http://127.0.0.1:4001)
+  --rqlite-user <user>                    rqlite basic auth user (kept in broadcaster-secrets.json)
+  --rqlite-password <password>            its password (kept in broadcaster-secrets.json)
   --to-broadcasters-auth hmac|token|none  auth of messages to the broadcaster (default hmac)
   --to-broadcasters-secret <secret>       its secret (default: 64 random bytes, base64url)
   --to-subscribers-auth hmac|token|none   auth of messages to subscribers (default hmac)
@@ -55,6 +58,9 @@ Options:
   --host <addr>        interface to bind             LONELYPSS_HOST        default 0.0.0.0
   --port <n>           port, 0 = any free one        LONELYPSS_PORT        default 3003
   --db <path>          SQLite file, or :memory:      LONELYPSS_DB          default subscriptions.db
+  --rqlite-url <urls>  rqlite node urls, comma-separated, instead of --db
+                                                     LONELYPSS_RQLITE_URL
+  --rqlite-consistency none|weak|linearizable|strong LONELYPSS_RQLITE_CONSISTENCY default weak
   --spool-dir <dir>    where large notify bodies go  LONELYPSS_SPOOL_DIR   default the OS temp dir
   --path-prefix <p>    mount under a path, e.g. /ps  LONELYPSS_PATH_PREFIX default none
   --log-level <level>  debug|info|warn|error|silent  LONELYPSS_LOG_LEVEL   default info

@@ -10,10 +10,12 @@ import { access } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { type Broadcaster, consoleLogger, createBroadcaster, type Logger } from "../../mod.ts";
-import { authFromSecrets, loadSecretsFile } from "../auth/secrets_file.ts";
+import { authFromSecrets, loadSecretsFile, type SecretsFile } from "../auth/secrets_file.ts";
 import { sqliteReplayStore } from "../auth/sqlite_replay_store.ts";
 import type { AuthConfig } from "../auth/types.ts";
 import { AddressInUseError, type RunningServer, serve as listen } from "../runtime/mod.ts";
+import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
+import type { Store } from "../storage/types.ts";
 import { parseFlags } from "./args.ts";
 import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
 import { CliError, errorMessage } from "./errors.ts";
@@ -29,6 +31,8 @@ export async function serve(args: string[], io: Io): Promise<number> {
     host: { type: "string" },
     port: { type: "string" },
     db: { type: "string" },
+    "rqlite-url": { type: "string" },
+    "rqlite-consistency": { type: "string" },
     "spool-dir": { type: "string" },
     "path-prefix": { type: "string" },
     "log-level": { type: "string" },
@@ -109,14 +113,16 @@ async function open(
   settings: ServeSettings,
   logger: Logger,
 ): Promise<{ broadcaster: Broadcaster; authKinds: string }> {
-  let auth: AuthConfig | undefined;
+  let secrets: SecretsFile | null = null;
   if (settings.secrets !== null) {
-    let secrets;
     try {
       secrets = await loadSecretsFile(settings.secrets);
     } catch (e) {
       throw new CliError(errorMessage(e), 1, { cause: e });
     }
+  }
+  let auth: AuthConfig | undefined;
+  if (secrets !== null) {
     const replayPath = settings.replayDatabase;
     auth = await authFromSecrets(secrets, {
       async replay() {
@@ -130,9 +136,35 @@ async function open(
       },
     });
   }
+  const closeAuth = async () => {
+    await Promise.all([auth?.toBroadcaster.close(), auth?.toSubscriber.close()]);
+  };
+  let store: Store | undefined;
+  if (settings.rqlite !== null) {
+    const r = settings.rqlite;
+    try {
+      store = await openRqliteStore({
+        urls: r.urls,
+        ...(secrets?.rqlite === undefined
+          ? {}
+          : { user: secrets.rqlite.user, password: secrets.rqlite.password }),
+        ...(r.readConsistency === undefined ? {} : { readConsistency: r.readConsistency }),
+        ...(r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
+        ...(r.leaderWaitMs === undefined ? {} : { leaderWaitMs: r.leaderWaitMs }),
+        log: logger,
+      });
+    } catch (e) {
+      await closeAuth();
+      const message = e instanceof RqliteUnavailableError
+        ? e.message
+        : `Cannot open rqlite at ${r.urls.join(", ")}: ${errorMessage(e)}`;
+      throw new CliError(message, 1, { cause: e });
+    }
+  }
   try {
     const broadcaster = await createBroadcaster({
       database: settings.database,
+      ...(store === undefined ? {} : { store }),
       pathPrefix: settings.pathPrefix,
       ...(settings.relayUrl === null ? {} : { relayUrl: settings.relayUrl }),
       logger,
@@ -144,11 +176,16 @@ async function open(
       : `${auth.toBroadcaster.kind}/${auth.toSubscriber.kind}`;
     return { broadcaster, authKinds };
   } catch (e) {
-    await Promise.all([auth?.toBroadcaster.close(), auth?.toSubscriber.close()]);
-    throw new CliError(`Cannot open database ${settings.database}: ${errorMessage(e)}`, 1, {
+    await Promise.all([closeAuth(), store?.close()]);
+    throw new CliError(`Cannot open database ${storageLabel(settings)}: ${errorMessage(e)}`, 1, {
       cause: e,
     });
   }
+}
+
+/** What the banner and errors call the storage. */
+function storageLabel(s: ServeSettings): string {
+  return s.rqlite === null ? s.database : `rqlite ${s.rqlite.urls.join(",")}`;
 }
 
 /** The first stdout line; tests and scripts parse the port from it. */
@@ -162,5 +199,5 @@ function banner(server: RunningServer, s: ServeSettings, authKinds: string): str
     ? `[${bound}]`
     : bound;
   return `lonelypss ${VERSION} listening on http://${host}:${server.addr.port}${s.pathPrefix} ` +
-    `(db ${s.database}, auth ${authKinds})`;
+    `(db ${storageLabel(s)}, auth ${authKinds})`;
 }

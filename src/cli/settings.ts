@@ -9,7 +9,9 @@ import type { Limits } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
-import type { FileConfig } from "./config.ts";
+import type { FileConfig, RqliteConfig } from "./config.ts";
+import { READ_CONSISTENCIES } from "../storage/rqlite/client.ts";
+import { checkRqliteUrl } from "../storage/rqlite/store.ts";
 import { UsageError } from "./errors.ts";
 
 /** `serve`'s flags, as parsed. */
@@ -17,6 +19,8 @@ export interface ServeFlags {
   readonly host?: string | undefined;
   readonly port?: string | undefined;
   readonly db?: string | undefined;
+  readonly "rqlite-url"?: string | undefined;
+  readonly "rqlite-consistency"?: string | undefined;
   readonly "spool-dir"?: string | undefined;
   readonly "path-prefix"?: string | undefined;
   readonly "log-level"?: string | undefined;
@@ -30,8 +34,10 @@ export interface ServeSettings {
   readonly host: string;
   /** Port (0 = any free one). */
   readonly port: number;
-  /** Subscriptions database. */
+  /** Subscriptions database (SQLite), unless `rqlite` is set. */
   readonly database: string;
+  /** The rqlite cluster holding subscriptions, or null for the SQLite `database`. */
+  readonly rqlite: RqliteConfig | null;
   /** Secrets file, or null for none/none. */
   readonly secrets: string | null;
   /** Replay database (only opened when a direction uses hmac). */
@@ -70,7 +76,25 @@ export function resolveSettings(
   const port = portText === null
     ? config?.port ?? 3003
     : parseInteger(portText.what, portText.text, 0, 65535);
-  const database = pick("db", "LONELYPSS_DB")?.text ?? config?.database ?? "subscriptions.db";
+  const db = pick("db", "LONELYPSS_DB");
+  const rqliteUrl = pick("rqlite-url", "LONELYPSS_RQLITE_URL");
+  const consistency = pick("rqlite-consistency", "LONELYPSS_RQLITE_CONSISTENCY");
+  if (db !== null && rqliteUrl !== null) {
+    throw new UsageError(`${db.what} and ${rqliteUrl.what} exclude each other: pick one storage`);
+  }
+  // A flag or variable naming one storage wins over the file's choice of the other.
+  let rqlite: RqliteConfig | null = db === null ? config?.rqlite ?? null : null;
+  if (rqliteUrl !== null) rqlite = { ...rqlite, urls: parseUrls(rqliteUrl.what, rqliteUrl.text) };
+  if (consistency !== null) {
+    if (rqlite === null) {
+      throw new UsageError(`${consistency.what} needs an rqlite cluster (--rqlite-url)`);
+    }
+    rqlite = {
+      ...rqlite,
+      readConsistency: parseChoice(consistency.what, consistency.text, READ_CONSISTENCIES),
+    };
+  }
+  const database = db?.text ?? config?.database ?? "subscriptions.db";
   const spool = pick("spool-dir", "LONELYPSS_SPOOL_DIR")?.text;
   const prefix = pick("path-prefix", "LONELYPSS_PATH_PREFIX");
   const level = pick("log-level", "LONELYPSS_LOG_LEVEL");
@@ -80,6 +104,7 @@ export function resolveSettings(
     host,
     port,
     database,
+    rqlite,
     secrets: config?.secrets ?? null,
     replayDatabase: config?.replayDatabase ?? "recent-hmacs.db",
     pathPrefix: prefix === null ? config?.pathPrefix ?? "" : normalisePrefix(prefix.text),
@@ -114,4 +139,24 @@ export function parseRelayUrl(what: string, text: string): string {
     throw new UsageError(`${what} must be an http(s) url without query or fragment, got "${text}"`);
   }
   return text.replace(/\/+$/, "");
+}
+
+/**
+ * A comma-separated list of rqlite node urls.
+ *
+ * @throws {UsageError} naming `what` and the bad url
+ */
+export function parseUrls(what: string, text: string): string[] {
+  const urls = text.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (urls.length === 0) throw new UsageError(`Invalid ${what}: expected URL[,URL...]`);
+  for (const u of urls) {
+    try {
+      checkRqliteUrl(u);
+    } catch (e) {
+      throw new UsageError(
+        `Invalid ${what}: ${(e as Error).message.replace(/^Invalid rqlite url /, "")}`,
+      );
+    }
+  }
+  return urls;
 }

@@ -7,6 +7,7 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     host: "0.0.0.0",
     port: 3003,
     database: "subscriptions.db",
+    rqlite: null,
     secrets: null,
     replayDatabase: "recent-hmacs.db",
     pathPrefix: "",
@@ -51,5 +52,37 @@ Deno.test("settings: a malformed value names its source", () => {
   assert.throws(
     () => resolveSettings({ "log-level": "loud" }, {}, null),
     /Invalid --log-level: expected one of debug, info, warn, error, silent/,
+  );
+});
+
+Deno.test("settings: rqlite from the file, the flags, or neither", () => {
+  const file = {
+    rqlite: { urls: ["http://127.0.0.1:4001"], timeoutMs: 2000 },
+    limits: {},
+  };
+  assert.deepEqual(resolveSettings({}, {}, file).rqlite, file.rqlite);
+  // --db picks SQLite over the file's rqlite, --rqlite-url rqlite over the file's database.
+  assert.equal(resolveSettings({ db: "x.db" }, {}, file).rqlite, null);
+  const flagged = resolveSettings(
+    { "rqlite-url": "http://a:1, http://b:2", "rqlite-consistency": "strong" },
+    {},
+    { database: "c.db", limits: {} },
+  );
+  assert.deepEqual(flagged.rqlite, {
+    urls: ["http://a:1", "http://b:2"],
+    readConsistency: "strong",
+  });
+  assert.deepEqual(
+    resolveSettings({}, { LONELYPSS_RQLITE_URL: "http://c:3" }, file).rqlite,
+    { urls: ["http://c:3"], timeoutMs: 2000 },
+  );
+  assert.throws(
+    () => resolveSettings({ db: "x.db", "rqlite-url": "http://a:1" }, {}, null),
+    /--db and --rqlite-url exclude each other/,
+  );
+  assert.throws(() => resolveSettings({ "rqlite-url": "a:1" }, {}, null), UsageError);
+  assert.throws(
+    () => resolveSettings({ "rqlite-consistency": "weak" }, {}, null),
+    /--rqlite-consistency needs an rqlite cluster/,
   );
 });

@@ -21,6 +21,7 @@ import { CliError, errorMessage, UsageError } from "./errors.ts";
 import { SETUP_HELP } from "./help.ts";
 import type { Io } from "./io.ts";
 import { selfCommand } from "./self.ts";
+import { parseUrls } from "./settings.ts";
 
 const AUTH_KINDS = ["hmac", "token", "none"] as const;
 type AuthKind = (typeof AUTH_KINDS)[number];
@@ -36,6 +37,9 @@ export const SETUP_OUTPUTS = [
 export async function setup(args: string[], io: Io): Promise<number> {
   const flags = parseFlags("setup", args, {
     db: { type: "string" },
+    "rqlite-url": { type: "string" },
+    "rqlite-user": { type: "string" },
+    "rqlite-password": { type: "string" },
     "to-broadcasters-auth": { type: "string" },
     "to-broadcasters-secret": { type: "string" },
     "to-subscribers-auth": { type: "string" },
@@ -50,9 +54,12 @@ export async function setup(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const db = parseChoice("--db", flags.db ?? "sqlite", ["sqlite", "rqlite"] as const);
-  if (db === "rqlite") {
-    throw new UsageError("rqlite is not yet available: use --db sqlite (the default)");
-  }
+  const rqlite = rqliteFlags(
+    db,
+    flags["rqlite-url"],
+    flags["rqlite-user"],
+    flags["rqlite-password"],
+  );
   const toBroadcaster = direction(
     "--to-broadcasters",
     flags["to-broadcasters-auth"],
@@ -73,6 +80,10 @@ export async function setup(args: string[], io: Io): Promise<number> {
     ...(toSubscriber.entry ? { toSubscriber: toSubscriber.entry } : {}),
   };
   const secretsText = formatSecretsFile(secrets);
+  // The rqlite credentials stay on the broadcaster: subscribers get the rest.
+  const broadcasterText = rqlite?.credentials
+    ? formatSecretsFile({ ...secrets, rqlite: rqlite.credentials })
+    : secretsText;
   // What we write must be what serve accepts (token text, hmac length, …).
   try {
     parseSecretsFile(secretsText, "the secrets");
@@ -84,7 +95,9 @@ export async function setup(args: string[], io: Io): Promise<number> {
   const config = {
     host,
     port,
-    database: "subscriptions.db",
+    ...(rqlite === null
+      ? { database: "subscriptions.db" }
+      : { rqlite: { urls: rqlite.urls, readConsistency: "weak" } }),
     secrets: "broadcaster-secrets.json",
     replayDatabase: "recent-hmacs.db",
     pathPrefix: "",
@@ -93,7 +106,7 @@ export async function setup(args: string[], io: Io): Promise<number> {
   };
   const contents: Record<(typeof SETUP_OUTPUTS)[number], { text: string; mode: number }> = {
     [CONFIG_FILE]: { text: JSON.stringify(config, null, 2) + "\n", mode: 0o644 },
-    "broadcaster-secrets.json": { text: secretsText, mode: 0o600 },
+    "broadcaster-secrets.json": { text: broadcasterText, mode: 0o600 },
     "subscriber-secrets.json": { text: secretsText, mode: 0o600 },
   };
 
@@ -102,7 +115,8 @@ export async function setup(args: string[], io: Io): Promise<number> {
 
   const c = io.outColour;
   io.out(c.bold("lonelypss setup"));
-  io.out(`  - db: sqlite`);
+  io.out(rqlite === null ? `  - db: sqlite` : `  - db: rqlite ${rqlite.urls.join(",")}`);
+  if (rqlite !== null) io.out(`  - rqlite-user: ${rqlite.credentials?.user ?? "-"}`);
   io.out(`  - to-broadcasters-auth: ${toBroadcaster.kind}`);
   io.out(`  - to-broadcasters-secret: ${toBroadcaster.source}`);
   io.out(`  - to-subscribers-auth: ${toSubscriber.kind}`);
@@ -114,6 +128,30 @@ export async function setup(args: string[], io: Io): Promise<number> {
   io.out(`${c.green("Done.")} Start the broadcaster from this directory with:`);
   io.out(`  ${c.bold(`${selfCommand(io.cwd)} serve`)}`);
   return 0;
+}
+
+function rqliteFlags(
+  db: "sqlite" | "rqlite",
+  urls: string | undefined,
+  user: string | undefined,
+  password: string | undefined,
+): { urls: string[]; credentials: { user: string; password: string } | null } | null {
+  if (db === "sqlite") {
+    const given = [["--rqlite-url", urls], ["--rqlite-user", user], ["--rqlite-password", password]]
+      .find(([, v]) => v !== undefined);
+    if (given !== undefined) throw new UsageError(`${given[0]} needs --db rqlite`);
+    return null;
+  }
+  if ((user === undefined) !== (password === undefined)) {
+    throw new UsageError("--rqlite-user and --rqlite-password go together: give both or neither");
+  }
+  if (user !== undefined && (user === "" || user.includes(":"))) {
+    throw new UsageError('Invalid --rqlite-user: must be non-empty and without ":"');
+  }
+  return {
+    urls: parseUrls("--rqlite-url", urls ?? "http://127.0.0.1:4001"),
+    credentials: user === undefined ? null : { user, password: password! },
+  };
 }
 
 function direction(

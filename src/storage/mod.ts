@@ -1,5 +1,6 @@
 /**
- * Subscription storage: the {@link Store} contract and its backends.
+ * Subscription storage: the {@link Store} contract and its backends, embedded
+ * SQLite and an rqlite cluster.
  *
  * @example
  * ```ts
@@ -14,3 +15,8 @@
 
 export type * from "./types.ts";
 export { openSqliteStore, type SqliteStoreOptions } from "./sqlite/store.ts";
+export {
+  openRqliteStore,
+  type RqliteStoreOptions,
+  RqliteUnavailableError,
+} from "./rqlite/store.ts";

@@ -5,7 +5,6 @@ import { openSqlite } from "./driver.ts";
 import { openSqliteStore } from "./store.ts";
 
 const URL_A = "http://127.0.0.1:3002/v1/receive";
-const URL_B = "http://127.0.0.1:3004/v1/receive";
 
 Deno.test("a write lock held by another connection gives unavailable, then the store recovers", async () => {
   await withTempDb(async (path) => {
@@ -67,40 +66,6 @@ Deno.test("a failure inside setSubscriptions rolls everything back and leaves no
       assert.equal(ok(await store.getSubscribers(bytes("g1"))).length, 1);
     } finally {
       await store.close();
-    }
-  });
-});
-
-Deno.test("glob changes committed by another store on the same file become visible", async () => {
-  await withTempDb(async (path) => {
-    const one = await openSqliteStore({ path });
-    const two = await openSqliteStore({ path });
-    try {
-      assert.deepEqual(ok(await one.getSubscribers(bytes("news/1"))), []);
-      assert.equal(await two.subscribeGlob(URL_B, "news/*", null), "success");
-      assert.deepEqual(ok(await one.getSubscribers(bytes("news/1"))), [
-        { kind: "glob", url: URL_B, glob: "news/*", recovery: null },
-      ]);
-      // Our own write interleaved with theirs: both visible, nothing doubled.
-      assert.equal(await one.subscribeGlob(URL_A, "news/?", null), "success");
-      assert.equal(
-        await two.setSubscriptions(URL_B, {
-          exacts: [],
-          globs: [{ glob: "news/*", recovery: "http://r" }],
-        }),
-        "success",
-      );
-      const subs = ok(await one.getSubscribers(bytes("news/1")));
-      assert.deepEqual(
-        subs.map((s) => s.kind === "glob" ? `${s.url} ${s.glob} ${s.recovery}` : "").sort(),
-        [`${URL_A} news/? null`, `${URL_B} news/* http://r`],
-      );
-      assert.equal(await two.unsubscribeGlob(URL_A, "news/?"), "success");
-      assert.equal(ok(await one.getSubscribers(bytes("news/1"))).length, 1);
-      assert.equal(ok(await two.getSubscribers(bytes("news/1"))).length, 1);
-    } finally {
-      await one.close();
-      await two.close();
     }
   });
 });

@@ -11,30 +11,16 @@
  * @module
  */
 
-import { GlobIndex } from "../../glob/mod.ts";
-import type { Subscriber } from "../types.ts";
+import { type GlobChange, GlobRows, type GlobSubscriber } from "../glob_rows.ts";
 import type { SqliteDb, SqliteStatement } from "./driver.ts";
 import { GLOB_GENERATION, GLOBS, META } from "./schema.ts";
 
-/** A glob subscriber as stored in the index. */
-export type GlobSubscriber = Extract<Subscriber, { kind: "glob" }>;
-
-/** A change to apply once the transaction that made it has committed. */
-export type GlobChange =
-  | {
-    readonly op: "put";
-    readonly url: string;
-    readonly glob: string;
-    readonly recovery: string | null;
-  }
-  | { readonly op: "remove"; readonly url: string; readonly glob: string };
+export type { GlobChange, GlobSubscriber } from "../glob_rows.ts";
 
 /** The in-memory glob index of one connection. */
 export class GlobCache {
   #db: SqliteDb;
-  #index = new GlobIndex<GlobSubscriber>();
-  /** glob → url → the value held by the index (needed to delete it). */
-  #rows = new Map<string, Map<string, GlobSubscriber>>();
+  #rows = new GlobRows();
   #dataVersion: SqliteStatement;
   #generation: SqliteStatement;
   #all: SqliteStatement;
@@ -63,9 +49,13 @@ export class GlobCache {
       const generation = this.#readGeneration();
       const rows = this.#all.all();
       this.#db.exec("COMMIT");
-      this.#index.clear();
-      this.#rows.clear();
-      for (const r of rows) this.#put(r["url"] as string, r["glob"] as string, nullableText(r));
+      this.#rows.replace(
+        rows.map((r) => ({
+          url: String(r["url"]),
+          glob: String(r["glob"]),
+          recovery: nullableText(r),
+        })),
+      );
       this.#knownGeneration = generation;
       this.#knownDataVersion = dv;
       this.#stale = false;
@@ -77,7 +67,7 @@ export class GlobCache {
 
   /** Every glob subscriber whose pattern matches `topic`. */
   match(topic: Uint8Array): GlobSubscriber[] {
-    return this.#index.match(topic);
+    return this.#rows.match(topic);
   }
 
   /** Reads the glob generation; call inside a write transaction, before writing. */
@@ -100,10 +90,7 @@ export class GlobCache {
 
   /** Applies committed changes to the index. */
   apply(changes: readonly GlobChange[]): void {
-    for (const c of changes) {
-      this.#remove(c.url, c.glob);
-      if (c.op === "put") this.#put(c.url, c.glob, c.recovery);
-    }
+    this.#rows.apply(changes);
   }
 
   /** Marks the index stale (after a failed write whose effect is unknown). */
@@ -113,23 +100,6 @@ export class GlobCache {
 
   #readGeneration(): number {
     return Number(this.#generation.get()?.["value"] ?? 0);
-  }
-
-  #put(url: string, glob: string, recovery: string | null): void {
-    const value: GlobSubscriber = Object.freeze({ kind: "glob", url, glob, recovery });
-    let byUrl = this.#rows.get(glob);
-    if (byUrl === undefined) this.#rows.set(glob, byUrl = new Map());
-    byUrl.set(url, value);
-    this.#index.add(glob, value);
-  }
-
-  #remove(url: string, glob: string): void {
-    const byUrl = this.#rows.get(glob);
-    const old = byUrl?.get(url);
-    if (byUrl === undefined || old === undefined) return;
-    byUrl.delete(url);
-    if (byUrl.size === 0) this.#rows.delete(glob);
-    this.#index.delete(glob, old);
   }
 }
 

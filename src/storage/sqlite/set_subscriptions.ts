@@ -5,6 +5,7 @@
  * @module
  */
 
+import { binaryKey } from "../bytes_key.ts";
 import type { SubscriptionSet } from "../types.ts";
 import type { SqliteDb } from "./driver.ts";
 import { transaction } from "./driver.ts";
@@ -77,13 +78,4 @@ function syncGlobs(st: Statements, url: string, desired: SubscriptionSet): GlobC
     changes.push({ op: "put", url, glob, recovery });
   }
   return changes;
-}
-
-// One UTF-16 code unit per byte: a cheap, collision-free Map key for bytes.
-function binaryKey(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return s;
 }
