@@ -31,6 +31,7 @@ import { noneAuth } from "./src/auth/none.ts";
 import type { AuthConfig } from "./src/auth/types.ts";
 import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
+import { holdOutgoingClient } from "./src/delivery/http1/mod.ts";
 import type { Context, Limits } from "./src/core/context.ts";
 import { createHandler, normalisePrefix } from "./src/http/handler.ts";
 import { currentRuntime } from "./src/runtime/mod.ts";
@@ -149,6 +150,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
   );
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
+  const releaseClient = await holdOutgoingClient();
   let closing: Promise<void> | null = null;
 
   async function shutdown(graceMs: number): Promise<void> {
@@ -160,6 +162,8 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     if (handler.inFlight > 0) {
       ctx.log.warn("Closing with requests still in flight", { inFlight: handler.inFlight });
     }
+    // Outgoing requests still running fail now (as aborted).
+    await releaseClient();
     await store.close();
     await Promise.all([auth.toBroadcaster.close(), auth.toSubscriber.close()]);
   }

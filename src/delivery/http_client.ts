@@ -23,49 +23,19 @@
  * @module
  */
 
-/** What fetch can send: bytes or Blobs with Content-Length, streams chunked. */
-type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
+import { postThroughHeldClient } from "./http1/mod.ts";
+import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
 
-/** Bodies at most this large are held to the connect deadline (see module doc). */
-export const SMALL_BODY_BYTES = 1024 * 1024;
+export { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
 
-/** What {@link postBytes} needs besides the url. */
-export interface PostOptions {
-  /** Request headers (Content-Length comes from the Blob). */
-  readonly headers: Readonly<Record<string, string>>;
-  /**
-   * The request body: a Blob (Content-Length) or a stream (chunked), or a
-   * factory making a fresh one per attempt (which allows the one retry).
-   */
-  readonly body: OutgoingBody | (() => OutgoingBody);
-  /** Limit on the whole exchange, ms. */
-  readonly totalTimeoutMs: number;
-  /** Connect limit, ms (approximated, see module doc). */
-  readonly connectTimeoutMs: number;
-  /** Longest silence while reading the response, ms. */
-  readonly readIdleTimeoutMs: number;
-  /**
-   * Response bytes kept; the rest is discarded unread. Parsers of the
-   * responses we read ignore trailing bytes, so any cap at least as large as
-   * the longest well-formed response changes no outcome.
-   */
-  readonly maxResponseBytes: number;
-  /** Aborts the request from outside (shutdown). */
-  readonly signal?: AbortSignal;
-}
-
-/** The outcome of one POST. */
-export type PostResult =
-  | { readonly ok: true; readonly status: number; readonly body: Uint8Array }
-  | {
-    readonly ok: false;
-    readonly reason: string;
-    /** Nothing listened at the address (no byte of the request was delivered). */
-    readonly refused?: boolean;
-  };
-
-/** POSTs `body` to `url` and reads at most `maxResponseBytes` of the answer. */
+/**
+ * POSTs `body` to `url` and reads at most `maxResponseBytes` of the answer:
+ * through our own HTTP/1.1 client while a broadcaster holds it
+ * (`http1/mod.ts`), else with `fetch`.
+ */
 export async function postBytes(url: string, opts: PostOptions): Promise<PostResult> {
+  const viaSockets = postThroughHeldClient(url, opts);
+  if (viaSockets !== null) return await viaSockets;
   let parsed: URL;
   try {
     parsed = new URL(url);

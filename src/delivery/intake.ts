@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { fileStream, readFileRange, SpoolFile } from "./spool.ts";
+import { FileStream, readFileRange, SpoolFile } from "./spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
 
@@ -183,7 +183,7 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
   return {
     length,
     inMemory: false,
-    withPrefix: (prefix) => fileStream(prefix, spool.path),
+    withPrefix: (prefix) => new FileStream(prefix, spool.path, Number(length)),
     read: (start, end) => readFileRange(spool.path, start, Math.min(end, Number(length))),
     retain: () => {
       holders++;

@@ -83,42 +83,68 @@ const READ_CHUNK = 256 * 1024;
 
 /**
  * A byte stream of `prefix` followed by the file at `path`, read on demand
- * through its own descriptor (so any number can run at once). The descriptor
- * closes at the end, on error, and on cancel.
+ * through its own descriptor (so any number can run at once; it opens on the
+ * first read, so a stream never read holds none). The descriptor closes at
+ * the end, on error, and on cancel. It also says what it is made of
+ * (`prefix`, `path`, `fileBytes`), so a client that can read the file itself
+ * sends it with Content-Length instead of reading the stream.
  */
-export function fileStream(prefix: Uint8Array, path: string): ReadableStream<Uint8Array> {
-  let handle: FileHandle | null = null;
-  let position = 0;
-  const close = async () => {
-    const h = handle;
-    handle = null;
-    await h?.close().catch(() => {});
-  };
-  return new ReadableStream<Uint8Array>({
-    async start(controller) {
-      handle = await open(path, "r");
-      if (prefix.length > 0) controller.enqueue(prefix.slice());
-    },
-    async pull(controller) {
-      if (handle === null) return;
-      try {
-        // A fresh buffer per chunk: the consumer may keep it.
-        const buf = new Uint8Array(READ_CHUNK);
-        const { bytesRead } = await handle.read(buf, 0, buf.length, position);
-        if (bytesRead === 0) {
+export class FileStream extends ReadableStream<Uint8Array> {
+  /** Bytes before the file's. */
+  readonly prefix: Uint8Array;
+  /** The file. */
+  readonly path: string;
+  /** How many of the file's bytes the stream carries (the whole file when unknown: -1). */
+  readonly fileBytes: number;
+
+  /** A stream of `prefix` then the file's first `fileBytes` bytes (all when -1). */
+  constructor(prefix: Uint8Array, path: string, fileBytes = -1) {
+    let handle: FileHandle | null = null;
+    let position = 0;
+    let finished = false;
+    const close = async () => {
+      finished = true;
+      const h = handle;
+      handle = null;
+      await h?.close().catch(() => {});
+    };
+    super({
+      start(controller) {
+        if (prefix.length > 0) controller.enqueue(prefix.slice());
+      },
+      async pull(controller) {
+        if (finished) return;
+        try {
+          handle ??= await open(path, "r");
+          const want = fileBytes < 0 ? READ_CHUNK : Math.min(READ_CHUNK, fileBytes - position);
+          // A fresh buffer per chunk: the consumer may keep it.
+          const buf = new Uint8Array(want);
+          const { bytesRead } = want === 0
+            ? { bytesRead: 0 }
+            : await handle.read(buf, 0, buf.length, position);
+          if (bytesRead === 0) {
+            await close();
+            controller.close();
+            return;
+          }
+          position += bytesRead;
+          controller.enqueue(buf.subarray(0, bytesRead));
+        } catch (error) {
           await close();
-          controller.close();
-          return;
+          controller.error(error);
         }
-        position += bytesRead;
-        controller.enqueue(buf.subarray(0, bytesRead));
-      } catch (error) {
-        await close();
-        controller.error(error);
-      }
-    },
-    cancel: close,
-  }, { highWaterMark: 0 });
+      },
+      cancel: close,
+    }, { highWaterMark: 0 });
+    this.prefix = prefix;
+    this.path = path;
+    this.fileBytes = fileBytes;
+  }
+}
+
+/** A {@link FileStream} of `prefix` then the whole file at `path`. */
+export function fileStream(prefix: Uint8Array, path: string): FileStream {
+  return new FileStream(prefix, path);
 }
 
 /**

@@ -1,0 +1,96 @@
+/**
+ * {@link Connector} over `Deno.connect` / `Deno.connectTls`: the cheapest
+ * sockets Deno has (a write and a read are one op each). Every connection
+ * keeps one read pending, so a peer that closes an idle connection is noticed
+ * at once rather than on the next request.
+ *
+ * @module
+ */
+
+import { type ByteSocket, ConnectError, type Connector, isRefusedError } from "./socket.ts";
+import type { ConnectTarget, SocketEvents } from "./socket.ts";
+
+/** Bytes read per call; responses we read are small. */
+const READ_BYTES = 16 * 1024;
+
+/** Connects with Deno's own TCP and TLS. */
+export const denoConnector: Connector = async (target, events, signal) => {
+  let conn: Deno.Conn;
+  try {
+    conn = await open(target, signal);
+  } catch (error) {
+    throw new ConnectError(describe(error), isRefusedError(error), { cause: error });
+  }
+  return new DenoSocket(conn, events);
+};
+
+async function open(target: ConnectTarget, signal: AbortSignal): Promise<Deno.Conn> {
+  if (!target.tls) {
+    const conn = await Deno.connect({ hostname: target.hostname, port: target.port, signal });
+    conn.setNoDelay(true);
+    return conn;
+  }
+  const conn = await Deno.connectTls({ hostname: target.hostname, port: target.port });
+  const onAbort = () => conn.close();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    // Certificate and handshake failures surface here, as connect failures.
+    await conn.handshake();
+    return conn;
+  } catch (error) {
+    try {
+      conn.close();
+    } catch { /* already closed by the abort */ }
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+class DenoSocket implements ByteSocket {
+  readonly #conn: Deno.Conn;
+  readonly #events: SocketEvents;
+  #closed = false;
+
+  constructor(conn: Deno.Conn, events: SocketEvents) {
+    this.#conn = conn;
+    this.#events = events;
+    this.#readLoop();
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) {
+      done += await this.#conn.write(done === 0 ? bytes : bytes.subarray(done));
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already gone */ }
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_BYTES);
+    let failure: Error | null = null;
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        this.#events.data(buf.subarray(0, n));
+      }
+    } catch (error) {
+      // A read cut short by our own close is an end, not a failure.
+      if (!this.#closed) failure = error instanceof Error ? error : new Error(String(error));
+    }
+    this.close();
+    this.#events.end(failure);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,401 @@
+/**
+ * `postBytes` over our own HTTP/1.1 client: keep-alive connections from a
+ * {@link ConnectionPool}, the request head and a small body written in one
+ * go, a tight response parser, and the same contract as the `fetch` version
+ * in `../http_client.ts`:
+ *
+ * - the four timeouts: total; connect (a real connect phase here, and, as
+ *   with fetch, bodies up to {@link SMALL_BODY_BYTES} must see the response
+ *   head within connect + read-idle of the attempt's start); read idle
+ *   between response chunks once the head is in;
+ * - at most `maxResponseBytes` of the answer kept (a longer one is cut and its
+ *   connection closed);
+ * - redirects are never followed: a 3xx is a failed delivery;
+ * - one retry, on a fresh connection, only when a reused keep-alive
+ *   connection was closed by the peer before any byte of a response came, and
+ *   only when the body can be produced again;
+ * - the caller's signal, and closing the pool, abort ("Aborted").
+ *
+ * Bodies of known size go with Content-Length, spool files included (read
+ * straight from the file into two alternating buffers); other streams are
+ * sent chunked.
+ *
+ * @module
+ */
+
+import { open } from "node:fs/promises";
+import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "../post_types.ts";
+import { FileStream } from "../spool.ts";
+import { type Connection, type ConnectionPool, PoolClosedError } from "./pool.ts";
+import { parseTarget, requestHead, type Target } from "./request.ts";
+import { MalformedResponseError, ResponseParser } from "./response.ts";
+import { ConnectError, type SocketEvents } from "./socket.ts";
+import { Deadlines, type Expiring } from "./deadlines.ts";
+
+type Body = NonNullable<PostOptions["body"]>;
+type OneBody = Exclude<Body, () => unknown>;
+
+/** Bodies up to this size are copied behind the head and written in one call. */
+const COALESCE_BYTES = 64 * 1024;
+/** Bytes per read of a spool file (two such buffers per transfer). */
+const FILE_CHUNK = 512 * 1024;
+
+const ASCII = new TextEncoder();
+/** Failure of an attempt that another fresh connection could fix. */
+const DROPPED = Symbol("dropped");
+
+/** POSTs `body` to `url` through `pool`; never throws. */
+export async function postWithPool(
+  pool: ConnectionPool,
+  deadlines: Deadlines,
+  url: string,
+  opts: PostOptions,
+): Promise<PostResult> {
+  const target = parseTarget(url);
+  if (typeof target === "string") return { ok: false, reason: target };
+  if (opts.signal?.aborted) return { ok: false, reason: "Aborted" };
+  const request = new Request1(opts, deadlines);
+  const given = opts.body;
+  const makeBody = typeof given === "function" ? given : () => given;
+  const retryable = typeof given === "function" || !(given instanceof ReadableStream);
+  try {
+    for (let attempt = 0;; attempt++) {
+      // The retry goes to a fresh connection, never another pooled one.
+      const outcome = await request.attempt(pool, target, makeBody(), attempt > 0);
+      if (outcome !== DROPPED) return outcome;
+      if (!retryable || attempt > 0) return { ok: false, reason: request.dropReason };
+    }
+  } finally {
+    request.finish();
+  }
+}
+
+/** One POST across its attempts: deadlines, abort, cancellation of the phase in progress. */
+class Request1 implements Expiring {
+  readonly #opts: PostOptions;
+  readonly #deadlines: Deadlines;
+  readonly #totalAt: number;
+  #phaseAt = Infinity;
+  #phase: "connect" | "read" = "connect";
+  /** Why the request was stopped from outside (timeout, abort); never retried. */
+  why: string | null = null;
+  /** The reason given when a dropped connection is not retried. */
+  dropReason = "Connection closed before the response";
+  #abandon: ((why: Error) => void) | null = null;
+  readonly #onAbort: (() => void) | null;
+  deadline = Infinity;
+
+  constructor(opts: PostOptions, deadlines: Deadlines) {
+    this.#opts = opts;
+    this.#deadlines = deadlines;
+    const now = performance.now();
+    this.#totalAt = positive(opts.totalTimeoutMs) ? now + opts.totalTimeoutMs : Infinity;
+    this.#onAbort = opts.signal === undefined ? null : () => this.stop("Aborted");
+    if (this.#onAbort !== null) opts.signal!.addEventListener("abort", this.#onAbort);
+    this.#reschedule();
+  }
+
+  /** Stops whatever runs now with `reason` (the first reason wins). */
+  stop(reason: string): void {
+    this.why ??= reason;
+    this.#abandon?.(new Error(reason));
+  }
+
+  expire(now: number): void {
+    if (now >= this.#totalAt) this.stop("Total timeout");
+    else this.stop(this.#phase === "read" ? "Read timeout" : "Connect timeout");
+  }
+
+  finish(): void {
+    this.#deadlines.remove(this);
+    if (this.#onAbort !== null) this.#opts.signal!.removeEventListener("abort", this.#onAbort);
+  }
+
+  /** Sets the phase deadline (`ms` from now; not finite = none). */
+  #setPhase(phase: "connect" | "read", ms: number): void {
+    this.#phase = phase;
+    this.#phaseAt = positive(ms) ? performance.now() + ms : Infinity;
+    this.#reschedule();
+  }
+
+  #reschedule(): void {
+    this.deadline = Math.min(this.#totalAt, this.#phaseAt);
+    if (this.deadline === Infinity) this.#deadlines.remove(this);
+    else this.#deadlines.set(this);
+  }
+
+  /** One attempt: a connection, the request, the answer. */
+  async attempt(
+    pool: ConnectionPool,
+    target: Target,
+    body: OneBody,
+    fresh: boolean,
+  ): Promise<PostResult | typeof DROPPED> {
+    const opts = this.#opts;
+    const size = bodySize(body);
+    const headLength = size >= 0 ? size : -1;
+    const head = requestHead(target, opts.headers, headLength);
+    if (typeof head !== "string") {
+      await discard(body);
+      return { ok: false, reason: head.invalid };
+    }
+    const small = size >= 0 && size <= SMALL_BODY_BYTES;
+    const started = performance.now();
+    this.#setPhase("connect", opts.connectTimeoutMs);
+    let acquired: { conn: Connection; reused: boolean };
+    try {
+      if (this.why !== null) throw new Error(this.why);
+      acquired = await pool.acquire(target, fresh, (abandon) => this.#abandon = abandon);
+    } catch (error) {
+      await discard(body);
+      if (this.why !== null) return { ok: false, reason: this.why };
+      if (error instanceof PoolClosedError) return { ok: false, reason: "Aborted" };
+      if (error instanceof ConnectError) {
+        return { ok: false, reason: error.message, refused: error.refused };
+      }
+      return { ok: false, reason: describe(error) };
+    }
+    const { conn, reused } = acquired;
+    // As with fetch: a small body's answer must start within connect +
+    // read-idle of the attempt's start; larger ones have only the total
+    // timeout until the head arrives (their upload may take long).
+    const headLimit = opts.connectTimeoutMs + opts.readIdleTimeoutMs;
+    this.#setPhase(
+      "connect",
+      small && positive(headLimit) ? started + headLimit - performance.now() : Infinity,
+    );
+    const exchange = new Exchange(
+      opts.maxResponseBytes,
+      () => this.#setPhase("read", opts.readIdleTimeoutMs),
+    );
+    conn.handler = exchange;
+    this.#abandon = () => conn.socket.close();
+    if (this.why !== null) conn.socket.close();
+    const written = writeBody(conn, head, body, size, exchange);
+    const result = await exchange.promise;
+    this.#abandon = null;
+    // Still writing once the answer is complete: the peer answered early (or
+    // the last write has not reported yet); either way the connection goes.
+    if (!exchange.writeDone) conn.socket.close();
+    const fullyWritten = await written;
+    const reusable = result.ok && result.state === "done" && exchange.parser.keepAlive &&
+      fullyWritten;
+    pool.release(conn, reusable);
+    if (this.why !== null) return { ok: false, reason: this.why };
+    if (pool.closed && !result.ok) return { ok: false, reason: "Aborted" };
+    if (!result.ok) {
+      if (result.dropped && reused) return DROPPED;
+      if (result.dropped) this.dropReason = result.reason;
+      return { ok: false, reason: result.reason };
+    }
+    const status = exchange.parser.status;
+    if (status >= 300 && status <= 399) {
+      return { ok: false, reason: `Redirect not followed (status ${status})` };
+    }
+    return { ok: true, status, body: exchange.parser.body };
+  }
+}
+
+type ExchangeResult =
+  | { readonly ok: true; readonly state: "done" | "full" }
+  | { readonly ok: false; readonly reason: string; readonly dropped: boolean };
+
+/** The answer to one request on one connection. */
+class Exchange implements SocketEvents {
+  readonly parser: ResponseParser;
+  readonly #onBodyChunk: () => void;
+  readonly #result = Promise.withResolvers<ExchangeResult>();
+  settled = false;
+  /** The request writer has finished (all sent, stopped, or failed). */
+  writeDone = false;
+
+  constructor(cap: number, onBodyChunk: () => void) {
+    this.parser = new ResponseParser(cap);
+    this.#onBodyChunk = onBodyChunk;
+  }
+
+  get promise(): Promise<ExchangeResult> {
+    return this.#result.promise;
+  }
+
+  data(chunk: Uint8Array): void {
+    if (this.settled) return;
+    let state;
+    try {
+      state = this.parser.feed(chunk);
+    } catch (error) {
+      this.#settle({ ok: false, reason: describe(error), dropped: false });
+      return;
+    }
+    if (state !== "more") this.#settle({ ok: true, state });
+    else if (this.parser.headDone) this.#onBodyChunk();
+  }
+
+  end(error: Error | null): void {
+    if (this.settled) return;
+    if (!this.parser.sawBytes) {
+      this.#settle({ ok: false, reason: dropReason(error), dropped: true });
+      return;
+    }
+    try {
+      this.#settle({ ok: true, state: this.parser.end() });
+    } catch (e) {
+      this.#settle({ ok: false, reason: describe(e), dropped: false });
+    }
+  }
+
+  /** The request could not be written: the connection broke. */
+  writeFailed(error: unknown): void {
+    if (this.settled) return;
+    this.#settle({
+      ok: false,
+      reason: dropReason(error),
+      // Only a connection that broke before any response counts as dropped.
+      dropped: !this.parser.sawBytes,
+    });
+  }
+
+  #settle(result: ExchangeResult): void {
+    this.settled = true;
+    this.#result.resolve(result);
+  }
+}
+
+/** Size of a body, or -1 when unknown (sent chunked). */
+function bodySize(body: OneBody): number {
+  if (body instanceof Uint8Array) return body.length;
+  if (body instanceof Blob) return body.size;
+  if (body instanceof FileStream && body.fileBytes >= 0) return body.prefix.length + body.fileBytes;
+  return -1;
+}
+
+/** Writes head and body; resolves true once all is written, false if stopped early. */
+async function writeBody(
+  conn: Connection,
+  head: string,
+  body: OneBody,
+  size: number,
+  exchange: Exchange,
+): Promise<boolean> {
+  try {
+    return await writeAll(conn, head, body, size, exchange);
+  } catch (error) {
+    await discard(body);
+    exchange.writeFailed(error);
+    return false;
+  } finally {
+    exchange.writeDone = true;
+  }
+}
+
+async function writeAll(
+  conn: Connection,
+  head: string,
+  body: OneBody,
+  size: number,
+  exchange: Exchange,
+): Promise<boolean> {
+  const socket = conn.socket;
+  if (body instanceof Uint8Array && body.length <= COALESCE_BYTES) {
+    const out = new Uint8Array(head.length + body.length);
+    ASCII.encodeInto(head, out);
+    out.set(body, head.length);
+    await socket.write(out);
+    return true;
+  }
+  if (body instanceof FileStream && body.fileBytes >= 0) {
+    const first = new Uint8Array(head.length + body.prefix.length);
+    ASCII.encodeInto(head, first);
+    first.set(body.prefix, head.length);
+    await socket.write(first);
+    return await writeFile(conn, body.path, body.fileBytes, exchange);
+  }
+  await socket.write(ASCII.encode(head));
+  if (body instanceof Uint8Array) {
+    await socket.write(body);
+    return true;
+  }
+  const stream = body instanceof Blob ? body.stream() : body;
+  return await writeStream(conn, stream, size < 0, exchange);
+}
+
+/** Copies `length` bytes of the file at `path` to the connection. */
+async function writeFile(
+  conn: Connection,
+  path: string,
+  length: number,
+  exchange: Exchange,
+): Promise<boolean> {
+  const file = await open(path, "r");
+  try {
+    let spare = new Uint8Array(Math.min(FILE_CHUNK, Math.max(1, length)));
+    let current = new Uint8Array(spare.length);
+    let position = 0;
+    let reading = length > 0 ? file.read(current, 0, Math.min(current.length, length), 0) : null;
+    while (reading !== null) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) throw new Error("Spool file shorter than the message");
+      position += bytesRead;
+      // Read the next part while this one is being written.
+      reading = position < length && !exchange.settled
+        ? file.read(spare, 0, Math.min(spare.length, length - position), position)
+        : null;
+      await conn.socket.write(current.subarray(0, bytesRead));
+      [current, spare] = [spare, current];
+      if (exchange.settled) {
+        await reading?.catch(() => {});
+        return false;
+      }
+    }
+    return position === length;
+  } finally {
+    await file.close();
+  }
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = ASCII.encode("0\r\n\r\n");
+
+/** Copies a stream to the connection, in chunked framing when `chunked`. */
+async function writeStream(
+  conn: Connection,
+  stream: ReadableStream<Uint8Array>,
+  chunked: boolean,
+  exchange: Exchange,
+): Promise<boolean> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      if (exchange.settled) return false;
+      const next = await reader.read();
+      if (next.done) break;
+      if (next.value.length === 0) continue;
+      if (chunked) await conn.socket.write(ASCII.encode(`${next.value.length.toString(16)}\r\n`));
+      await conn.socket.write(next.value);
+      if (chunked) await conn.socket.write(CRLF);
+    }
+    if (chunked) await conn.socket.write(LAST_CHUNK);
+    return true;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+async function discard(body: OneBody): Promise<void> {
+  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+}
+
+function positive(ms: number): boolean {
+  return Number.isFinite(ms) && ms > 0;
+}
+
+function dropReason(error: unknown): string {
+  return error === null || error === undefined
+    ? "Connection closed before the response"
+    : `Connection lost before the response: ${describe(error)}`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof MalformedResponseError) return `Malformed response: ${error.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

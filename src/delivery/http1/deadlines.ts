@@ -1,0 +1,55 @@
+/**
+ * One timer for every request in flight: each request keeps its next
+ * deadline as a number, and the timer is armed for the earliest one. Moving
+ * a deadline later (a read-idle limit reset per chunk) costs an assignment,
+ * not a timer.
+ *
+ * @module
+ */
+
+/** Something with a deadline (`performance.now()` ms). */
+export interface Expiring {
+  /** The next deadline; Infinity for none. */
+  readonly deadline: number;
+  /** Called once the deadline has passed (it may set a new one). */
+  expire(now: number): void;
+}
+
+/** The set of deadlines and the one timer. */
+export class Deadlines {
+  readonly #active = new Set<Expiring>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Infinity;
+
+  /** Adds `item`, or notes that its deadline changed. */
+  set(item: Expiring): void {
+    this.#active.add(item);
+    if (item.deadline < this.#armedFor) this.#arm(item.deadline);
+  }
+
+  /** Forgets `item`; the timer stops with the last one. */
+  remove(item: Expiring): void {
+    if (!this.#active.delete(item) || this.#active.size > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = at;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    for (const item of [...this.#active]) {
+      if (item.deadline <= now) item.expire(now);
+    }
+    let next = Infinity;
+    for (const item of this.#active) next = Math.min(next, item.deadline);
+    if (next < Infinity) this.#arm(next);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The contract of one outgoing POST (RECEIVE or MISSED), shared by the two
+ * clients that implement it: `fetch` (`http_client.ts`) and our own
+ * HTTP/1.1 client (`http1/`).
+ *
+ * @module
+ */
+
+import type { OutgoingBody } from "../core/message.ts";
+
+/** Bodies at most this large are held to the connect deadline (see module doc). */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+
+/** What {@link postBytes} needs besides the url. */
+export interface PostOptions {
+  /** Request headers (Content-Length comes from the Blob). */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The request body: a Blob (Content-Length) or a stream (chunked), or a
+   * factory making a fresh one per attempt (which allows the one retry).
+   */
+  readonly body: OutgoingBody | (() => OutgoingBody);
+  /** Limit on the whole exchange, ms. */
+  readonly totalTimeoutMs: number;
+  /** Connect limit, ms (approximated, see module doc). */
+  readonly connectTimeoutMs: number;
+  /** Longest silence while reading the response, ms. */
+  readonly readIdleTimeoutMs: number;
+  /**
+   * Response bytes kept; the rest is discarded unread. Parsers of the
+   * responses we read ignore trailing bytes, so any cap at least as large as
+   * the longest well-formed response changes no outcome.
+   */
+  readonly maxResponseBytes: number;
+  /** Aborts the request from outside (shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of one POST. */
+export type PostResult =
+  | { readonly ok: true; readonly status: number; readonly body: Uint8Array }
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** Nothing listened at the address (no byte of the request was delivered). */
+    readonly refused?: boolean;
+  };
