@@ -118,7 +118,8 @@ export class MessageSink {
       await this.abort();
       return { ok: false, reason: "Body shorter than announced" };
     }
-    if (!bytesEqual(new Uint8Array(this.#hash.digest()), claimedSha512)) {
+    // node:crypto's Buffer is a Uint8Array: compared as it is, not copied.
+    if (!bytesEqual(this.#hash.digest(), claimedSha512)) {
       await this.abort();
       return { ok: false, reason: "Message SHA-512 does not match" };
     }

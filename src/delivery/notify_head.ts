@@ -38,13 +38,23 @@ export async function readHead<T>(
   max: number,
   what: string,
 ): Promise<Head<T>> {
-  let buf = new Uint8Array(4096);
+  let buf: Uint8Array | null = null;
   let used = 0;
   for (;;) {
     const next = await readChunk(reader);
     if (next === null) return { ok: false, reason: UNREADABLE_BODY };
     if (next.done) return { ok: false, reason: `Truncated body: incomplete ${what} header` };
     const value = next.value;
+    if (buf === null) {
+      // Usually the first chunk holds the whole header: parse it in place.
+      const whole = parseOrFail(parse, value.subarray(0, max));
+      if (whole === null) buf = new Uint8Array(4096);
+      else if ("reason" in whole) return whole;
+      else {
+        const rest = value.subarray(whole.headerLength);
+        return { ok: true, header: whole.header, rest: rest.length > 0 ? [rest] : [] };
+      }
+    }
     const take = Math.min(value.length, max - used);
     if (used + take > buf.length) {
       const next = new Uint8Array(Math.min(max, (used + take) * 2));
@@ -53,18 +63,26 @@ export async function readHead<T>(
     }
     buf.set(value.subarray(0, take), used);
     used += take;
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(buf.subarray(0, used));
-    } catch (error) {
-      if (error instanceof ParseError) return { ok: false, reason: error.message };
-      throw error;
-    }
+    const parsed = parseOrFail(parse, buf.subarray(0, used));
+    if (parsed !== null && "reason" in parsed) return parsed;
     if (parsed !== null) {
       const rest = [buf.subarray(parsed.headerLength, used), value.subarray(take)]
         .filter((b) => b.length > 0);
       return { ok: true, header: parsed.header, rest };
     }
     if (used >= max) return { ok: false, reason: `The ${what} header is longer than possible` };
+  }
+}
+
+/** `parse(b)`, with a {@link ParseError} turned into a failure. */
+function parseOrFail<T>(
+  parse: (b: Uint8Array) => { header: T; headerLength: number } | null,
+  b: Uint8Array,
+): { header: T; headerLength: number } | { ok: false; reason: string } | null {
+  try {
+    return parse(b);
+  } catch (error) {
+    if (error instanceof ParseError) return { ok: false, reason: error.message };
+    throw error;
   }
 }

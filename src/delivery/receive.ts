@@ -5,7 +5,6 @@
  * @module
  */
 
-import { randomBytes } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import { bytesEqual, ParseError } from "../protocol/bytes.ts";
 import {
@@ -14,6 +13,7 @@ import {
   reprDigestHeader,
 } from "../protocol/receive.ts";
 import { postBytes } from "./http_client.ts";
+import { randomIdentifier } from "./_random.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 
 /**
@@ -39,7 +39,7 @@ export async function sendReceive(
   signal?: AbortSignal,
 ): Promise<ReceiveOutcome> {
   // The reference sends a fresh 8-byte identifier per subscriber, and empty tracing.
-  const identifier = new Uint8Array(randomBytes(8));
+  const identifier = randomIdentifier(8);
   const tracing = new Uint8Array(0);
   const header = encodeReceiveHeader({
     tracing,

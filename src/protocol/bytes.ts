@@ -45,7 +45,25 @@ export function isUtf8(bytes: Uint8Array): boolean {
 
 /** Encodes a string as UTF-8. */
 export function encodeUtf8(text: string): Uint8Array {
+  if (text.length <= ASCII_FAST_PATH && isAscii(text)) {
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  }
   return UTF8.encode(text);
+}
+
+/**
+ * Strings up to this long are checked for ASCII and copied byte by byte:
+ * cheaper than a call into the runtime's encoder (an op in Deno), and most
+ * strings we encode (trace names, authorization values) are short ASCII.
+ */
+const ASCII_FAST_PATH = 256;
+
+/** Whether every UTF-16 unit of `text` is below 0x80 (so its UTF-8 is one byte per unit). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** A cursor over a byte array; every read checks bounds. */
@@ -224,14 +242,28 @@ export class Writer {
 
   /** Writes `lp16(b)`; strings are UTF-8 encoded. */
   lp16(b: Uint8Array | string): this {
+    if (typeof b === "string" && b.length <= ASCII_FAST_PATH && isAscii(b)) {
+      return this.u16(b.length).#ascii(b);
+    }
     const bytes = typeof b === "string" ? UTF8.encode(b) : b;
     return this.u16(bytes.length).bytes(bytes);
   }
 
   /** Writes `lp8(b)`. */
   lp8(b: Uint8Array | string): this {
+    if (typeof b === "string" && b.length <= ASCII_FAST_PATH && isAscii(b)) {
+      return this.u8(b.length).#ascii(b);
+    }
     const bytes = typeof b === "string" ? UTF8.encode(b) : b;
     return this.u8(bytes.length).bytes(bytes);
+  }
+
+  /** Writes an ASCII string's bytes (no intermediate array). */
+  #ascii(text: string): this {
+    const at = this.#reserve(text.length);
+    const buf = this.#buf;
+    for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+    return this;
   }
 
   /** Writes an optional text as `lp16`, absent as length 0. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { encodeUtf8, ParseError, Reader, Writer } from "./bytes.ts";
+import { ParseError, Reader, Writer } from "./bytes.ts";
 
 /** One trace entry. */
 export interface TraceEntry {
@@ -50,19 +50,39 @@ export function encodeSimpleTracing(
   receivedAtNs: bigint,
   sentAtNs: bigint,
 ): Uint8Array {
-  const encoded: { name: Uint8Array; extra: Uint8Array; at: number }[] = [];
+  let kept = 0;
   let size = 3;
   for (const e of entries) {
-    const name = encodeUtf8(e.name);
-    const extra = encodeUtf8(e.extra);
-    const next = size + 4 + name.length + extra.length + 8;
+    const next = size + 4 + utf8Length(e.name) + utf8Length(e.extra) + 8;
     if (next >= TRUNCATE_AT) break;
-    encoded.push({ name, extra, at: e.at });
+    kept++;
     size = next;
   }
-  const w = new Writer(size + 16).u8(encoded.length < entries.length ? 1 : 0).u16(encoded.length);
-  for (const e of encoded) w.lp16(e.name).lp16(e.extra).f64(e.at);
+  const w = new Writer(size + 16).u8(kept < entries.length ? 1 : 0).u16(kept);
+  for (let i = 0; i < kept; i++) {
+    const e = entries[i]!;
+    w.lp16(e.name).lp16(e.extra).f64(e.at);
+  }
   return w.u64(receivedAtNs).u64(sentAtNs).finish();
+}
+
+/** UTF-8 length of `text`, without encoding it. */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      // A surrogate pair: 4 bytes for 2 units.
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2;
+        i++;
+      } else n += 2;
+    } else n += 2;
+  }
+  return n;
 }
 
 /**

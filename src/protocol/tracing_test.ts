@@ -90,3 +90,17 @@ Deno.test("tracing limits: timestamps outside u64 are RangeErrors", () => {
   assert.throws(() => encodeSimpleTracing([], -1n, 0n), RangeError);
   assert.throws(() => encodeSimpleTracing([], 0n, 2n ** 64n), RangeError);
 });
+
+Deno.test("tracing: non-ASCII names and extras are counted and written as UTF-8", () => {
+  const entries: TraceEntry[] = [
+    { name: "é€😀", extra: '{"k":"\ud800x"}', at: 1.5 },
+    { name: "plain", extra: "{}", at: 2 },
+  ];
+  const decoded = parseSimpleTracing(encodeSimpleTracing(entries, 1n, 2n));
+  // A lone surrogate is written as U+FFFD, as TextEncoder does.
+  assert.deepEqual(decoded.entries, [
+    { name: "é€😀", extra: '{"k":"\ufffdx"}', at: 1.5 },
+    { name: "plain", extra: "{}", at: 2 },
+  ]);
+  assert.equal(decoded.truncated, false);
+});

@@ -27,7 +27,7 @@ import { open } from "node:fs/promises";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "../post_types.ts";
 import { FileStream } from "../spool.ts";
 import { type Connection, type ConnectionPool, PoolClosedError } from "./pool.ts";
-import { parseTarget, requestHead, type Target } from "./request.ts";
+import { parseTarget, requestHead, type Target, writeAscii } from "./request.ts";
 import { MalformedResponseError, ResponseParser } from "./response.ts";
 import { ConnectError, type SocketEvents } from "./socket.ts";
 import { Deadlines, type Expiring } from "./deadlines.ts";
@@ -298,14 +298,14 @@ async function writeAll(
   const socket = conn.socket;
   if (body instanceof Uint8Array && body.length <= COALESCE_BYTES) {
     const out = new Uint8Array(head.length + body.length);
-    ASCII.encodeInto(head, out);
+    writeAscii(head, out);
     out.set(body, head.length);
     await socket.write(out);
     return true;
   }
   if (body instanceof FileStream && body.fileBytes >= 0) {
     const first = new Uint8Array(head.length + body.prefix.length);
-    ASCII.encodeInto(head, first);
+    writeAscii(head, first);
     first.set(body.prefix, head.length);
     await socket.write(first);
     return await writeFile(conn, body.path, body.fileBytes, exchange);

@@ -78,12 +78,28 @@ export function requestHead(
   let head = target.start;
   for (const name in headers) {
     const value = headers[name]!;
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+    if (!validName(name) || !FIELD_VALUE.test(value)) {
       return { invalid: `Invalid header: ${name}` };
     }
-    if (FRAMING.has(name.toLowerCase())) continue;
+    if (FRAMING.has(name) || FRAMING.has(name.toLowerCase())) continue;
     head += `${name}: ${value}\r\n`;
   }
   return head +
     (length >= 0 ? `content-length: ${length}\r\n\r\n` : "transfer-encoding: chunked\r\n\r\n");
+}
+
+/** Names seen valid (our callers use a handful). */
+const validNames = new Set<string>();
+
+function validName(name: string): boolean {
+  if (validNames.has(name)) return true;
+  if (!TOKEN.test(name)) return false;
+  if (validNames.size < 64) validNames.add(name);
+  return true;
+}
+
+/** Writes ASCII `text` into `out` from 0 (callers checked it is ASCII); returns its length. */
+export function writeAscii(text: string, out: Uint8Array): number {
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return text.length;
 }

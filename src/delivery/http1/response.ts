@@ -43,8 +43,48 @@ const Phase = {
   Done: 7,
 } as const;
 
-const LATIN1 = new TextDecoder("latin1");
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?:[ \t].*)?$/;
+/** The headers that frame a response, by name length. */
+const FRAMING_NAMES = new Map([
+  [14, "content-length"],
+  [17, "transfer-encoding"],
+  [10, "connection"],
+]);
+
+/** The status of a status line `HTTP/1.x NNN[ reason]` in `b[0, end)`. */
+function statusOf(b: Uint8Array, end: number): number {
+  const ok = end >= 12 && b[0] === 0x48 && b[1] === 0x54 && b[2] === 0x54 && b[3] === 0x50 &&
+    b[4] === 0x2f && b[5] === 0x31 && b[6] === 0x2e && (b[7] === 0x30 || b[7] === 0x31) &&
+    b[8] === 0x20 && isDigit(b[9]!) && isDigit(b[10]!) && isDigit(b[11]!) &&
+    (end === 12 || b[12] === 0x20 || b[12] === 0x09);
+  if (!ok) throw new MalformedResponseError("Invalid status line");
+  return (b[9]! - 0x30) * 100 + (b[10]! - 0x30) * 10 + (b[11]! - 0x30);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** End of the line that `lf` (an LF index, or -1) terminates, without its CR. */
+function lineEnd(b: Uint8Array, start: number, lf: number): number {
+  const end = lf < 0 ? b.length : lf;
+  return end > start && b[end - 1] === 13 ? end - 1 : end;
+}
+
+/** Whether `b` at `at` holds `lower` (a lowercase ASCII name) in any case. */
+function sameLowercase(b: Uint8Array, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = b[at + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c + 32 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** `b[start, end)` as a string, one character per byte. */
+function latin1(b: Uint8Array, start: number, end: number): string {
+  let out = "";
+  for (let i = start; i < end; i++) out += String.fromCharCode(b[i]!);
+  return out;
+}
 
 /** Parses one response; make a new one per request. */
 export class ResponseParser {
@@ -205,31 +245,32 @@ export class ResponseParser {
     return this.#head.subarray(0, need);
   }
 
+  /**
+   * Parses a head from its bytes. Only the three framing headers are turned
+   * into strings; other lines are checked for shape and skipped.
+   */
   #parseHeadBytes(head: Uint8Array): void {
     if (head.length > MAX_HEAD_BYTES) throw new MalformedResponseError("Response head too long");
-    this.#parseHead(LATIN1.decode(head));
-  }
-
-  #parseHead(text: string): void {
-    const lines = text.split(/\r?\n/);
-    const match = STATUS_LINE.exec(lines[0] ?? "");
-    if (match === null) throw new MalformedResponseError("Invalid status line");
-    const http10 = match[1] === "0";
-    const status = Number(match[2]);
+    let eol = head.indexOf(10);
+    const status = statusOf(head, lineEnd(head, 0, eol));
+    const http10 = head[7] === 0x30;
     let length = -1;
     let chunked = false;
     let otherCoding = false;
     let close = http10;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line === "") continue;
-      const colon = line.indexOf(":");
-      if (colon <= 0 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) {
+    for (let start = eol + 1; start < head.length; start = eol + 1) {
+      eol = head.indexOf(10, start);
+      if (eol < 0) eol = head.length;
+      const end = lineEnd(head, start, eol);
+      if (end === start) continue;
+      const colon = head.indexOf(58, start);
+      if (colon <= start || colon >= end || head[start] === 32 || head[start] === 9) {
         throw new MalformedResponseError("Invalid header line");
       }
-      const name = line.slice(0, colon).toLowerCase();
+      const name = FRAMING_NAMES.get(colon - start);
+      if (name === undefined || !sameLowercase(head, start, name)) continue;
+      const value = latin1(head, colon + 1, end);
       if (name === "content-length") {
-        const value = line.slice(colon + 1).trim();
         // Repeated values (also "5, 5") must agree.
         for (const part of value.split(",")) {
           const v = part.trim();
@@ -241,11 +282,11 @@ export class ResponseParser {
           length = n;
         }
       } else if (name === "transfer-encoding") {
-        const codings = line.slice(colon + 1).split(",").map((s) => s.trim().toLowerCase());
+        const codings = value.split(",").map((c) => c.trim().toLowerCase());
         chunked = codings.at(-1) === "chunked";
         otherCoding = !chunked;
-      } else if (name === "connection") {
-        const tokens = line.slice(colon + 1).toLowerCase();
+      } else {
+        const tokens = value.toLowerCase();
         if (/(^|,)\s*close\s*(,|$)/.test(tokens)) close = true;
         else if (http10 && /(^|,)\s*keep-alive\s*(,|$)/.test(tokens)) close = false;
       }
@@ -281,7 +322,7 @@ export class ResponseParser {
     if (this.#line.length + (stop - at) > MAX_LINE_BYTES) {
       throw new MalformedResponseError("Chunked framing line too long");
     }
-    this.#line += LATIN1.decode(chunk.subarray(at, stop));
+    this.#line += latin1(chunk, at, stop);
     if (lf < 0) return chunk.length;
     const line = this.#line.endsWith("\r") ? this.#line.slice(0, -1) : this.#line;
     this.#line = "";
