@@ -33,9 +33,12 @@ export { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_type
  * through our own HTTP/1.1 client while a broadcaster holds it
  * (`http1/mod.ts`), else with `fetch`.
  */
-export async function postBytes(url: string, opts: PostOptions): Promise<PostResult> {
-  const viaSockets = postThroughHeldClient(url, opts);
-  if (viaSockets !== null) return await viaSockets;
+export function postBytes(url: string, opts: PostOptions): Promise<PostResult> {
+  return postThroughHeldClient(url, opts) ?? postWithFetch(url, opts);
+}
+
+/** {@link postBytes} with `fetch`. */
+async function postWithFetch(url: string, opts: PostOptions): Promise<PostResult> {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -47,7 +47,7 @@ export async function takeMessage(
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
 ): Promise<Intake> {
-  const sink = await MessageSink.open(length, limits);
+  const sink = MessageSink.inMemory(length, limits) ?? await MessageSink.open(length, limits);
   let finished = false;
   try {
     for (const chunk of first) {
@@ -87,8 +87,13 @@ export class MessageSink {
 
   /** Starts a message of `length` bytes (spooled when longer than the threshold). */
   static async open(length: bigint, limits: IntakeLimits): Promise<MessageSink> {
-    const inMemory = length <= BigInt(limits.spoolThresholdBytes);
-    return new MessageSink(length, inMemory ? null : await SpoolFile.create(limits.spoolDir));
+    return MessageSink.inMemory(length, limits) ??
+      new MessageSink(length, await SpoolFile.create(limits.spoolDir));
+  }
+
+  /** {@link open} without a promise for a message kept in memory; null when it would spool. */
+  static inMemory(length: bigint, limits: IntakeLimits): MessageSink | null {
+    return length <= BigInt(limits.spoolThresholdBytes) ? new MessageSink(length, null) : null;
   }
 
   /** Bytes taken so far. */
@@ -101,15 +106,20 @@ export class MessageSink {
     return this.#received === this.#length;
   }
 
-  /** Appends `chunk`; false (and nothing kept) when it runs past the announced length. */
-  async write(chunk: Uint8Array): Promise<boolean> {
+  /**
+   * Appends `chunk`; false (and nothing kept) when it runs past the announced
+   * length. A promise only when the chunk goes to a spool file.
+   */
+  write(chunk: Uint8Array): boolean | Promise<boolean> {
     if (chunk.length === 0) return true;
     this.#received += BigInt(chunk.length);
     if (this.#received > this.#length) return false;
     this.#hash.update(chunk);
-    if (this.#spool === null) this.#chunks.push(chunk);
-    else await this.#spool.write(chunk);
-    return true;
+    if (this.#spool === null) {
+      this.#chunks.push(chunk);
+      return true;
+    }
+    return this.#spool.write(chunk).then(() => true);
   }
 
   /** Checks length and hash; the message on success (the caller disposes it). */
@@ -149,20 +159,41 @@ export class MessageSink {
 
 /** A message held as one byte array (copied per RECEIVE, shared by websocket parts). */
 export function bytesMessage(bytes: Uint8Array): HeldMessage {
-  return {
-    length: BigInt(bytes.length),
-    inMemory: true,
-    withPrefix: (prefix) => {
-      const body = new Uint8Array(prefix.length + bytes.length);
-      body.set(prefix);
-      body.set(bytes, prefix.length);
-      return body;
-    },
-    read: (start, end) => Promise.resolve(bytes.subarray(start, Math.min(end, bytes.length))),
-    retain: () => () => Promise.resolve(),
-    dispose: () => Promise.resolve(),
-  };
+  return new BytesMessage(bytes);
 }
+
+/** A class rather than closures: one small object per notify on the hot path. */
+class BytesMessage implements HeldMessage {
+  readonly #bytes: Uint8Array;
+  readonly length: bigint;
+  readonly inMemory = true;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.length = BigInt(bytes.length);
+  }
+
+  withPrefix(prefix: Uint8Array): Uint8Array {
+    const body = new Uint8Array(prefix.length + this.#bytes.length);
+    body.set(prefix);
+    body.set(this.#bytes, prefix.length);
+    return body;
+  }
+
+  read(start: number, end: number): Promise<Uint8Array> {
+    return Promise.resolve(this.#bytes.subarray(start, Math.min(end, this.#bytes.length)));
+  }
+
+  retain(): () => Promise<void> {
+    return NOTHING_TO_RELEASE;
+  }
+
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const NOTHING_TO_RELEASE = () => Promise.resolve();
 
 function blobMessage(blob: Blob): HeldMessage {
   return {

@@ -21,6 +21,9 @@ export async function forEachConcurrent<T>(
   limit: number,
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
+  // The common small cases without workers (a notify to 0 or 1 subscriber).
+  if (items.length === 0) return;
+  if (items.length === 1) return await fn(items[0]!, 0);
   let next = 0;
   let failure: { error: unknown } | null = null;
   async function worker(): Promise<void> {

@@ -54,7 +54,7 @@ export async function sendReceive(
   );
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
-    "repr-digest": reprDigestHeader(msg.sha512),
+    "repr-digest": digestHeaderOf(msg.sha512),
   };
   if (authorization !== null) headers["authorization"] = authorization;
   const res = await postBytes(url, {
@@ -93,4 +93,12 @@ export async function sendReceive(
   );
   if (verdict !== "ok") return { kind: "failed", reason: `Confirmation auth: ${verdict}` };
   return { kind: "confirmed", numSubscribers: answer.numSubscribers };
+}
+
+/** The last digest encoded: a fan-out sends the same one to every subscriber. */
+let lastDigest: { sha512: Uint8Array; header: string } | null = null;
+
+function digestHeaderOf(sha512: Uint8Array): string {
+  if (lastDigest?.sha512 !== sha512) lastDigest = { sha512, header: reprDigestHeader(sha512) };
+  return lastDigest.header;
 }

@@ -27,10 +27,17 @@ export class GlobCache {
   #knownDataVersion = -1;
   #knownGeneration = -1;
   #stale = true;
+  readonly #private: boolean;
 
-  /** Creates an empty, stale cache over `db` (filled on first {@link sync}). */
-  constructor(db: SqliteDb) {
+  /**
+   * Creates an empty, stale cache over `db` (filled on first {@link sync}).
+   * `private_` (an in-memory database) means no other connection can write,
+   * so after the first load our own writes keep the index current and
+   * {@link sync} asks SQLite nothing.
+   */
+  constructor(db: SqliteDb, private_ = false) {
     this.#db = db;
+    this.#private = private_;
     this.#dataVersion = db.prepare("PRAGMA data_version");
     this.#generation = db.prepare(`SELECT value FROM ${META} WHERE key = '${GLOB_GENERATION}'`);
     this.#all = db.prepare(`SELECT url, glob, missed_url FROM ${GLOBS}`);
@@ -38,6 +45,7 @@ export class GlobCache {
 
   /** Reloads the index if another connection changed glob rows since we last looked. */
   sync(): void {
+    if (this.#private && !this.#stale) return;
     const dv = Number(this.#dataVersion.get()?.["data_version"]);
     if (!this.#stale && dv === this.#knownDataVersion) return;
     if (!this.#stale && this.#readGeneration() === this.#knownGeneration) {

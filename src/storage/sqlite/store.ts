@@ -58,7 +58,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   try {
     configureConnection(db, path, opts.busyTimeoutMs ?? 5000);
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, path === ":memory:");
   } catch (e) {
     db.close();
     throw e;
@@ -71,10 +71,10 @@ class SqliteStore implements Store {
   #globs: GlobCache;
   #closed = false;
 
-  constructor(db: SqliteDb) {
+  constructor(db: SqliteDb, inMemory: boolean) {
     this.#db = db;
     this.#st = prepareStatements(db);
-    this.#globs = new GlobCache(db);
+    this.#globs = new GlobCache(db, inMemory);
   }
 
   // Runs `fn`, mapping contention/I/O errors (and a closed store) to "unavailable".
