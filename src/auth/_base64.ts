@@ -10,6 +10,16 @@
 const STD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/** Each alphabet's value per ASCII code, -1 for characters outside it. */
+const STD_VALUES = valuesOf(STD);
+const URL_VALUES = valuesOf(URL);
+
+function valuesOf(abc: string): Int8Array {
+  const values = new Int8Array(128).fill(-1);
+  for (let i = 0; i < abc.length; i++) values[abc.charCodeAt(i)] = i;
+  return values;
+}
+
 /** Encodes `bytes` with the standard or url-safe alphabet, padded or not. */
 export function encodeBase64(bytes: Uint8Array, urlSafe: boolean, pad: boolean): string {
   const abc = urlSafe ? URL : STD;
@@ -41,7 +51,6 @@ export function decodeBase64Exact(
   urlSafe: boolean,
   length: number,
 ): Uint8Array | null {
-  const abc = urlSafe ? URL : STD;
   const chars = Math.ceil((length * 4) / 3);
   const padLen = (4 - (chars % 4)) % 4;
   let body = text;
@@ -49,12 +58,14 @@ export function decodeBase64Exact(
     body = text.slice(0, chars);
   }
   if (body.length !== chars) return null;
+  const values = urlSafe ? URL_VALUES : STD_VALUES;
   const out = new Uint8Array(length);
   let acc = 0;
   let bits = 0;
   let o = 0;
   for (let i = 0; i < body.length; i++) {
-    const v = abc.indexOf(body[i]!);
+    const c = body.charCodeAt(i);
+    const v = c < 128 ? values[c]! : -1;
     if (v < 0) return null;
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { encodeUtf8 } from "../protocol/bytes.ts";
 import { decodeBase64Exact, encodeBase64 } from "./_base64.ts";
 import { replayExpiry, type ReplayStore } from "./replay_store.ts";
@@ -35,12 +35,10 @@ export function hmacAuth(opts: HmacAuthOptions): AuthStrategy {
   if (opts.secret.length !== 64) {
     throw new Error(`Invalid hmac secret: ${opts.secret.length} bytes, expected 64`);
   }
-  const secret = opts.secret.slice();
   const lifetime = opts.tokenLifetimeSeconds ?? 120;
   const nonceOf = opts.nonce ?? randomNonce;
   const replay = opts.replay;
-  const sign = (toSign: Uint8Array): Uint8Array =>
-    new Uint8Array(createHmac("sha512", secret).update(toSign).digest());
+  const sign = hmacSha512(opts.secret);
 
   async function check(
     message: AuthMessage,
@@ -107,8 +105,24 @@ export function hmacAuth(opts: HmacAuthOptions): AuthStrategy {
   };
 }
 
+/**
+ * HMAC-SHA512 under `secret` (at most one 128-byte block), computed from the
+ * two keyed hash states prepared once: each code is then two copies, two
+ * updates and two digests, about half what `createHmac` costs per call (it
+ * derives the padded keys and two hashes every time).
+ */
+function hmacSha512(secret: Uint8Array): (message: Uint8Array) => Uint8Array {
+  const block = new Uint8Array(128);
+  block.set(secret);
+  const inner = createHash("sha512").update(block.map((b) => b ^ 0x36));
+  const outer = createHash("sha512").update(block.map((b) => b ^ 0x5c));
+  block.fill(0);
+  // node:crypto's Buffer is a Uint8Array: returned as it is, not copied.
+  return (message) => outer.copy().update(inner.copy().update(message).digest()).digest();
+}
+
 function randomNonce(): string {
-  return encodeBase64(new Uint8Array(randomBytes(4)), true, false);
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(4)), true, false);
 }
 
 /**

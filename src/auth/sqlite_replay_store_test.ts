@@ -82,3 +82,44 @@ Deno.test("sqlite store works in memory", async () => {
   assert.equal(await store.markUsed(code(1), 1e10, 1), "replay");
   await store.close();
 });
+
+Deno.test("sqlite store: codes marked together share a commit; a duplicate among them is a replay", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const store = await sqliteReplayStore({ path, commitDelayMs: 5 });
+    const now = Date.now() / 1000;
+    const results = await Promise.all(
+      [1, 2, 3, 1, 4].map((n) => store.markUsed(code(n), now + 300, now)),
+    );
+    assert.deepEqual(results, ["fresh", "fresh", "fresh", "replay", "fresh"]);
+    await store.close();
+    const db = await openSqlite(path);
+    try {
+      const n = db.prepare("SELECT count(*) AS n FROM httppubsub_hmacs").get()!.n;
+      assert.equal(Number(n), 4);
+    } finally {
+      db.close();
+    }
+  }));
+
+Deno.test("sqlite store: the clean-up deletes many expired rows in steps", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const store = await sqliteReplayStore({ path, clock: () => 0 });
+    const marks: Promise<unknown>[] = [];
+    for (let i = 0; i < 1234; i++) {
+      const c = new Uint8Array(64);
+      new DataView(c.buffer).setUint32(0, i + 1);
+      marks.push(store.markUsed(c, 100, 10));
+    }
+    await Promise.all(marks);
+    await store.close();
+    const later = await sqliteReplayStore({ path, clock: () => 200 });
+    await later.close();
+    const db = await openSqlite(path);
+    try {
+      assert.equal(Number(db.prepare("SELECT count(*) AS n FROM httppubsub_hmacs").get()!.n), 0);
+    } finally {
+      db.close();
+    }
+  }));
