@@ -6,7 +6,8 @@
  * @module
  */
 
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { hmacSha512 } from "../crypto/mod.ts";
 import { encodeUtf8 } from "../protocol/bytes.ts";
 import { decodeBase64Exact, encodeBase64 } from "./_base64.ts";
 import { replayExpiry, type ReplayStore } from "./replay_store.ts";
@@ -103,22 +104,6 @@ export function hmacAuth(opts: HmacAuthOptions): AuthStrategy {
     },
     close: () => replay.close(),
   };
-}
-
-/**
- * HMAC-SHA512 under `secret` (at most one 128-byte block), computed from the
- * two keyed hash states prepared once: each code is then two copies, two
- * updates and two digests, about half what `createHmac` costs per call (it
- * derives the padded keys and two hashes every time).
- */
-function hmacSha512(secret: Uint8Array): (message: Uint8Array) => Uint8Array {
-  const block = new Uint8Array(128);
-  block.set(secret);
-  const inner = createHash("sha512").update(block.map((b) => b ^ 0x36));
-  const outer = createHash("sha512").update(block.map((b) => b ^ 0x5c));
-  block.fill(0);
-  // node:crypto's Buffer is a Uint8Array: returned as it is, not copied.
-  return (message) => outer.copy().update(inner.copy().update(message).digest()).digest();
 }
 
 function randomNonce(): string {

@@ -6,11 +6,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha512, sha512Stream } from "../crypto/mod.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { FileStream, readFileRange, SpoolFile } from "./spool.ts";
+import { StagedSpool } from "./_staged_spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
 
@@ -48,6 +49,8 @@ export async function takeMessage(
   limits: IntakeLimits,
 ): Promise<Intake> {
   const sink = MessageSink.inMemory(length, limits) ?? await MessageSink.open(length, limits);
+  // A spooled message is copied out of each chunk at once: one buffer will do.
+  if (sink.spooled) reader.reuseBuffers?.();
   let finished = false;
   try {
     for (const chunk of first) {
@@ -74,15 +77,15 @@ export async function takeMessage(
  */
 export class MessageSink {
   readonly #length: bigint;
-  readonly #hash = createHash("sha512");
+  /** In memory: the chunks, hashed at the end (one call for the usual single chunk). */
   readonly #chunks: Uint8Array[] = [];
-  readonly #spool: SpoolFile | null;
+  readonly #staged: StagedSpool | null;
   #received = 0n;
   #ended = false;
 
   private constructor(length: bigint, spool: SpoolFile | null) {
     this.#length = length;
-    this.#spool = spool;
+    this.#staged = spool === null ? null : new StagedSpool(spool, length);
   }
 
   /** Starts a message of `length` bytes (spooled when longer than the threshold). */
@@ -94,6 +97,11 @@ export class MessageSink {
   /** {@link open} without a promise for a message kept in memory; null when it would spool. */
   static inMemory(length: bigint, limits: IntakeLimits): MessageSink | null {
     return length <= BigInt(limits.spoolThresholdBytes) ? new MessageSink(length, null) : null;
+  }
+
+  /** True when the message goes to a spool file (each chunk is copied, never kept). */
+  get spooled(): boolean {
+    return this.#staged !== null;
   }
 
   /** Bytes taken so far. */
@@ -114,12 +122,11 @@ export class MessageSink {
     if (chunk.length === 0) return true;
     this.#received += BigInt(chunk.length);
     if (this.#received > this.#length) return false;
-    this.#hash.update(chunk);
-    if (this.#spool === null) {
+    if (this.#staged === null) {
       this.#chunks.push(chunk);
       return true;
     }
-    return this.#spool.write(chunk).then(() => true);
+    return this.#staged.write(chunk).then(() => true);
   }
 
   /** Checks length and hash; the message on success (the caller disposes it). */
@@ -128,13 +135,13 @@ export class MessageSink {
       await this.abort();
       return { ok: false, reason: "Body shorter than announced" };
     }
-    // node:crypto's Buffer is a Uint8Array: compared as it is, not copied.
-    if (!bytesEqual(this.#hash.digest(), claimedSha512)) {
+    const digest = this.#staged === null ? digestOf(this.#chunks) : await this.#staged.finish();
+    if (!bytesEqual(digest, claimedSha512)) {
       await this.abort();
       return { ok: false, reason: "Message SHA-512 does not match" };
     }
     this.#ended = true;
-    const spool = this.#spool;
+    const spool = this.#staged?.spool ?? null;
     if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
       return { ok: true, message: bytesMessage(concat(this.#chunks, Number(this.#length))) };
     }
@@ -153,7 +160,8 @@ export class MessageSink {
     if (this.#ended) return;
     this.#ended = true;
     this.#chunks.length = 0;
-    await this.#spool?.remove();
+    await this.#staged?.abort();
+    await this.#staged?.spool.remove();
   }
 }
 
@@ -232,6 +240,13 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
       return release();
     },
   };
+}
+
+function digestOf(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return sha512(chunks[0]!);
+  const hash = sha512Stream();
+  for (const c of chunks) hash.update(c);
+  return hash.digest();
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha512 as sha512Of } from "../crypto/mod.ts";
 import type { Context } from "../core/context.ts";
 import { fanOut } from "../delivery/fanout.ts";
 import { bytesMessage, MessageSink } from "../delivery/intake.ts";
@@ -62,7 +62,7 @@ export class NotifyIntake {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY body length differs from its header");
     }
     await this.#verify(msg.tracing, msg.topic, msg.identifier, msg.compressedSha512, msg);
-    const sha512 = new Uint8Array(createHash("sha512").update(msg.body).digest());
+    const sha512 = sha512Of(msg.body);
     if (!bytesEqual(sha512, msg.compressedSha512)) {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY SHA-512 does not match");
     }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { bytesReader, type ChunkReader } from "../../delivery/chunks.ts";
+import { ByobChunkReader, bytesReader, type ChunkReader } from "../../delivery/chunks.ts";
 import { fanOut } from "../../delivery/fanout.ts";
 import { takeMessage } from "../../delivery/intake.ts";
 import { readNotifyHead } from "../../delivery/notify_head.ts";
@@ -44,7 +44,7 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
     }
     return await handleNotify(req, ctx, bytesReader(body), receivedAtNs);
   }
-  const reader = req.body.getReader();
+  const reader = ByobChunkReader.of(req.body) ?? req.body.getReader();
   let consumed = false;
   try {
     const res = await handleNotify(req, ctx, reader, receivedAtNs);
