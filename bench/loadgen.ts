@@ -63,7 +63,9 @@ export type Job =
     url: string;
     count: number;
     concurrency: number;
+    /** Subscriber url `i` is `urlPrefix + i`, or `urlPrefixes[i % n] + i` (spread over servers). */
     urlPrefix: string;
+    urlPrefixes?: string[];
     topic?: string;
     topicPrefix?: string;
   }
@@ -372,7 +374,7 @@ async function runSubscribe(job: Extract<Job, { mode: "subscribe" }>): Promise<R
       const i = next++;
       const topic = enc.encode(job.topic ?? `${job.topicPrefix ?? "t/"}${i}`);
       const body = encodeSubscribeExact({
-        url: `${job.urlPrefix}${i}`,
+        url: `${job.urlPrefixes?.[i % job.urlPrefixes.length] ?? job.urlPrefix}${i}`,
         topic,
         recovery: null,
         tracing: EMPTY,
