@@ -44,6 +44,7 @@ export interface Row {
   idle?: boolean;
   ours?: Agg;
   ref?: Agg;
+  /** The ceiling this row is compared with: the raw forwarder, or hello-world Deno.serve. */
   fwd?: Agg;
   /** Goal text, e.g. "≥ 10× ref". */
   goal?: string;
@@ -107,8 +108,17 @@ function lat(a: Agg | undefined): string {
   return a === undefined ? "–" : `${num(a.median.p50ms, 1)} / ${num(a.median.p99ms, 1)}`;
 }
 
-function cpu(a: Agg | undefined): string {
-  return a === undefined ? "–" : `${num(a.median.cpuPct)}% / ${num(a.median.cpuUsPerOp)} µs`;
+/**
+ * Share of a core, and CPU-seconds per 1,000 operations (µs per op / 1000);
+ * for a one-message row (MB/s), CPU-seconds for the transfer.
+ */
+function cpu(row: Row, a: Agg | undefined): string {
+  if (a === undefined || !Number.isFinite(a.median.cpuPct)) return "–";
+  if (row.metric === "mbps") {
+    return `${num(a.median.cpuPct)}% / ${num(a.median.cpuUsPerOp / 1e6, 2)} s`;
+  }
+  const perK = a.median.cpuUsPerOp / 1000;
+  return `${num(a.median.cpuPct)}% / ${num(perK, perK < 10 ? 3 : 1)} s`;
 }
 
 function mem(row: Row, a: Agg | undefined): string {
@@ -124,15 +134,17 @@ export function table(rows: Row[]): string {
     "ours",
     "ref",
     "ours/ref",
-    "fwd",
-    "ours/fwd",
+    "ceiling",
+    "ours/ceiling",
     "goal",
     "p50/p99 ms ours",
     "p50/p99 ms ref",
-    "CPU ours (%core / per op)",
+    "CPU ours (%core / CPU-s per 1k)",
     "CPU ref",
+    "CPU ceiling",
     "(idle →) peak / after RSS MiB ours",
     "ref",
+    "ceiling",
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const r of rows) {
@@ -149,10 +161,12 @@ export function table(rows: Row[]): string {
           r.goal ?? "",
           lat(r.ours),
           lat(r.ref),
-          cpu(r.ours),
-          cpu(r.ref),
+          cpu(r, r.ours),
+          cpu(r, r.ref),
+          cpu(r, r.fwd),
           mem(r, r.ours),
           mem(r, r.ref),
+          mem(r, r.fwd),
         ].join(" | ")
       } |`,
     );

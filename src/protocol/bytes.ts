@@ -26,6 +26,17 @@ const UTF8 = new TextEncoder();
  * @throws {ParseError} when `bytes` is not valid UTF-8
  */
 export function decodeUtf8(bytes: Uint8Array, field: string): string {
+  // Short ASCII (urls, most topics): one character per byte, no runtime call.
+  if (bytes.length <= ASCII_FAST_PATH) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   try {
     return STRICT_UTF8.decode(bytes);
   } catch {
@@ -167,16 +178,18 @@ export class Reader {
   }
 }
 
+const SCRATCH = new Uint8Array(8);
+const SCRATCH_VIEW = new DataView(SCRATCH.buffer);
+
 /** A growable big-endian writer. Length prefixes are checked, never truncated. */
 export class Writer {
   #buf: Uint8Array;
-  #view: DataView;
   #len = 0;
 
   /** Starts with room for `capacity` bytes (it grows as needed). */
   constructor(capacity = 64) {
+    // Integers are written byte by byte: no DataView per message.
     this.#buf = new Uint8Array(capacity);
-    this.#view = new DataView(this.#buf.buffer);
   }
 
   #reserve(n: number): number {
@@ -186,7 +199,6 @@ export class Writer {
       const next = new Uint8Array(Math.max(need, this.#buf.length * 2));
       next.set(this.#buf.subarray(0, at));
       this.#buf = next;
-      this.#view = new DataView(next.buffer);
     }
     this.#len = need;
     return at;
@@ -195,9 +207,9 @@ export class Writer {
   /** Writes a u8. */
   u8(v: number): this {
     const value = checkUint(v, 0xff, "u8");
-    // Reserve first: it may replace #view, which must be read afterwards.
+    // Reserve first: it may replace #buf, which must be read afterwards.
     const at = this.#reserve(1);
-    this.#view.setUint8(at, value);
+    this.#buf[at] = value;
     return this;
   }
 
@@ -205,7 +217,9 @@ export class Writer {
   u16(v: number): this {
     const value = checkUint(v, 0xffff, "u16");
     const at = this.#reserve(2);
-    this.#view.setUint16(at, value);
+    const buf = this.#buf;
+    buf[at] = value >>> 8;
+    buf[at + 1] = value & 0xff;
     return this;
   }
 
@@ -213,7 +227,11 @@ export class Writer {
   u32(v: number): this {
     const value = checkUint(v, 0xffffffff, "u32");
     const at = this.#reserve(4);
-    this.#view.setUint32(at, value);
+    const buf = this.#buf;
+    buf[at] = value >>> 24;
+    buf[at + 1] = (value >>> 16) & 0xff;
+    buf[at + 2] = (value >>> 8) & 0xff;
+    buf[at + 3] = value & 0xff;
     return this;
   }
 
@@ -221,16 +239,15 @@ export class Writer {
   u64(v: bigint | number): this {
     const b = BigInt(v);
     if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`Value out of range for u64: ${b}`);
-    const at = this.#reserve(8);
-    this.#view.setBigUint64(at, b);
-    return this;
+    const high = Number(b >> 32n);
+    const low = Number(b & 0xffffffffn);
+    return this.u32(high).u32(low);
   }
 
   /** Writes a big-endian IEEE-754 double. */
   f64(v: number): this {
-    const at = this.#reserve(8);
-    this.#view.setFloat64(at, v);
-    return this;
+    SCRATCH_VIEW.setFloat64(0, v);
+    return this.bytes(SCRATCH);
   }
 
   /** Writes raw bytes. */
