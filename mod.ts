@@ -35,7 +35,12 @@ import type { Context, Limits } from "./src/core/context.ts";
 import { createHandler, normalisePrefix } from "./src/http/handler.ts";
 import { currentRuntime } from "./src/runtime/mod.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "./src/core/local.ts";
-import { WebsocketHub, WebsocketService } from "./src/ws/mod.ts";
+import {
+  Compression,
+  type CompressionOptions,
+  WebsocketHub,
+  WebsocketService,
+} from "./src/ws/mod.ts";
 import type { WebSocketUpgrader } from "./src/ws/socket.ts";
 import { consoleLogger, type Logger } from "./src/log.ts";
 import { resolveLimits } from "./src/options.ts";
@@ -58,6 +63,8 @@ export { defaultLimits } from "./src/options.ts";
 export { noneAuth } from "./src/auth/none.ts";
 export type { WebSocketUpgrader, WsEvents, WsPeer } from "./src/ws/socket.ts";
 export { CloseCode } from "./src/ws/close.ts";
+export type { CompressionOptions, ZstdPreset } from "./src/ws/compression.ts";
+export { COMPRESSION_DEFAULTS } from "./src/ws/compression.ts";
 
 /** How to build a broadcaster. Everything is optional. */
 export interface BroadcasterOptions {
@@ -99,6 +106,12 @@ export interface BroadcasterOptions {
    * on Deno; on Bun and Node the adapters pass one per request to `handle`.
    */
   readonly upgrader?: WebSocketUpgrader;
+  /**
+   * zstd on websockets (id 1, presets, dictionaries trained per connection);
+   * see {@link CompressionOptions}. Needs the system libzstd on Deno and Bun
+   * (`--allow-ffi` on Deno); without a usable backend nothing is announced.
+   */
+  readonly compression?: CompressionOptions;
 }
 
 /** A running broadcaster. */
@@ -140,9 +153,10 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     log,
     local: hub ?? NO_LOCAL_SUBSCRIBERS,
   };
+  const zstd = hub === null ? null : await Compression.create(options.compression ?? {}, log);
   const ws = hub === null
     ? null
-    : new WebsocketService(ctx, hub, options.upgrader ?? await defaultUpgrader(), prefix);
+    : new WebsocketService(ctx, hub, options.upgrader ?? await defaultUpgrader(), prefix, zstd);
   const handler = createHandler(
     ctx,
     prefix,

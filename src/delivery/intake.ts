@@ -137,6 +137,18 @@ export class MessageSink {
     return { ok: true, message: spooledMessage(spool, this.#length) };
   }
 
+  /**
+   * Ends a message whose hash nobody claimed (decompressed bytes): checks the
+   * length and hands out the message with the SHA-512 computed on the way.
+   */
+  async finishComputed(): Promise<
+    { ok: true; message: HeldMessage; sha512: Uint8Array } | { ok: false; reason: string }
+  > {
+    const sha512 = new Uint8Array(this.#hash.copy().digest());
+    const done = await this.finish(sha512);
+    return done.ok ? { ok: true, message: done.message, sha512 } : done;
+  }
+
   /** Drops what was received (deletes the spool file). Idempotent. */
   async abort(): Promise<void> {
     if (this.#ended) return;

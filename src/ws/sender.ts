@@ -13,6 +13,7 @@ import type { OutgoingMessage } from "../core/message.ts";
 import { bytesEqual, toHex } from "../protocol/bytes.ts";
 import { encodeB2S, encodeReceiveStreamHead } from "../protocol/stateful/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
+import type { ConnectionCompression } from "./conn_compression.ts";
 import type { WsPeer } from "./socket.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -30,7 +31,22 @@ export interface Slot {
 type Entry =
   | { kind: "frame"; bytes: Uint8Array | null; ready: boolean }
   | { kind: "delivery"; msg: OutgoingMessage; release: () => Promise<void>; memory: number }
-  | { kind: "missed"; topic: Uint8Array; key: string | null };
+  | { kind: "missed"; topic: Uint8Array; key: string | null }
+  | {
+    kind: "control";
+    make: (url: string) => Promise<Uint8Array>;
+    onSent: (() => void) | undefined;
+  };
+
+/** The bytes of one delivery as they go on the wire. */
+interface Payload {
+  readonly length: number;
+  /** SHA-512 of exactly these bytes. */
+  readonly sha512: Uint8Array;
+  /** Compressor id, 0 for none. */
+  readonly compressor: number;
+  read(start: number, end: number): Promise<Uint8Array>;
+}
 
 /** An acknowledgement the client owes, oldest first. */
 interface Expected {
@@ -47,6 +63,8 @@ export interface SenderDeps {
   nextUrl(): string;
   /** Closes the session after an error while sending. */
   fail(error: unknown): void;
+  /** The connection's compressors, once CONFIGURE turned compression on. */
+  compression(): ConnectionCompression | null;
 }
 
 /** The outgoing queue of one connection. */
@@ -121,6 +139,15 @@ export class Sender {
     this.#memory += memory;
     this.#push({ kind: "delivery", msg, release: msg.message.retain(), memory });
     return true;
+  }
+
+  /**
+   * Queues a counter-bound control message (ENABLE_/DISABLE_ZSTD_*): `make`
+   * builds it with the next broadcaster-counter url when its turn comes;
+   * `onSent` runs once it is on the wire.
+   */
+  control(make: (url: string) => Promise<Uint8Array>, onSent?: () => void): void {
+    this.#push({ kind: "control", make, onSent });
   }
 
   /** Queues MISSED for `topic`; false when closed. */
@@ -224,6 +251,11 @@ export class Sender {
       }
       if (entry.kind === "frame") {
         if (entry.bytes !== null) this.#write(entry.bytes);
+      } else if (entry.kind === "control") {
+        const bytes = await entry.make(this.#deps.nextUrl());
+        if (this.#closed) return;
+        this.#write(bytes);
+        entry.onSent?.();
       } else if (entry.kind === "missed") {
         if (entry.key !== null) this.#missedQueued.delete(entry.key);
         await this.#sendMissed(entry.topic, this.#deps.nextUrl());
@@ -259,10 +291,12 @@ export class Sender {
   /** One RECEIVE_STREAM delivery: all its parts, waiting for acks as flow control says. */
   async #sendDelivery(msg: OutgoingMessage): Promise<void> {
     const { ctx } = this.#deps;
-    const { topic, sha512, message } = msg;
-    const length = Number(message.length);
+    const { topic } = msg;
+    const payload = await this.#payload(msg);
+    const { length, sha512, read } = payload;
     const identifier = new Uint8Array(randomBytes(4));
     const url = this.#deps.nextUrl();
+    // The hash signed and announced is the payload's as sent (compressed if so).
     const authorize = () =>
       ctx.auth.toSubscriber.authorize(
         { type: "receive", url, topic, identifier, sha512 },
@@ -271,9 +305,9 @@ export class Sender {
       );
     const first = {
       topic,
-      compressor: 0,
-      compressedLength: message.length,
-      decompressedLength: message.length,
+      compressor: payload.compressor,
+      compressedLength: BigInt(length),
+      decompressedLength: msg.message.length,
       compressedSha512: sha512,
     };
     let authorization = await authorize();
@@ -310,7 +344,7 @@ export class Sender {
       // than part 0's, which fitted.
       const end = Math.min(length, start + this.#partSize(length, head.length)!);
       const final = end === length;
-      const body = await message.read(start, end);
+      const body = await read(start, end);
       if (this.#closed) return;
       this.#expected.push({ identifier, partId: final ? -1 : part });
       const frame = new Uint8Array(head.length + body.length);
@@ -320,6 +354,37 @@ export class Sender {
       if (final) return;
       start = end;
     }
+  }
+
+  /**
+   * What goes on the wire for `msg`: compressed when the connection has a
+   * compressor for its length (messages held in memory; larger ones go as
+   * they are), else the message itself. Small messages are training samples.
+   */
+  async #payload(msg: OutgoingMessage): Promise<Payload> {
+    const { message, sha512 } = msg;
+    const length = Number(message.length);
+    const plain: Payload = {
+      length,
+      sha512,
+      compressor: 0,
+      read: (start, end) => message.read(start, end),
+    };
+    const compression = this.#deps.compression();
+    if (compression === null || !message.inMemory) return plain;
+    const settings = compression.service.settings;
+    const chosen = compression.choose(length);
+    if (chosen === null && length >= settings.trainedMaxSize) return plain;
+    const bytes = await message.read(0, length);
+    compression.sample(bytes);
+    if (chosen === null) return plain;
+    const compressed = await compression.service.compress(message, bytes, chosen);
+    return {
+      length: compressed.bytes.length,
+      sha512: compressed.sha512,
+      compressor: chosen.id,
+      read: (start, end) => Promise.resolve(compressed.bytes.subarray(start, end)),
+    };
   }
 
   /**
