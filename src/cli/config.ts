@@ -16,6 +16,7 @@ import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/clie
 import { checkRqliteUrl } from "../storage/rqlite/store.ts";
 import { LOG_LEVELS } from "./args.ts";
 import { CliError, errorMessage } from "./errors.ts";
+import { type FileCompression, parseCompression } from "./config_compression.ts";
 import { parseRelayUrl } from "./settings.ts";
 
 /** The name `serve` looks for in the current directory. */
@@ -45,6 +46,8 @@ export interface FileConfig {
   readonly limits: Partial<Limits>;
   /** Base url peers reach this broadcaster at, for the websocket relay. */
   readonly relayUrl?: string;
+  /** zstd on websockets (preset dictionary paths resolved, not yet read). */
+  readonly compression?: FileCompression;
 }
 
 /** The `rqlite` section of the configuration file. */
@@ -73,6 +76,7 @@ const KEYS = [
   "grace",
   "limits",
   "relayUrl",
+  "compression",
 ] as const;
 
 /**
@@ -143,6 +147,9 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
     out.grace = g as number;
   }
   if (raw.limits !== undefined) out.limits = parseLimits(raw.limits, fileName, path);
+  if (raw.compression !== undefined) {
+    out.compression = parseCompression(raw.compression, fail, path);
+  }
   const relay = str("relayUrl");
   if (relay !== undefined) {
     try {

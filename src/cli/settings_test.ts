@@ -15,6 +15,7 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     graceMs: 10_000,
     limits: {},
     relayUrl: null,
+    compression: {},
   });
 });
 
