@@ -130,7 +130,9 @@ export class ConnectionCompression {
       this.#sampleBytes -= old.length;
       this.#service.returnSampleBytes(old.length);
     }
-    if (this.#sampleBytes + bytes.length > s.highWatermark) return;
+    // Before it, collection stops once the high watermark is reached (and
+    // the second training starts).
+    if (this.#sampleBytes >= s.highWatermark) return;
     if (!this.#service.takeSampleBytes(bytes.length)) return;
     this.#samples.push(bytes.slice());
     this.#sampleBytes += bytes.length;
@@ -169,7 +171,10 @@ export class ConnectionCompression {
     if (target === null) return;
     this.#inTraining = true;
     const samples = this.#samples.slice();
-    void this.#service.train(samples, target.bytes).then(
+    // zstd's trainer wants far more samples than dictionary: a small sample
+    // set (low watermarks) gets a smaller dictionary.
+    const dictBytes = Math.min(target.bytes, Math.max(1024, Math.floor(this.#sampleBytes / 4)));
+    void this.#service.train(samples, dictBytes).then(
       (dictionary) => this.#trained(dictionary, target.level),
       (error) => this.#service.log.warn("Dictionary training failed", { error }),
     ).finally(() => {
