@@ -169,7 +169,7 @@ export function bytesMessage(bytes: Uint8Array): HeldMessage {
       body.set(bytes, prefix.length);
       return body;
     },
-    read: (start, end) => Promise.resolve(bytes.subarray(start, Math.min(end, bytes.length))),
+    read: (start, end, into) => Promise.resolve(copyInto(bytes.subarray(start, end), into)),
     retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
@@ -180,7 +180,8 @@ function blobMessage(blob: Blob): HeldMessage {
     length: BigInt(blob.size),
     inMemory: true,
     withPrefix: (prefix) => new Blob([prefix as Uint8Array<ArrayBuffer>, blob]),
-    read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
+    read: async (start, end, into) =>
+      copyInto(new Uint8Array(await blob.slice(start, end).arrayBuffer()), into),
     retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
@@ -196,7 +197,8 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
     length,
     inMemory: false,
     withPrefix: (prefix) => fileStream(prefix, spool.path),
-    read: (start, end) => readFileRange(spool.path, start, Math.min(end, Number(length))),
+    read: (start, end, into) =>
+      readFileRange(spool.path, start, Math.min(end, Number(length)), into),
     retain: () => {
       holders++;
       let released = false;
@@ -212,6 +214,13 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
       return release();
     },
   };
+}
+
+/** `bytes`, or `into` holding them when given. */
+function copyInto(bytes: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return bytes;
+  into.set(bytes);
+  return into;
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {

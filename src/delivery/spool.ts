@@ -123,10 +123,16 @@ export function fileStream(prefix: Uint8Array, path: string): ReadableStream<Uin
 
 /**
  * Reads bytes `[start, end)` of the file at `path` through a descriptor of its
- * own (a websocket part; at most a few MiB). Fails if the file is shorter.
+ * own (a websocket part; at most a few MiB), into `into` when given (exactly
+ * `end - start` bytes). Fails if the file is shorter.
  */
-export async function readFileRange(path: string, start: number, end: number): Promise<Uint8Array> {
-  const out = new Uint8Array(Math.max(0, end - start));
+export async function readFileRange(
+  path: string,
+  start: number,
+  end: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  const out = into ?? new Uint8Array(Math.max(0, end - start));
   const handle = await open(path, "r");
   try {
     let done = 0;

@@ -45,7 +45,7 @@ interface Payload {
   readonly sha512: Uint8Array;
   /** Compressor id, 0 for none. */
   readonly compressor: number;
-  read(start: number, end: number): Promise<Uint8Array>;
+  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** An acknowledgement the client owes, oldest first. */
@@ -344,12 +344,12 @@ export class Sender {
       // than part 0's, which fitted.
       const end = Math.min(length, start + this.#partSize(length, head.length)!);
       const final = end === length;
-      const body = await read(start, end);
+      // The part is read straight into the frame after its header: one buffer per part.
+      const frame = new Uint8Array(head.length + end - start);
+      frame.set(head);
+      await read(start, end, frame.subarray(head.length));
       if (this.#closed) return;
       this.#expected.push({ identifier, partId: final ? -1 : part });
-      const frame = new Uint8Array(head.length + body.length);
-      frame.set(head);
-      frame.set(body, head.length);
       this.#write(frame);
       if (final) return;
       start = end;
@@ -368,7 +368,7 @@ export class Sender {
       length,
       sha512,
       compressor: 0,
-      read: (start, end) => message.read(start, end),
+      read: (start, end, into) => message.read(start, end, into),
     };
     const compression = this.#deps.compression();
     if (compression === null || !message.inMemory) return plain;
@@ -383,7 +383,11 @@ export class Sender {
       length: compressed.bytes.length,
       sha512: compressed.sha512,
       compressor: chosen.id,
-      read: (start, end) => Promise.resolve(compressed.bytes.subarray(start, end)),
+      read: (start, end, into) => {
+        const part = compressed.bytes.subarray(start, end);
+        into?.set(part);
+        return Promise.resolve(into ?? part);
+      },
     };
   }
 
