@@ -51,6 +51,8 @@ interface Payload {
 /** An acknowledgement the client owes, oldest first. */
 interface Expected {
   readonly identifier: Uint8Array;
+  /** The buffer the part went out in, reusable once acknowledged (multi-part deliveries). */
+  readonly frame: Uint8Array | null;
   /** The part id a CONTINUE_RECEIVE must name, or -1 for CONFIRM_RECEIVE. */
   readonly partId: number;
 }
@@ -76,6 +78,13 @@ export class Sender {
   #draining: Promise<void> = Promise.resolve();
   readonly #expected: Expected[] = [];
   #expectedHead = 0;
+  /**
+   * Frames of the multi-part delivery in progress whose parts were
+   * acknowledged: the socket is done with them, so the next parts reuse them
+   * (a 1 GiB delivery then cycles a few buffers instead of ~300).
+   */
+  #spareFrames: Uint8Array[] = [];
+  #pooling = false;
   #wakeAck: (() => void) | null = null;
   #memory = 0;
   /** Topics with a MISSED queued for an overflow (hex). */
@@ -169,6 +178,7 @@ export class Sender {
         ? "CONTINUE_RECEIVE where CONFIRM_RECEIVE was expected"
         : "Acknowledgement for another delivery or part";
     }
+    if (head.frame !== null && this.#pooling) this.#spareFrames.push(head.frame);
     this.#expected[this.#expectedHead++] = undefined as unknown as Expected;
     if (this.#expectedHead > 1024 && this.#expectedHead * 2 > this.#expected.length) {
       this.#expected.splice(0, this.#expectedHead);
@@ -327,6 +337,12 @@ export class Sender {
       await this.#sendMissed(topic, url);
       return;
     }
+    const maxFrame = head0.length + this.#partSize(length, head0.length)!;
+    // Reusing frames needs acknowledgements to come before the pool grows
+    // without bound: only with flow control on, and only for several parts.
+    const pooled = length > maxFrame - head0.length &&
+      ctx.limits.websocketMaxUnacknowledged > 0;
+    this.#pooling = pooled;
     for (let part = 0, start = 0;; part++) {
       await this.#ackRoom();
       if (this.#closed) return;
@@ -344,16 +360,27 @@ export class Sender {
       // than part 0's, which fitted.
       const end = Math.min(length, start + this.#partSize(length, head.length)!);
       const final = end === length;
-      // The part is read straight into the frame after its header: one buffer per part.
-      const frame = new Uint8Array(head.length + end - start);
+      // The part is read straight into its frame, after the header.
+      const size = head.length + end - start;
+      const buffer = pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size);
+      const frame = buffer.subarray(0, size);
       frame.set(head);
       await read(start, end, frame.subarray(head.length));
       if (this.#closed) return;
-      this.#expected.push({ identifier, partId: final ? -1 : part });
+      this.#expected.push({ identifier, partId: final ? -1 : part, frame: pooled ? buffer : null });
       this.#write(frame);
-      if (final) return;
+      if (final) break;
       start = end;
     }
+    // Late acknowledgements of this delivery's parts find no pool to return to.
+    this.#pooling = false;
+    this.#spareFrames = [];
+  }
+
+  /** A frame buffer of `size` bytes: a spare one when the client has acknowledged one. */
+  #frameBuffer(size: number): Uint8Array {
+    const spare = this.#spareFrames.pop();
+    return spare !== undefined && spare.length === size ? spare : new Uint8Array(size);
   }
 
   /**
