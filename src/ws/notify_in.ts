@@ -71,6 +71,8 @@ export class NotifyIntake {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY SHA-512 does not match");
     }
     if (decoder === null) {
+      // A plain NOTIFY is a training sample as much as a decompressed one (§10.5).
+      this.#compression()?.sample(msg.body);
       return await this.#publish(
         msg.identifier,
         msg.topic,
