@@ -299,6 +299,24 @@ Deno.test("zstd: dictionaries trained from the traffic are announced, used, and 
   }
 });
 
+Deno.test("zstd: a client's plain NOTIFYs alone train a dictionary (the incoming direction)", async () => {
+  await using b = await startBroadcaster({
+    compression: { lowWatermark: 20_000, highWatermark: 40_000 },
+  });
+  await using client = await WsClient.connect(b.url);
+  await client.configure({ enableZstd: true, enableTraining: true });
+  assert.equal((await client.expect("enable_zstd_preset")).identifier, 1);
+  // Below 16 KiB nothing is compressed yet: uncompressed NOTIFYs to nobody.
+  let sent = 0;
+  for (let i = 0; sent < 20_000; i++) {
+    const message = event(i);
+    assert.equal(await client.notify(TOPIC, message), 0);
+    sent += message.length;
+  }
+  const custom = await client.expect("enable_zstd_custom");
+  assert.deepEqual([custom.identifier, custom.minSize], [65_536, 32]);
+});
+
 Deno.test("zstd: bombs, corrupt frames and unannounced ids close the connection; the server keeps serving", async () => {
   await using b = await startBroadcaster({ compression: { maxDecompressedBytes: 1 << 20 } });
   const attempt = async (send: (c: WsClient) => void): Promise<[number, string]> => {
