@@ -299,6 +299,38 @@ Deno.test("zstd: dictionaries trained from the traffic are announced, used, and 
   }
 });
 
+Deno.test("zstd: a high watermark reached while the first dictionary trains trains the second", async () => {
+  // 1,000 bytes between the watermarks: crossed by the next few deliveries,
+  // well before the first training (tens of ms in a worker) is done.
+  await using b = await startBroadcaster({
+    compression: { lowWatermark: 20_000, highWatermark: 21_000 },
+  });
+  await using client = await WsClient.connect(b.url);
+  await client.configure({ enableZstd: true, enableTraining: true });
+  const d = new Decoding(client);
+  try {
+    await client.subscription("subscribe_exact", TOPIC);
+    let i = 0;
+    for (; d.enabled.filter((id) => id >= 65_536).length < 1; i++) {
+      assert.ok(i < 500, `still ${d.enabled} after ${i} messages`);
+      const message = event(i);
+      assert.equal(await notifyOver(b.url, TOPIC, message), 1);
+      assert.deepEqual((await d.receive()).message, message);
+    }
+    // No more samples are taken now: the second must come by itself.
+    const deadline = Date.now() + 10_000;
+    while (d.enabled.length < 3) {
+      assert.ok(Date.now() < deadline, `still ${d.enabled} 10 s after ${i} messages`);
+      const message = event(i++);
+      assert.equal(await notifyOver(b.url, TOPIC, message), 1);
+      assert.deepEqual((await d.receive()).message, message);
+    }
+    assert.deepEqual(d.enabled, [1, 65_536, 65_537]);
+  } finally {
+    d.close();
+  }
+});
+
 Deno.test("zstd: a client's plain NOTIFYs alone train a dictionary (the incoming direction)", async () => {
   await using b = await startBroadcaster({
     compression: { lowWatermark: 20_000, highWatermark: 40_000 },

@@ -182,6 +182,9 @@ export class ConnectionCompression {
       this.#trainings++;
       this.#lastTrainingAt = Date.now();
       this.#sinceLastTraining = 0;
+      // The high watermark may have been reached meanwhile: the samples that
+      // would notice it are refused now (collection has stopped), so look here.
+      if (!this.#closed) this.#maybeTrain();
     });
   }
 
