@@ -122,12 +122,16 @@ export interface Broadcaster {
 /** Creates a broadcaster: opens storage, starts the missed-message sweeper. */
 export async function createBroadcaster(options: BroadcasterOptions = {}): Promise<Broadcaster> {
   const limits = resolveLimits(options.limits);
-  const store = options.store ?? await openSqliteStore({ path: options.database ?? ":memory:" });
+  const log = options.logger ?? consoleLogger("warn");
+  const store = options.store ?? await openSqliteStore({
+    path: options.database ?? ":memory:",
+    busyTimeoutMs: limits.sqliteBusyTimeoutMs,
+    log,
+  });
   const auth: AuthConfig = {
     toBroadcaster: options.auth?.toBroadcaster ?? noneAuth(),
     toSubscriber: options.auth?.toSubscriber ?? noneAuth(),
   };
-  const log = options.logger ?? consoleLogger("warn");
   const prefix = normalisePrefix(options.pathPrefix ?? "");
   const hub = options.websockets === false
     ? null

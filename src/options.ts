@@ -41,6 +41,7 @@ export function defaultLimits(): Limits {
     websocketMaxBufferedBytes: 16 * 1024 * 1024,
     websocketMaxQueuedBytes: 64 * 1024 * 1024,
     relayReconcileMs: 60_000,
+    sqliteBusyTimeoutMs: 5_000,
   };
 }
 
@@ -68,6 +69,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     "websocketMaxBufferedBytes",
     "websocketMaxQueuedBytes",
     "relayReconcileMs",
+    "sqliteBusyTimeoutMs",
   ];
   for (const key of positive) requirePositive(key, limits[key] as number);
   requireNonNegative("websocketMaxUnacknowledged", limits.websocketMaxUnacknowledged);

@@ -127,7 +127,12 @@ async function open(
     auth = await authFromSecrets(secrets, {
       async replay() {
         try {
-          return await sqliteReplayStore({ path: replayPath });
+          const wait = settings.limits.sqliteBusyTimeoutMs;
+          return await sqliteReplayStore({
+            path: replayPath,
+            log: logger,
+            ...(wait === undefined ? {} : { busyTimeoutMs: wait }),
+          });
         } catch (e) {
           throw new CliError(`Cannot open replay database ${replayPath}: ${errorMessage(e)}`, 1, {
             cause: e,

@@ -53,6 +53,12 @@ export interface Limits {
   readonly websocketMaxQueuedBytes: number;
   /** How often this process re-asserts its relay rows in the store, ms. */
   readonly relayReconcileMs: number;
+  /**
+   * Longest a SQLite operation (subscriptions and hmac replay databases) waits
+   * for another process's lock before it answers 503, ms. The wait is a series
+   * of short attempts between timers: it never blocks other requests.
+   */
+  readonly sqliteBusyTimeoutMs: number;
 }
 
 /**
