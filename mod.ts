@@ -32,18 +32,24 @@ import type { AuthConfig } from "./src/auth/types.ts";
 import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
 import type { Context, Limits } from "./src/core/context.ts";
-import { createHandler, normalisePrefix } from "./src/http/handler.ts";
+import { createHandler, type Handler, normalisePrefix } from "./src/http/handler.ts";
+import { type OpsOptions, opsRoutes } from "./src/http/routes/ops.ts";
+import { countedStore } from "./src/core/counted_store.ts";
+import { Metrics } from "./src/core/metrics.ts";
+import { SpoolBudget } from "./src/core/spool_budget.ts";
 import { currentRuntime } from "./src/runtime/mod.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "./src/core/local.ts";
 import { WebsocketHub, WebsocketService } from "./src/ws/mod.ts";
 import type { WebSocketUpgrader } from "./src/ws/socket.ts";
-import { consoleLogger, type Logger } from "./src/log.ts";
+import { consoleLogger, type Logger, ThrottledLog } from "./src/log.ts";
 import { resolveLimits } from "./src/options.ts";
 import { openSqliteStore } from "./src/storage/sqlite/store.ts";
 import type { Store } from "./src/storage/types.ts";
 
 export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/types.ts";
 export type { Limits, MissedRetryPolicy } from "./src/core/context.ts";
+export type { Metrics } from "./src/core/metrics.ts";
+export type { OpsOptions } from "./src/http/routes/ops.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
 export type { Store, Subscriber, SubscriptionSet } from "./src/storage/types.ts";
@@ -95,6 +101,12 @@ export interface BroadcasterOptions {
    */
   readonly relayUrl?: string;
   /**
+   * The operations endpoints beside the protocol, under the prefix:
+   * `GET /healthz`, `/readyz`, `/metrics` (each on by default; `/metrics`
+   * optionally behind its own bearer token).
+   */
+  readonly operations?: OpsOptions;
+  /**
    * How to upgrade requests to websockets. Default: `Deno.upgradeWebSocket`
    * on Deno; on Bun and Node the adapters pass one per request to `handle`.
    */
@@ -112,6 +124,11 @@ export interface Broadcaster {
   readonly store: Store;
   /** The effective limits. */
   readonly limits: Limits;
+  /**
+   * The counters behind `/metrics`. Runtime adapters that can see connections
+   * report them through `connectionOpened` / `connectionClosed`.
+   */
+  readonly metrics: Metrics;
   /**
    * Stops the sweeper, waits up to `graceMs` (default 10 s) for requests in
    * flight (deliveries included) to finish, then closes the store and auth.
@@ -136,24 +153,33 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
   const hub = options.websockets === false
     ? null
     : new WebsocketHub({ store, log }, options.relayUrl ?? null);
+  const metrics = new Metrics();
   const ctx: Context = {
-    store,
+    store: countedStore(store, metrics),
     auth,
     limits,
     now: options.now ?? (() => Date.now() / 1000),
     log,
+    faults: new ThrottledLog(log),
     local: hub ?? NO_LOCAL_SUBSCRIBERS,
+    metrics,
+    spool: new SpoolBudget(limits.spoolQuotaBytes),
   };
   const ws = hub === null
     ? null
     : new WebsocketService(ctx, hub, options.upgrader ?? await defaultUpgrader(), prefix);
-  const handler = createHandler(
+  let closing: Promise<void> | null = null;
+  const handler: Handler = createHandler(
     ctx,
     prefix,
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
+    opsRoutes(options.operations ?? {}, {
+      closing: () => closing !== null,
+      requestsInFlight: () => handler.inFlight,
+      websocketConnections: () => ws?.size ?? null,
+    }),
   );
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
-  let closing: Promise<void> | null = null;
 
   async function shutdown(graceMs: number): Promise<void> {
     await ws?.close(Math.min(graceMs, 5_000));
@@ -170,8 +196,9 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
 
   return {
     handle: (req, upgrader) => handler.handle(req, upgrader),
-    store,
+    store: ctx.store,
     limits,
+    metrics,
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);
       return closing;

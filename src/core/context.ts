@@ -8,8 +8,10 @@
 
 import type { AuthConfig } from "../auth/types.ts";
 import type { Store } from "../storage/types.ts";
-import type { Logger } from "../log.ts";
+import type { Logger, ThrottledLog } from "../log.ts";
 import type { LocalSubscribers } from "./local.ts";
+import type { Metrics } from "./metrics.ts";
+import type { SpoolBudget } from "./spool_budget.ts";
 
 /** Limits and tunables the routes and the delivery code read. */
 export interface Limits {
@@ -19,6 +21,13 @@ export interface Limits {
   readonly spoolThresholdBytes: number;
   /** Directory for spooled notify bodies. */
   readonly spoolDir: string;
+  /**
+   * Most bytes of spool files in use at once; a notify whose announced length
+   * does not fit is refused with 507 before its body is read.
+   */
+  readonly spoolQuotaBytes: number;
+  /** Largest notify message accepted, bytes (413 beyond); Infinity: no limit. */
+  readonly maxNotifyBytes: number;
   /** Most RECEIVE requests in flight for one notify. */
   readonly fanoutConcurrency: number;
   /** Outgoing connect timeout, ms. */
@@ -92,9 +101,15 @@ export interface Context {
   readonly now: () => number;
   /** Where diagnostics go. */
   readonly log: Logger;
+  /** The same, rate limited: for failures of the environment that can recur per request. */
+  readonly faults: ThrottledLog;
   /**
    * This process's websocket subscribers, as the fan-out and the relay routes
    * see them (`NO_LOCAL_SUBSCRIBERS` when websockets are off).
    */
   readonly local: LocalSubscribers;
+  /** Counters for `/metrics`. */
+  readonly metrics: Metrics;
+  /** Bytes of spool files in use, against `limits.spoolQuotaBytes`. */
+  readonly spool: SpoolBudget;
 }

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import { fanOut } from "../delivery/fanout.ts";
 import { bytesMessage, MessageSink } from "../delivery/intake.ts";
+import { SpoolError } from "../delivery/spool.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { encodeB2S, type S2BMessage, type StreamStart } from "../protocol/stateful/mod.ts";
 import type { HeldMessage } from "../core/message.ts";
@@ -76,7 +77,8 @@ export class NotifyIntake {
       const first = msg.first!;
       checkStart(first);
       await this.#verify(msg.tracing, first.topic, msg.identifier, first.compressedSha512, msg);
-      const sink = await MessageSink.open(first.compressedLength, this.#ctx.limits);
+      const sink = await MessageSink.open(first.compressedLength, this.#ctx.limits, this.#ctx.spool)
+        .catch(spoolClose);
       if (this.#aborted) {
         // The connection ended while this part was verified or its spool file
         // created: abort() found no stream to drop, so the file is ours to delete.
@@ -97,7 +99,7 @@ export class NotifyIntake {
       await this.#verify(stream.tracing, topic, stream.identifier, compressedSha512, msg);
     }
     stream.nextPart++;
-    if (!await stream.sink.write(msg.body)) {
+    if (!await stream.sink.write(msg.body).catch(spoolClose)) {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM longer than announced");
     }
     if (!stream.sink.complete) {
@@ -175,6 +177,12 @@ export class NotifyIntake {
       tracing: EMPTY,
     }));
   }
+}
+
+/** A spool that cannot take the message closes with 1013 (try again later) and its reason. */
+function spoolClose(error: unknown): never {
+  if (error instanceof SpoolError) throw new WsClose(CloseCode.TRY_AGAIN_LATER, error.message);
+  throw error;
 }
 
 /** Compression is not announced (a later issue adds it), so only id 0 is valid. */
