@@ -37,6 +37,8 @@ import { type OpsOptions, opsRoutes } from "./src/http/routes/ops.ts";
 import { countedStore } from "./src/core/counted_store.ts";
 import { Metrics } from "./src/core/metrics.ts";
 import { SpoolBudget } from "./src/core/spool_budget.ts";
+import type { PinFactory } from "./src/core/outbound.ts";
+import { ssrfGuard } from "./src/delivery/destination.ts";
 import { currentRuntime } from "./src/runtime/mod.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "./src/core/local.ts";
 import { WebsocketHub, WebsocketService } from "./src/ws/mod.ts";
@@ -101,6 +103,14 @@ export interface BroadcasterOptions {
    */
   readonly relayUrl?: string;
   /**
+   * The SSRF guard (off by default): deliveries to loopback, private,
+   * link-local, cloud-metadata and other special-purpose addresses are
+   * refused unless inside `allow` (CIDR blocks), judged on the address the
+   * host resolves to at delivery time (pinned on Deno). Turn it on when
+   * subscribers you do not trust choose callback urls.
+   */
+  readonly ssrfGuard?: { readonly enabled: boolean; readonly allow?: readonly string[] };
+  /**
    * The operations endpoints beside the protocol, under the prefix:
    * `GET /healthz`, `/readyz`, `/metrics` (each on by default; `/metrics`
    * optionally behind its own bearer token).
@@ -140,11 +150,25 @@ export interface Broadcaster {
 export async function createBroadcaster(options: BroadcasterOptions = {}): Promise<Broadcaster> {
   const limits = resolveLimits(options.limits);
   const log = options.logger ?? consoleLogger("warn");
+  const metrics = new Metrics();
+  const faults = new ThrottledLog(log);
+  // Built before the store opens: an invalid allow-list throws with nothing to close.
+  const outbound = options.ssrfGuard?.enabled === true
+    ? ssrfGuard({
+      allow: options.ssrfGuard.allow ?? [],
+      pin: await pinFactory(),
+      onRefuse(url, reason) {
+        metrics.ssrfRefusals++;
+        faults.warn("Delivery refused by the SSRF guard", { url: url.href, reason });
+      },
+    })
+    : null;
   const store = options.store ?? await openSqliteStore({
     path: options.database ?? ":memory:",
     busyTimeoutMs: limits.sqliteBusyTimeoutMs,
     log,
   });
+  const counted = countedStore(store, metrics);
   const auth: AuthConfig = {
     toBroadcaster: options.auth?.toBroadcaster ?? noneAuth(),
     toSubscriber: options.auth?.toSubscriber ?? noneAuth(),
@@ -152,18 +176,18 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
   const prefix = normalisePrefix(options.pathPrefix ?? "");
   const hub = options.websockets === false
     ? null
-    : new WebsocketHub({ store, log }, options.relayUrl ?? null);
-  const metrics = new Metrics();
+    : new WebsocketHub({ store: counted, log }, options.relayUrl ?? null);
   const ctx: Context = {
-    store: countedStore(store, metrics),
+    store: counted,
     auth,
     limits,
     now: options.now ?? (() => Date.now() / 1000),
     log,
-    faults: new ThrottledLog(log),
+    faults,
     local: hub ?? NO_LOCAL_SUBSCRIBERS,
     metrics,
     spool: new SpoolBudget(limits.spoolQuotaBytes),
+    outbound,
   };
   const ws = hub === null
     ? null
@@ -204,6 +228,12 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
       return closing;
     },
   };
+}
+
+/** How this runtime pins a connection to a checked address (Deno), or null. */
+async function pinFactory(): Promise<PinFactory | null> {
+  if (currentRuntime() !== "deno") return null;
+  return (await import("./src/runtime/deno_pin.ts")).denoPin;
 }
 
 /** The runtime's own upgrader where it needs nothing per request (Deno). */

@@ -141,8 +141,9 @@ export async function checkEtag(base: string, url: string): Promise<Uint8Array> 
 export function contextParts(
   limits: Limits,
   log: Logger = silentLogger,
-): { metrics: Metrics; spool: SpoolBudget; faults: ThrottledLog } {
+): { metrics: Metrics; spool: SpoolBudget; faults: ThrottledLog; outbound: null } {
   return {
+    outbound: null,
     metrics: new Metrics(),
     spool: new SpoolBudget(limits.spoolQuotaBytes),
     faults: new ThrottledLog(log),

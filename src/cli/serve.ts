@@ -174,6 +174,8 @@ async function open(
       ...(settings.relayUrl === null ? {} : { relayUrl: settings.relayUrl }),
       logger,
       limits: settings.limits,
+      operations: settings.operations,
+      ...(settings.ssrfGuard === null ? {} : { ssrfGuard: settings.ssrfGuard }),
       ...(auth === undefined ? {} : { auth }),
     });
     const authKinds = auth === undefined

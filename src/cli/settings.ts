@@ -7,6 +7,7 @@
 
 import type { Limits } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
+import type { OpsOptions } from "../http/routes/ops.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig, RqliteConfig } from "./config.ts";
@@ -52,6 +53,10 @@ export interface ServeSettings {
   readonly limits: Partial<Limits>;
   /** Base url peers reach this broadcaster at for websocket relaying, or null (learnt). */
   readonly relayUrl: string | null;
+  /** The SSRF guard, or null when off. */
+  readonly ssrfGuard: { readonly enabled: boolean; readonly allow: readonly string[] } | null;
+  /** The operations endpoints (`LONELYPSS_METRICS_TOKEN` sets the metrics token). */
+  readonly operations: OpsOptions;
 }
 
 /**
@@ -117,6 +122,11 @@ export function resolveSettings(
       ...(spool === undefined ? {} : { spoolDir: spool }),
     },
     relayUrl: relay === null ? config?.relayUrl ?? null : parseRelayUrl(relay.what, relay.text),
+    ssrfGuard: config?.ssrfGuard ?? null,
+    operations: {
+      ...config?.operations,
+      ...(env.LONELYPSS_METRICS_TOKEN ? { metricsToken: env.LONELYPSS_METRICS_TOKEN } : {}),
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import type { Store } from "../storage/types.ts";
 import type { Logger, ThrottledLog } from "../log.ts";
 import type { LocalSubscribers } from "./local.ts";
 import type { Metrics } from "./metrics.ts";
+import type { OutboundGuard } from "./outbound.ts";
 import type { SpoolBudget } from "./spool_budget.ts";
 
 /** Limits and tunables the routes and the delivery code read. */
@@ -112,4 +113,6 @@ export interface Context {
   readonly metrics: Metrics;
   /** Bytes of spool files in use, against `limits.spoolQuotaBytes`. */
   readonly spool: SpoolBudget;
+  /** The SSRF guard every outgoing RECEIVE and MISSED goes through, or null when off. */
+  readonly outbound: OutboundGuard | null;
 }

@@ -29,6 +29,8 @@
  * @module
  */
 
+import type { OutboundGuard } from "../core/outbound.ts";
+
 /** What fetch can send: bytes or Blobs with Content-Length, streams chunked. */
 type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
 
@@ -58,6 +60,8 @@ export interface PostOptions {
   readonly maxResponseBytes: number;
   /** Aborts the request from outside (shutdown). */
   readonly signal?: AbortSignal;
+  /** The SSRF guard: checks (and pins) the destination before anything is sent. */
+  readonly guard?: OutboundGuard;
 }
 
 /** The outcome of one POST. */
@@ -81,6 +85,18 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     return { ok: false, reason: `Unsupported URL scheme: ${parsed.protocol}` };
   }
+  const route = await opts.guard?.route(parsed);
+  if (route !== undefined && !route.ok) return { ok: false, reason: route.reason };
+  try {
+    return await exchange(parsed, opts, route?.pinned?.fetch ?? fetch);
+  } finally {
+    route?.pinned?.close();
+  }
+}
+
+type Fetch = (url: URL, init: RequestInit) => Promise<Response>;
+
+async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<PostResult> {
   const controller = new AbortController();
   let why: string | null = null;
   const stop = (reason: string) => {
