@@ -19,7 +19,10 @@
  */
 export function callbackUrlProblem(url: string): string | null {
   // WHATWG parsing would quietly strip or encode these; the stored url must be what is used.
-  if (/[\u0000-\u0020\u007f]/.test(url)) return "must not contain whitespace or control characters";
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return "must not contain whitespace or control characters";
+  }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) return "must be an absolute url";
   if (scheme !== "http" && scheme !== "https") return "must be http or https";
