@@ -15,6 +15,15 @@ const HOLD_MS = 10_000;
 const WAIT_MS = 300;
 /** Timers and scheduling on a shared CI machine: what a 503 may take beyond the wait. */
 const SLACK_MS = 250;
+/**
+ * 404s must answer within 50 ms. On a shared, loaded machine (CI runs beside
+ * other jobs on two cores) the scheduler alone can stall a process for a
+ * few hundred ms now and then, so the test asks that of the 99th percentile,
+ * and that no 404 ever takes as long as a second: before the fix, a 404
+ * queued behind subscribes waited a median of 24 s.
+ */
+const FAST_MS = 50;
+const NEVER_MS = 1000;
 
 // A second process: opens the file, takes BEGIN EXCLUSIVE, says so, and
 // holds the lock until its stdin closes.
@@ -58,16 +67,16 @@ Deno.test("an exclusive lock held by another process: 404s stay fast, subscribes
   try {
     assert.equal((await lines.read()).value, "locked\n");
     const until = performance.now() + HOLD_MS;
-    const slow404: number[] = [];
+    const latencies: number[] = [];
     const statuses = new Map<number, number>();
     const lateSubscribes: number[] = [];
-    let n404 = 0;
     const probe404 = async () => {
       while (performance.now() < until) {
         const { value, ms } = await timed(() => post(`${b.url}/v1/nope`, new Uint8Array(0)));
         assert.equal(value.status, 404);
-        n404++;
-        if (ms >= 50) slow404.push(Math.round(ms));
+        latencies.push(ms);
+        // A probe every ~5 ms (a sampling rate, not synchronisation).
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     };
     let topic = 0;
@@ -80,7 +89,18 @@ Deno.test("an exclusive lock held by another process: 404s stay fast, subscribes
       }
     };
     await Promise.all([probe404(), subscriber(), subscriber(), subscriber(), subscriber()]);
-    assert.deepEqual(slow404, [], `404s slower than 50 ms (of ${n404})`);
+    latencies.sort((x, y) => x - y);
+    const p99 = latencies[Math.floor(latencies.length * 0.99)]!;
+    const worst = latencies.at(-1)!;
+    const p50 = latencies[Math.floor(latencies.length / 2)]!;
+    console.log(
+      `404s under the lock: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
+        `max ${worst.toFixed(1)} ms (${latencies.length} probes); subscribes by status: ` +
+        JSON.stringify(Object.fromEntries(statuses)),
+    );
+    assert.ok(latencies.length > 100, `only ${latencies.length} probes`);
+    assert.ok(p99 < FAST_MS, `404 p99 ${p99.toFixed(1)} ms (of ${latencies.length})`);
+    assert.ok(worst < NEVER_MS, `a 404 took ${worst.toFixed(0)} ms`);
     assert.deepEqual(lateSubscribes, [], "subscribes answered after the configured wait");
     assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 503), []);
     assert.ok((statuses.get(503) ?? 0) > 0, "the lock was really held");

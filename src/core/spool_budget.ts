@@ -9,9 +9,13 @@
 /** Reserves and releases spool bytes against a quota. */
 export class SpoolBudget {
   #inUse = 0;
+  /** Most bytes in use at once (Infinity: no quota). */
+  readonly quota: number;
 
-  /** `quota`: most bytes in use at once (Infinity: no quota). */
-  constructor(readonly quota: number) {}
+  /** A budget of `quota` bytes. */
+  constructor(quota: number) {
+    this.quota = quota;
+  }
 
   /** Bytes reserved by spool files now. */
   get inUse(): number {

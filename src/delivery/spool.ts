@@ -22,11 +22,14 @@ export type SpoolFailure = "spool_quota" | "spool_full" | "spool_unavailable";
 export class SpoolError extends Error {
   /** The HTTP status it maps to. */
   readonly status: 503 | 507;
+  /** What failed. */
+  readonly kind: SpoolFailure;
 
   /** Records the kind of failure and its cause. */
-  constructor(readonly kind: SpoolFailure, message: string, options?: ErrorOptions) {
+  constructor(kind: SpoolFailure, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "SpoolError";
+    this.kind = kind;
     this.status = kind === "spool_unavailable" ? 503 : 507;
   }
 
