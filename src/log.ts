@@ -33,6 +33,23 @@ export function consoleLogger(level: LogLevel = "info"): Logger {
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
 
+/**
+ * A logger that keeps every line in memory as `level message {fields}`
+ * (tests, and embedders who forward lines elsewhere).
+ */
+export function recordingLogger(): Logger & { readonly lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) =>
+    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {}, jsonSafe)}`);
+  return {
+    lines,
+    debug: keep("debug"),
+    info: keep("info"),
+    warn: keep("warn"),
+    error: keep("error"),
+  };
+}
+
 /** A logger that drops everything. */
 export const silentLogger: Logger = consoleLogger("silent");
 

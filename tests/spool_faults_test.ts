@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 import { encodeNotifyHeader } from "../src/protocol/notify.ts";
-import type { Logger } from "../src/log.ts";
+import { recordingLogger } from "../src/log.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -45,13 +45,6 @@ async function tinyFilesystem(): Promise<{ dir: string } & AsyncDisposable> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
-    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  return { lines, debug() {}, info() {}, warn: keep("warn"), error: keep("error") };
 }
 
 /** A whole notify body announcing `message`. */

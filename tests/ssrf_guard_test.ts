@@ -8,27 +8,22 @@
 import assert from "node:assert/strict";
 import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
-import type { Logger } from "../src/log.ts";
+import { recordingLogger } from "../src/log.ts";
+import type { Store } from "../src/storage/types.ts";
 
 const TOPIC = new TextEncoder().encode("ssrf");
 
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (msg: string, fields?: Record<string, unknown>) =>
-    lines.push(`${msg} ${JSON.stringify(fields ?? {})}`);
-  return { lines, debug() {}, info() {}, warn: keep, error: keep };
+/** Subscribes `sub` twice: by its address and by the name `localhost`. */
+async function subscribeByAddressAndName(store: Store, sub: TestSubscriber): Promise<void> {
+  await store.subscribeExact(sub.url("/by-address"), TOPIC, null);
+  await store.subscribeExact(sub.url("/by-name").replace("127.0.0.1", "localhost"), TOPIC, null);
 }
 
 Deno.test("the SSRF guard refuses a loopback callback: logged, counted as failed, nothing sent", async () => {
   const log = recordingLogger();
   await using b = await startBroadcaster({ logger: log, ssrfGuard: { enabled: true } });
   await using sub = new TestSubscriber();
-  await b.broadcaster.store.subscribeExact(sub.url("/by-address"), TOPIC, null);
-  await b.broadcaster.store.subscribeExact(
-    sub.url("/by-name").replace("127.0.0.1", "localhost"),
-    TOPIC,
-    null,
-  );
+  await subscribeByAddressAndName(b.broadcaster.store, sub);
   assert.equal(await notifyOver(b.url, TOPIC, new Uint8Array([1])), 0);
   assert.equal(sub.received.length, 0);
   const logged = log.lines.join("\n");
@@ -44,12 +39,7 @@ Deno.test("the SSRF guard lets an allow-listed network through", async () => {
     ssrfGuard: { enabled: true, allow: ["127.0.0.0/8"] },
   });
   await using sub = new TestSubscriber();
-  await b.broadcaster.store.subscribeExact(sub.url("/by-address"), TOPIC, null);
-  await b.broadcaster.store.subscribeExact(
-    sub.url("/by-name").replace("127.0.0.1", "localhost"),
-    TOPIC,
-    null,
-  );
+  await subscribeByAddressAndName(b.broadcaster.store, sub);
   assert.equal(await notifyOver(b.url, TOPIC, new Uint8Array([1])), 2);
   assert.deepEqual(sub.received.map((r) => r.path).sort(), ["/by-address", "/by-name"]);
   // The Host header still names the subscriber's own host.

@@ -1,18 +1,10 @@
 import assert from "node:assert/strict";
 import { rename, rm } from "node:fs/promises";
-import type { Logger } from "../../log.ts";
+import { recordingLogger } from "../../log.ts";
 import { bytes, withTempDb } from "./_testing.ts";
 import { openSqliteStore } from "./store.ts";
 
 const URL_A = "http://127.0.0.1:3002/v1/receive";
-
-/** A logger that keeps error and warning lines. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (msg: string, fields?: Record<string, unknown>) =>
-    lines.push(`${msg} ${JSON.stringify(fields ?? {})}`);
-  return { lines, debug() {}, info() {}, warn: keep, error: keep };
-}
 
 Deno.test("a database file deleted under the store answers unavailable and logs why", async () => {
   await withTempDb(async (path) => {
