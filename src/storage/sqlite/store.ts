@@ -95,6 +95,9 @@ function fileIdentity(path: string): FileIdentity | null {
   return st === undefined ? null : { dev: st.dev, ino: st.ino };
 }
 
+/** Reads re-check the database file at most this often, ms. */
+const READ_CHECK_MS = 1000;
+
 interface StoreSettings {
   readonly path: string;
   /** The file as opened; null in memory. */
@@ -111,6 +114,9 @@ class SqliteStore implements Store {
   readonly #settings: StoreSettings;
   readonly #failures: ThrottledLog;
   readonly #isClosed = () => this.#closed;
+  /** When the file was last checked (performance.now), and what was found. */
+  #checkedAt = -Infinity;
+  #gone: string | null = null;
 
   constructor(db: SqliteDb, settings: StoreSettings) {
     this.#db = db;
@@ -126,9 +132,13 @@ class SqliteStore implements Store {
    * contention, I/O errors, a closed store and a database file deleted or
    * replaced under us are `"unavailable"` (logged, rate limited, with the cause).
    */
-  async #guard<T>(op: string, fn: (st: Statements) => T): Promise<T | "unavailable"> {
+  async #guard<T>(
+    op: string,
+    fn: (st: Statements) => T,
+    read = false,
+  ): Promise<T | "unavailable"> {
     if (this.#closed) return "unavailable";
-    const moved = this.#moved();
+    const moved = this.#moved(read);
     if (moved !== null) {
       this.#failures.error("SQLite database file is gone: restart to open the new one", {
         op,
@@ -149,10 +159,24 @@ class SqliteStore implements Store {
     }
   }
 
-  // Why the file we opened is no longer the one at our path, or null if it still is.
-  #moved(): string | null {
+  /**
+   * Why the file we opened is no longer the one at our path, or null if it
+   * still is. Every write checks (a stat, tens of µs), so none is acknowledged
+   * into an unlinked file; reads, the hot path of every notify, check at most
+   * once per {@link READ_CHECK_MS} (a gone file answers stale, not lost, data).
+   */
+  #moved(read: boolean): string | null {
     const opened = this.#settings.file;
     if (opened === null) return null;
+    const at = performance.now();
+    if (read && this.#gone === null && at - this.#checkedAt < READ_CHECK_MS) return null;
+    this.#checkedAt = at;
+    this.#gone = this.#stat();
+    return this.#gone;
+  }
+
+  #stat(): string | null {
+    const opened = this.#settings.file!;
     const now = fileIdentity(this.#settings.path);
     if (now === null) return "deleted";
     return now.dev === opened.dev && now.ino === opened.ino ? null : "replaced";
@@ -213,7 +237,7 @@ class SqliteStore implements Store {
         rollback(this.#db);
         throw e;
       }
-    });
+    }, true);
   }
 
   setSubscriptions(url: string, desired: SubscriptionSet): Promise<WriteResult> {
@@ -236,7 +260,7 @@ class SqliteStore implements Store {
       this.#globs.sync();
       for (const g of this.#globs.match(topic)) out.push(g);
       return out;
-    });
+    }, true);
   }
 
   upsertMissed(
@@ -275,7 +299,11 @@ class SqliteStore implements Store {
   }
 
   countPendingMissed(): Promise<number | "unavailable"> {
-    return this.#guard("countPendingMissed", (st) => Number(st.pendingMissed.get()?.["n"] ?? 0));
+    return this.#guard(
+      "countPendingMissed",
+      (st) => Number(st.pendingMissed.get()?.["n"] ?? 0),
+      true,
+    );
   }
 
   close(): Promise<void> {
