@@ -15,6 +15,7 @@ import {
   type SqliteDb,
   stopBlockingOnBusy,
 } from "../storage/sqlite/driver.ts";
+import { DatabaseFile } from "../storage/sqlite/file_watch.ts";
 import type { ReplayStore } from "./replay_store.ts";
 
 /** Options for {@link sqliteReplayStore}. */
@@ -83,9 +84,18 @@ export async function sqliteReplayStore(opts: SqliteReplayStoreOptions): Promise
   let closed = false;
   const isClosed = () => closed;
   const failures = new ThrottledLog(opts.log ?? silentLogger);
+  const file = new DatabaseFile(opts.path);
   return {
     async markUsed(code, expiresAtSeconds, now) {
       if (closed) return "unavailable";
+      const gone = file.gone(false);
+      if (gone !== null) {
+        failures.error("Replay database file is gone: restart to open the new one", {
+          path: opts.path,
+          cause: gone,
+        });
+        return "unavailable";
+      }
       try {
         const { changes } = await retryWhileBusy(
           () => mark.run(code, Math.ceil(expiresAtSeconds), Math.floor(now)),

@@ -124,3 +124,17 @@ Deno.test("sqlite store: waiting for a locked database never blocks the event lo
       await store.close();
     }
   }));
+
+Deno.test("sqlite store: a replay database deleted under it answers unavailable", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const store = await sqliteReplayStore({ path });
+    try {
+      assert.equal(await store.markUsed(code(1), 1e10, 1), "fresh");
+      await rm(path);
+      // Acknowledging into the unlinked file would forget the code at the next restart.
+      assert.equal(await store.markUsed(code(2), 1e10, 1), "unavailable");
+    } finally {
+      await store.close();
+    }
+  }));

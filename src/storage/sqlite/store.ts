@@ -31,7 +31,6 @@ import type {
   UnsubscribeResult,
   WriteResult,
 } from "../types.ts";
-import { statSync } from "node:fs";
 import { describeError, type Logger, silentLogger, ThrottledLog } from "../../log.ts";
 import {
   configureConnection,
@@ -42,6 +41,7 @@ import {
   transaction,
 } from "./driver.ts";
 import { isUnavailableError } from "./errors.ts";
+import { DatabaseFile } from "./file_watch.ts";
 import { GlobCache, rollback } from "./glob_cache.ts";
 import { leaseOverdue, releaseMissed, upsertMissed } from "./missed.ts";
 import { migrate } from "./schema.ts";
@@ -76,7 +76,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     configureConnection(db, path, waitMs);
     migrate(db);
     stopBlockingOnBusy(db);
-    const file = path === ":memory:" ? null : fileIdentity(path);
+    const file = new DatabaseFile(path);
     return new SqliteStore(db, { path, file, waitMs, log: opts.log ?? silentLogger });
   } catch (e) {
     db.close();
@@ -84,24 +84,10 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   }
 }
 
-/** What identifies the database file on disk, to notice it being deleted or replaced. */
-interface FileIdentity {
-  readonly dev: bigint;
-  readonly ino: bigint;
-}
-
-function fileIdentity(path: string): FileIdentity | null {
-  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  return st === undefined ? null : { dev: st.dev, ino: st.ino };
-}
-
-/** Reads re-check the database file at most this often, ms. */
-const READ_CHECK_MS = 1000;
-
 interface StoreSettings {
   readonly path: string;
-  /** The file as opened; null in memory. */
-  readonly file: FileIdentity | null;
+  /** The file as opened, to notice it deleted or replaced. */
+  readonly file: DatabaseFile;
   readonly waitMs: number;
   readonly log: Logger;
 }
@@ -114,9 +100,6 @@ class SqliteStore implements Store {
   readonly #settings: StoreSettings;
   readonly #failures: ThrottledLog;
   readonly #isClosed = () => this.#closed;
-  /** When the file was last checked (performance.now), and what was found. */
-  #checkedAt = -Infinity;
-  #gone: string | null = null;
 
   constructor(db: SqliteDb, settings: StoreSettings) {
     this.#db = db;
@@ -138,7 +121,7 @@ class SqliteStore implements Store {
     read = false,
   ): Promise<T | "unavailable"> {
     if (this.#closed) return "unavailable";
-    const moved = this.#moved(read);
+    const moved = this.#settings.file.gone(read);
     if (moved !== null) {
       this.#failures.error("SQLite database file is gone: restart to open the new one", {
         op,
@@ -157,29 +140,6 @@ class SqliteStore implements Store {
       this.#failures.warn("SQLite store unavailable", { op, cause: describeError(e) });
       return "unavailable";
     }
-  }
-
-  /**
-   * Why the file we opened is no longer the one at our path, or null if it
-   * still is. Every write checks (a stat, tens of µs), so none is acknowledged
-   * into an unlinked file; reads, the hot path of every notify, check at most
-   * once per {@link READ_CHECK_MS} (a gone file answers stale, not lost, data).
-   */
-  #moved(read: boolean): string | null {
-    const opened = this.#settings.file;
-    if (opened === null) return null;
-    const at = performance.now();
-    if (read && this.#gone === null && at - this.#checkedAt < READ_CHECK_MS) return null;
-    this.#checkedAt = at;
-    this.#gone = this.#stat();
-    return this.#gone;
-  }
-
-  #stat(): string | null {
-    const opened = this.#settings.file!;
-    const now = fileIdentity(this.#settings.path);
-    if (now === null) return "deleted";
-    return now.dev === opened.dev && now.ino === opened.ino ? null : "replaced";
   }
 
   subscribeExact(
