@@ -29,7 +29,7 @@
  * @module
  */
 
-import type { OutboundGuard } from "../core/outbound.ts";
+import type { OutboundGuard, OutboundRoute } from "../core/outbound.ts";
 
 /** What fetch can send: bytes or Blobs with Content-Length, streams chunked. */
 type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
@@ -85,7 +85,7 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     return { ok: false, reason: `Unsupported URL scheme: ${parsed.protocol}` };
   }
-  const route = await opts.guard?.route(parsed);
+  const route = opts.guard === undefined ? undefined : await guarded(opts.guard, parsed, opts);
   if (route !== undefined && !route.ok) return { ok: false, reason: route.reason };
   try {
     return await exchange(parsed, opts, route?.pinned?.fetch ?? fetch);
@@ -95,6 +95,24 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
 }
 
 type Fetch = (url: URL, init: RequestInit) => Promise<Response>;
+
+/** The guard's verdict, its name look-up bounded by the connect timeout. */
+async function guarded(guard: OutboundGuard, url: URL, opts: PostOptions): Promise<OutboundRoute> {
+  const timedOut: OutboundRoute = { ok: false, reason: "Connect timeout" };
+  let timer: Timer | undefined;
+  const late = new Promise<OutboundRoute>((resolve) => {
+    timer = arm(opts.connectTimeoutMs, () => resolve(timedOut));
+  });
+  const route = guard.route(url);
+  try {
+    const verdict = await Promise.race([route, late]);
+    // A late verdict may still carry a pinned client: release it when it comes.
+    if (verdict === timedOut) void route.then((r) => r.ok && r.pinned?.close());
+    return verdict;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<PostResult> {
   const controller = new AbortController();
