@@ -107,6 +107,18 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     assert.deepEqual(subscriber.received.at(-1)?.message, large);
     assert.equal((await ws.close()).code, 1000);
 
+    // The operations endpoints on this runtime's adapter; only Node's can count connections.
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(`${health.status} ${await health.text()}`, "200 ok\n");
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.equal(`${ready.status} ${await ready.text()}`, "200 ready\n");
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^lonelypss_notifies_total 4$/m);
+    assert.match(metrics, /^lonelypss_deliveries_total\{kind="receive",outcome="confirmed"\} 4$/m);
+    const incoming = /^lonelypss_open_connections\{kind="incoming"\} (\d+)$/m.exec(metrics);
+    if (runtime === "node") assert.ok(Number(incoming?.[1]) >= 1, "node reports connections");
+    else assert.equal(incoming, null, "no incoming count where the adapter cannot tell");
+
     // zstd on this runtime's backend (libzstd over FFI on Deno and Bun,
     // node:zlib on Node): id 1 announced, a large delivery compressed with it.
     await using zws = await WsClient.connect(server.url);

@@ -72,5 +72,8 @@ Options:
   --debug              print stack traces on errors
   -h, --help           show this help
 
+GET <prefix>/healthz, /readyz and /metrics (Prometheus) are served beside the
+protocol; LONELYPSS_METRICS_TOKEN makes /metrics require "Bearer <token>".
+
 Ctrl+C or SIGTERM stops accepting requests, lets deliveries in flight finish
 (up to the grace period) and closes the database cleanly.`;

@@ -131,7 +131,12 @@ async function open(
     auth = await authFromSecrets(secrets, {
       async replay() {
         try {
-          return await sqliteReplayStore({ path: replayPath });
+          const wait = settings.limits.sqliteBusyTimeoutMs;
+          return await sqliteReplayStore({
+            path: replayPath,
+            log: logger,
+            ...(wait === undefined ? {} : { busyTimeoutMs: wait }),
+          });
         } catch (e) {
           throw new CliError(`Cannot open replay database ${replayPath}: ${errorMessage(e)}`, 1, {
             cause: e,
@@ -174,6 +179,8 @@ async function open(
       compression,
       logger,
       limits: settings.limits,
+      operations: settings.operations,
+      ...(settings.ssrfGuard === null ? {} : { ssrfGuard: settings.ssrfGuard }),
       ...(auth === undefined ? {} : { auth }),
     });
     const authKinds = auth === undefined

@@ -7,6 +7,7 @@
 
 import type { Limits } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
+import type { OpsOptions } from "../http/routes/ops.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig, RqliteConfig } from "./config.ts";
@@ -57,6 +58,10 @@ export interface ServeSettings {
   readonly relayUrl: string | null;
   /** zstd on websockets. */
   readonly compression: FileCompression;
+  /** The SSRF guard, or null when off. */
+  readonly ssrfGuard: { readonly enabled: boolean; readonly allow: readonly string[] } | null;
+  /** The operations endpoints (`LONELYPSS_METRICS_TOKEN` sets the metrics token). */
+  readonly operations: OpsOptions;
 }
 
 /**
@@ -130,6 +135,11 @@ export function resolveSettings(
         ? {}
         : { enabled: parseChoice(compression.what, compression.text, ["on", "off"]) === "on" }),
       ...(libzstd === null ? {} : { libraryPath: libzstd.text }),
+    },
+    ssrfGuard: config?.ssrfGuard ?? null,
+    operations: {
+      ...config?.operations,
+      ...(env.LONELYPSS_METRICS_TOKEN ? { metricsToken: env.LONELYPSS_METRICS_TOKEN } : {}),
     },
   };
 }

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { fileStream, readFileRange, SpoolFile } from "./spool.ts";
+import { fileStream, readFileRange, SpoolError, SpoolFile } from "./spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
 
@@ -23,7 +23,12 @@ export const SMALL_MESSAGE_BYTES = 64 * 1024;
 /** Outcome of {@link takeMessage}. */
 export type Intake =
   | { readonly ok: true; readonly message: HeldMessage }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** Set when the spool failed (507/503); otherwise the body was bad (400). */
+    readonly spool?: SpoolError;
+  };
 
 /** Where large messages go. */
 export interface IntakeLimits {
@@ -31,6 +36,14 @@ export interface IntakeLimits {
   readonly spoolThresholdBytes: number;
   /** Directory for spool files. */
   readonly spoolDir: string;
+}
+
+/** Spool bytes in use against a quota (`core/spool_budget.ts`). */
+export interface SpoolReservations {
+  /** Takes `bytes` if they fit; false otherwise. */
+  reserve(bytes: number): boolean;
+  /** Gives back what `reserve` took. */
+  release(bytes: number): void;
 }
 
 /**
@@ -46,8 +59,15 @@ export async function takeMessage(
   length: bigint,
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
+  budget?: SpoolReservations,
 ): Promise<Intake> {
-  const sink = await MessageSink.open(length, limits);
+  let sink: MessageSink;
+  try {
+    sink = await MessageSink.open(length, limits, budget);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    return { ok: false, reason: error.message, spool: error };
+  }
   let finished = false;
   try {
     for (const chunk of first) {
@@ -61,6 +81,9 @@ export async function takeMessage(
     }
     finished = true;
     return await sink.finish(claimedSha512);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    return { ok: false, reason: error.message, spool: error };
   } finally {
     if (!finished) await sink.abort();
   }
@@ -77,18 +100,48 @@ export class MessageSink {
   readonly #hash = createHash("sha512");
   readonly #chunks: Uint8Array[] = [];
   readonly #spool: SpoolFile | null;
+  /** Gives back the spool bytes reserved for this message (once). */
+  readonly #release: () => void;
   #received = 0n;
   #ended = false;
 
-  private constructor(length: bigint, spool: SpoolFile | null) {
+  private constructor(length: bigint, spool: SpoolFile | null, release: () => void) {
     this.#length = length;
     this.#spool = spool;
+    this.#release = release;
   }
 
-  /** Starts a message of `length` bytes (spooled when longer than the threshold). */
-  static async open(length: bigint, limits: IntakeLimits): Promise<MessageSink> {
-    const inMemory = length <= BigInt(limits.spoolThresholdBytes);
-    return new MessageSink(length, inMemory ? null : await SpoolFile.create(limits.spoolDir));
+  /**
+   * Starts a message of `length` bytes (spooled when longer than the
+   * threshold, after reserving its length in `budget`).
+   *
+   * @throws {SpoolError} when the quota cannot take it or the file cannot be created
+   */
+  static async open(
+    length: bigint,
+    limits: IntakeLimits,
+    budget?: SpoolReservations,
+  ): Promise<MessageSink> {
+    if (length <= BigInt(limits.spoolThresholdBytes)) return new MessageSink(length, null, noop);
+    const bytes = Number(length);
+    if (budget !== undefined && !budget.reserve(bytes)) {
+      throw new SpoolError(
+        "spool_quota",
+        "Insufficient storage: the spool quota cannot hold this message now",
+      );
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      budget?.release(bytes);
+    };
+    try {
+      return new MessageSink(length, await SpoolFile.create(limits.spoolDir), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** Bytes taken so far. */
@@ -108,7 +161,14 @@ export class MessageSink {
     if (this.#received > this.#length) return false;
     this.#hash.update(chunk);
     if (this.#spool === null) this.#chunks.push(chunk);
-    else await this.#spool.write(chunk);
+    else {
+      try {
+        await this.#spool.write(chunk);
+      } catch (error) {
+        await this.abort();
+        throw error;
+      }
+    }
     return true;
   }
 
@@ -134,7 +194,7 @@ export class MessageSink {
       return { ok: true, message: blobMessage(blob) };
     }
     await spool.close();
-    return { ok: true, message: spooledMessage(spool, this.#length) };
+    return { ok: true, message: spooledMessage(spool, this.#length, this.#release) };
   }
 
   /**
@@ -155,6 +215,7 @@ export class MessageSink {
     this.#ended = true;
     this.#chunks.length = 0;
     await this.#spool?.remove();
+    this.#release();
   }
 }
 
@@ -188,11 +249,12 @@ function blobMessage(blob: Blob): HeldMessage {
 }
 
 /** The file goes once the owner has disposed and every retainer has released. */
-function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
+function spooledMessage(spool: SpoolFile, length: bigint, unreserve: () => void): HeldMessage {
   let holders = 1;
   let owned = true;
   /** Drops one holder; the last one deletes the file (the returned promise). */
-  const release = (): Promise<void> => --holders === 0 ? spool.remove() : Promise.resolve();
+  const release = (): Promise<void> =>
+    --holders === 0 ? spool.remove().finally(unreserve) : Promise.resolve();
   return {
     length,
     inMemory: false,
@@ -233,3 +295,5 @@ function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
   }
   return out;
 }
+
+function noop(): void {}

@@ -12,6 +12,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { MessageSink } from "../delivery/intake.ts";
+import { SpoolError } from "../delivery/spool.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import type { StreamStart } from "../protocol/stateful/mod.ts";
 import { ZstdError, type ZstdStreamDecompressor } from "../compression/mod.ts";
@@ -62,7 +63,8 @@ export class IncomingBody {
     compression: ConnectionCompression | null,
     ctx: Context,
   ): Promise<IncomingBody> {
-    const sink = await MessageSink.open(start.decompressedLength, ctx.limits);
+    const sink = await MessageSink.open(start.decompressedLength, ctx.limits, ctx.spool)
+      .catch(spoolClose);
     if (compressor === null || compression === null) {
       return new IncomingBody(what, start, sink, null);
     }
@@ -87,7 +89,7 @@ export class IncomingBody {
       throw new WsClose(CloseCode.PROTOCOL, `${this.#what} longer than announced`);
     }
     if (this.#decoder === null) {
-      await this.#sink.write(bytes);
+      await this.#sink.write(bytes).catch(spoolClose);
       return;
     }
     this.#wireHash!.update(bytes);
@@ -132,11 +134,17 @@ export class IncomingBody {
 
   async #keep(chunks: Uint8Array[]): Promise<void> {
     for (const chunk of chunks) {
-      if (!await this.#sink.write(chunk)) {
+      if (!await this.#sink.write(chunk).catch(spoolClose)) {
         throw new WsClose(CloseCode.PROTOCOL, "Decompressed message longer than announced");
       }
     }
   }
+}
+
+/** A spool that cannot take the message closes with 1013 (try again later) and its reason. */
+function spoolClose(error: unknown): never {
+  if (error instanceof SpoolError) throw new WsClose(CloseCode.TRY_AGAIN_LATER, error.message);
+  throw error;
 }
 
 /** Runs a decompression; zstd's refusals become the close they call for. */
