@@ -8,7 +8,13 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { IMMEDIATE_RETRY, post, startBroadcaster, type TestBroadcaster } from "./_harness.ts";
+import {
+  contextParts,
+  IMMEDIATE_RETRY,
+  post,
+  startBroadcaster,
+  type TestBroadcaster,
+} from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 import {
   type AuthConfig,
@@ -177,6 +183,7 @@ async function missedScenario(
       now: () => Date.now() / 1000,
       log: silentLogger,
       local: NO_LOCAL_SUBSCRIBERS,
+      ...contextParts(b.broadcaster.limits),
     };
     await check(ctx, sub, b);
   } finally {

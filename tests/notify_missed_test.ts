@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { IMMEDIATE_RETRY, post, startBroadcaster } from "./_harness.ts";
+import { contextParts, IMMEDIATE_RETRY, post, startBroadcaster } from "./_harness.ts";
 import type { TestBroadcaster } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
@@ -37,6 +37,7 @@ function contextOf(b: TestBroadcaster): Context {
     now: () => Date.now() / 1000,
     log: silentLogger,
     local: NO_LOCAL_SUBSCRIBERS,
+    ...contextParts(b.broadcaster.limits),
   };
 }
 

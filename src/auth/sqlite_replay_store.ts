@@ -8,8 +8,11 @@
  * {@link ExpiringCodeSet}): a replay of one is answered at once. A code not
  * held is written with the others that arrive within `commitDelayMs`, in one
  * transaction (group commit), and answered once that commits, so nothing is
- * answered "fresh" that a restart would forget. Expired rows are deleted a
- * few hundred at a time after commits, never in one long statement.
+ * answered "fresh" that a restart would forget. A locked database is waited
+ * for without blocking the thread (each attempt fails fast; the pauses are
+ * timers), and a database file deleted or replaced under us answers
+ * `unavailable`. Expired rows are deleted a few hundred at a time after
+ * commits, never in one long statement.
  *
  * `:memory:` needs no SQLite at all: a private in-memory database dies with
  * the process, so the in-memory set alone does the same job (as the spec
@@ -18,7 +21,15 @@
  * @module
  */
 
-import { configureConnection, openSqlite, type SqliteDb } from "../storage/sqlite/driver.ts";
+import { describeError, type Logger, silentLogger, ThrottledLog } from "../log.ts";
+import {
+  configureConnection,
+  openSqlite,
+  retryWhileBusy,
+  type SqliteDb,
+  stopBlockingOnBusy,
+} from "../storage/sqlite/driver.ts";
+import { DatabaseFile } from "../storage/sqlite/file_watch.ts";
 import { ExpiringCodeSet } from "./_code_set.ts";
 import type { MarkResult, ReplayStore } from "./replay_store.ts";
 
@@ -26,12 +37,17 @@ import type { MarkResult, ReplayStore } from "./replay_store.ts";
 export interface SqliteReplayStoreOptions {
   /** Database file, or `:memory:`. */
   readonly path: string;
-  /** How long to wait for another connection's lock (default 5000 ms). */
+  /**
+   * How long a commit waits for another connection's lock before its codes
+   * are `unavailable`, ms (default 5000). The wait does not block the thread.
+   */
   readonly busyTimeoutMs?: number;
   /** How often expired codes are looked for when idle (default 60,000 ms). */
   readonly cleanupIntervalMs?: number;
   /** Codes marked within this long share one transaction (default 1 ms). */
   readonly commitDelayMs?: number;
+  /** Where failures are reported, with their cause (rate limited). Default: nowhere. */
+  readonly log?: Logger;
   /** Clock for the clean-up, epoch seconds (tests). */
   readonly clock?: () => number;
 }
@@ -72,6 +88,7 @@ export async function sqliteReplayStore(opts: SqliteReplayStoreOptions): Promise
   try {
     configureConnection(db, opts.path, opts.busyTimeoutMs ?? 5000);
     db.exec(SCHEMA);
+    stopBlockingOnBusy(db);
   } catch (e) {
     db.close();
     throw e;
@@ -108,8 +125,13 @@ class GroupCommitStore implements ReplayStore {
   readonly #cleanup;
   readonly #codes = new ExpiringCodeSet();
   readonly #delayMs: number;
+  readonly #waitMs: number;
+  readonly #file: DatabaseFile;
+  readonly #failures: ThrottledLog;
   #batch: Pending[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The commit in progress (it may be waiting for a lock); the next one waits for it. */
+  #committing: Promise<void> = Promise.resolve();
   readonly #cleanupTimer: ReturnType<typeof setInterval>;
   /** More expired rows may be left: take another step after the next commit. */
   #expiredLeft = true;
@@ -121,6 +143,9 @@ class GroupCommitStore implements ReplayStore {
     this.#mark = db.prepare(MARK);
     this.#cleanup = db.prepare(CLEANUP);
     this.#delayMs = opts.commitDelayMs ?? 1;
+    this.#waitMs = opts.busyTimeoutMs ?? 5000;
+    this.#file = new DatabaseFile(opts.path);
+    this.#failures = new ThrottledLog(opts.log ?? silentLogger);
     while (this.#expiredLeft) this.#cleanupStep();
     this.#cleanupTimer = setInterval(() => {
       this.#expiredLeft = true;
@@ -140,34 +165,44 @@ class GroupCommitStore implements ReplayStore {
     return promise;
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#flush();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#flush();
     this.#closed = true;
     clearInterval(this.#cleanupTimer);
     this.#db.close();
-    return Promise.resolve();
   }
 
-  /** Writes the waiting codes in one transaction and answers them. */
-  #flush(): void {
+  /** Commits the waiting codes (after any commit in progress) and answers them. */
+  #flush(): Promise<void> {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     const batch = this.#batch;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return this.#committing;
     this.#batch = [];
-    const results: MarkResult[] = [];
+    this.#committing = this.#committing.then(() => this.#commit(batch));
+    return this.#committing;
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    let results: MarkResult[];
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      for (const p of batch) {
-        const { changes } = this.#mark.run(p.code, Math.ceil(p.expiresAt), Math.floor(p.now));
-        results.push(changes === 0 ? "replay" : "fresh");
+      const gone = this.#file.gone(false);
+      if (gone !== null) {
+        this.#failures.error("Replay database file is gone: restart to open the new one", {
+          cause: gone,
+        });
+        throw new Error(`Replay database file ${gone}`);
       }
-      this.#db.exec("COMMIT");
-    } catch {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch { /* no transaction was open */ }
+      results = await retryWhileBusy(
+        () => this.#transaction(batch),
+        this.#waitMs,
+        () => this.#closed,
+      );
+    } catch (error) {
+      if (!this.#closed) {
+        this.#failures.warn("Replay store unavailable", { cause: describeError(error) });
+      }
       // Nothing was recorded: the codes may come again and be judged then.
       for (const p of batch) {
         this.#codes.forget(p.code);
@@ -177,6 +212,25 @@ class GroupCommitStore implements ReplayStore {
     }
     batch.forEach((p, i) => p.resolve(results[i]!));
     if (this.#expiredLeft) this.#cleanupStep();
+  }
+
+  /** One transaction marking every code (rolled back whole on failure, so safe to repeat). */
+  #transaction(batch: readonly Pending[]): MarkResult[] {
+    const results: MarkResult[] = [];
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const p of batch) {
+        const { changes } = this.#mark.run(p.code, Math.ceil(p.expiresAt), Math.floor(p.now));
+        results.push(changes === 0 ? "replay" : "fresh");
+      }
+      this.#db.exec("COMMIT");
+      return results;
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* the transaction did not start, or SQLite already ended it */ }
+      throw error;
+    }
   }
 
   /** Deletes up to {@link CLEANUP_STEP} expired rows; notes whether more are left. */

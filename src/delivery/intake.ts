@@ -10,7 +10,7 @@ import { sha512, sha512Stream } from "../crypto/mod.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { FileStream, readFileRange, SpoolFile } from "./spool.ts";
+import { FileStream, readFileRange, SpoolError, SpoolFile } from "./spool.ts";
 import { StagedSpool } from "./_staged_spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
@@ -24,7 +24,12 @@ export const SMALL_MESSAGE_BYTES = 64 * 1024;
 /** Outcome of {@link takeMessage}. */
 export type Intake =
   | { readonly ok: true; readonly message: HeldMessage }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** Set when the spool failed (507/503); otherwise the body was bad (400). */
+    readonly spool?: SpoolError;
+  };
 
 /** Where large messages go. */
 export interface IntakeLimits {
@@ -32,6 +37,14 @@ export interface IntakeLimits {
   readonly spoolThresholdBytes: number;
   /** Directory for spool files. */
   readonly spoolDir: string;
+}
+
+/** Spool bytes in use against a quota (`core/spool_budget.ts`). */
+export interface SpoolReservations {
+  /** Takes `bytes` if they fit; false otherwise. */
+  reserve(bytes: number): boolean;
+  /** Gives back what `reserve` took. */
+  release(bytes: number): void;
 }
 
 /**
@@ -47,8 +60,15 @@ export async function takeMessage(
   length: bigint,
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
+  budget?: SpoolReservations,
 ): Promise<Intake> {
-  const sink = MessageSink.inMemory(length, limits) ?? await MessageSink.open(length, limits);
+  let sink: MessageSink;
+  try {
+    sink = MessageSink.inMemory(length, limits) ?? await MessageSink.open(length, limits, budget);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    return { ok: false, reason: error.message, spool: error };
+  }
   // A spooled message is copied out of each chunk at once: one buffer will do.
   if (sink.spooled) reader.reuseBuffers?.();
   let finished = false;
@@ -64,6 +84,9 @@ export async function takeMessage(
     }
     finished = true;
     return await sink.finish(claimedSha512);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    return { ok: false, reason: error.message, spool: error };
   } finally {
     if (!finished) await sink.abort();
   }
@@ -80,23 +103,58 @@ export class MessageSink {
   /** In memory: the chunks, hashed at the end (one call for the usual single chunk). */
   readonly #chunks: Uint8Array[] = [];
   readonly #staged: StagedSpool | null;
+  /** The digest, once computed (by finishing, or for {@link finishComputed}). */
+  #digest: Promise<Uint8Array> | null = null;
+  /** Gives back the spool bytes reserved for this message (once). */
+  readonly #release: () => void;
   #received = 0n;
   #ended = false;
 
-  private constructor(length: bigint, spool: SpoolFile | null) {
+  private constructor(length: bigint, spool: SpoolFile | null, release: () => void) {
     this.#length = length;
     this.#staged = spool === null ? null : new StagedSpool(spool, length);
+    this.#release = release;
   }
 
-  /** Starts a message of `length` bytes (spooled when longer than the threshold). */
-  static async open(length: bigint, limits: IntakeLimits): Promise<MessageSink> {
-    return MessageSink.inMemory(length, limits) ??
-      new MessageSink(length, await SpoolFile.create(limits.spoolDir));
+  /**
+   * Starts a message of `length` bytes (spooled when longer than the
+   * threshold, after reserving its length in `budget`).
+   *
+   * @throws {SpoolError} when the quota cannot take it or the file cannot be created
+   */
+  static async open(
+    length: bigint,
+    limits: IntakeLimits,
+    budget?: SpoolReservations,
+  ): Promise<MessageSink> {
+    const inMemory = MessageSink.inMemory(length, limits);
+    if (inMemory !== null) return inMemory;
+    const bytes = Number(length);
+    if (budget !== undefined && !budget.reserve(bytes)) {
+      throw new SpoolError(
+        "spool_quota",
+        "Insufficient storage: the spool quota cannot hold this message now",
+      );
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      budget?.release(bytes);
+    };
+    try {
+      return new MessageSink(length, await SpoolFile.create(limits.spoolDir), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** {@link open} without a promise for a message kept in memory; null when it would spool. */
   static inMemory(length: bigint, limits: IntakeLimits): MessageSink | null {
-    return length <= BigInt(limits.spoolThresholdBytes) ? new MessageSink(length, null) : null;
+    return length <= BigInt(limits.spoolThresholdBytes)
+      ? new MessageSink(length, null, noop)
+      : null;
   }
 
   /** True when the message goes to a spool file (each chunk is copied, never kept). */
@@ -116,9 +174,11 @@ export class MessageSink {
 
   /**
    * Appends `chunk`; false (and nothing kept) when it runs past the announced
-   * length. A promise only when the chunk goes to a spool file.
+   * length.
+   *
+   * @throws {SpoolError} when the spool file cannot take it (the message is then dropped)
    */
-  write(chunk: Uint8Array): boolean | Promise<boolean> {
+  async write(chunk: Uint8Array): Promise<boolean> {
     if (chunk.length === 0) return true;
     this.#received += BigInt(chunk.length);
     if (this.#received > this.#length) return false;
@@ -126,7 +186,13 @@ export class MessageSink {
       this.#chunks.push(chunk);
       return true;
     }
-    return this.#staged.write(chunk).then(() => true);
+    try {
+      await this.#staged.write(chunk);
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    return true;
   }
 
   /** Checks length and hash; the message on success (the caller disposes it). */
@@ -135,8 +201,7 @@ export class MessageSink {
       await this.abort();
       return { ok: false, reason: "Body shorter than announced" };
     }
-    const digest = this.#staged === null ? digestOf(this.#chunks) : await this.#staged.finish();
-    if (!bytesEqual(digest, claimedSha512)) {
+    if (!bytesEqual(await this.#digestOnce(), claimedSha512)) {
       await this.abort();
       return { ok: false, reason: "Message SHA-512 does not match" };
     }
@@ -152,7 +217,27 @@ export class MessageSink {
       return { ok: true, message: blobMessage(blob) };
     }
     await spool.close();
-    return { ok: true, message: spooledMessage(spool, this.#length) };
+    return { ok: true, message: spooledMessage(spool, this.#length, this.#release) };
+  }
+
+  /**
+   * Ends a message whose hash nobody claimed (decompressed bytes): checks the
+   * length and hands out the message with the SHA-512 computed on the way.
+   */
+  async finishComputed(): Promise<
+    { ok: true; message: HeldMessage; sha512: Uint8Array } | { ok: false; reason: string }
+  > {
+    const sha512 = await this.#digestOnce();
+    const done = await this.finish(sha512);
+    return done.ok ? { ok: true, message: done.message, sha512 } : done;
+  }
+
+  /** The SHA-512 of what was received, computed once. */
+  #digestOnce(): Promise<Uint8Array> {
+    this.#digest ??= this.#staged === null
+      ? Promise.resolve(digestOf(this.#chunks))
+      : this.#staged.finish();
+    return this.#digest;
   }
 
   /** Drops what was received (deletes the spool file). Idempotent. */
@@ -162,6 +247,7 @@ export class MessageSink {
     this.#chunks.length = 0;
     await this.#staged?.abort();
     await this.#staged?.spool.remove();
+    this.#release();
   }
 }
 
@@ -188,8 +274,8 @@ class BytesMessage implements HeldMessage {
     return body;
   }
 
-  read(start: number, end: number): Promise<Uint8Array> {
-    return Promise.resolve(this.#bytes.subarray(start, Math.min(end, this.#bytes.length)));
+  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
+    return Promise.resolve(copyInto(this.#bytes.subarray(start, end), into));
   }
 
   retain(): () => Promise<void> {
@@ -208,23 +294,26 @@ function blobMessage(blob: Blob): HeldMessage {
     length: BigInt(blob.size),
     inMemory: true,
     withPrefix: (prefix) => new Blob([prefix as Uint8Array<ArrayBuffer>, blob]),
-    read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
+    read: async (start, end, into) =>
+      copyInto(new Uint8Array(await blob.slice(start, end).arrayBuffer()), into),
     retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
 }
 
 /** The file goes once the owner has disposed and every retainer has released. */
-function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
+function spooledMessage(spool: SpoolFile, length: bigint, unreserve: () => void): HeldMessage {
   let holders = 1;
   let owned = true;
   /** Drops one holder; the last one deletes the file (the returned promise). */
-  const release = (): Promise<void> => --holders === 0 ? spool.remove() : Promise.resolve();
+  const release = (): Promise<void> =>
+    --holders === 0 ? spool.remove().finally(unreserve) : Promise.resolve();
   return {
     length,
     inMemory: false,
     withPrefix: (prefix) => new FileStream(prefix, spool.path, Number(length)),
-    read: (start, end) => readFileRange(spool.path, start, Math.min(end, Number(length))),
+    read: (start, end, into) =>
+      readFileRange(spool.path, start, Math.min(end, Number(length)), into),
     retain: () => {
       holders++;
       let released = false;
@@ -240,6 +329,13 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
       return release();
     },
   };
+}
+
+/** `bytes`, or `into` holding them when given. */
+function copyInto(bytes: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return bytes;
+  into.set(bytes);
+  return into;
 }
 
 function digestOf(chunks: readonly Uint8Array[]): Uint8Array {
@@ -259,3 +355,5 @@ function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
   }
   return out;
 }
+
+function noop(): void {}

@@ -7,13 +7,17 @@
  */
 
 import type { OutgoingBody } from "../core/message.ts";
+import type { OutboundGuard } from "../core/outbound.ts";
 
-/** Bodies at most this large are held to the connect deadline (see module doc). */
+/**
+ * Bodies at most this large must see the answer start within connect +
+ * read-idle of the attempt's start (they go out in one burst).
+ */
 export const SMALL_BODY_BYTES = 1024 * 1024;
 
 /** What {@link postBytes} needs besides the url. */
 export interface PostOptions {
-  /** Request headers (Content-Length comes from the Blob). */
+  /** Request headers (Content-Length comes from the body). */
   readonly headers: Readonly<Record<string, string>>;
   /**
    * The request body: a Blob (Content-Length) or a stream (chunked), or a
@@ -22,7 +26,7 @@ export interface PostOptions {
   readonly body: OutgoingBody | (() => OutgoingBody);
   /** Limit on the whole exchange, ms. */
   readonly totalTimeoutMs: number;
-  /** Connect limit, ms (approximated, see module doc). */
+  /** Connect limit, ms (fetch cannot see its connect phase: see `http_client.ts`). */
   readonly connectTimeoutMs: number;
   /** Longest silence while reading the response, ms. */
   readonly readIdleTimeoutMs: number;
@@ -34,6 +38,8 @@ export interface PostOptions {
   readonly maxResponseBytes: number;
   /** Aborts the request from outside (shutdown). */
   readonly signal?: AbortSignal;
+  /** The SSRF guard: checks (and pins) the destination before anything is sent. */
+  readonly guard?: OutboundGuard;
 }
 
 /** The outcome of one POST. */

@@ -49,6 +49,11 @@ export async function serveWithNode(
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 3003;
   const server = createServer((req, res) => void answer(broadcaster, req, res));
+  // Node can see connections: report them for /metrics.
+  server.on("connection", (socket: Socket) => {
+    broadcaster.metrics.connectionOpened();
+    socket.once("close", () => broadcaster.metrics.connectionClosed());
+  });
   // The `ws` package does the RFC 6455 handshake and framing on the raw socket.
   const wss = new (WebSocketServer as unknown as new (opts: object) => NodeWebSocketServer)({
     noServer: true,

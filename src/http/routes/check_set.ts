@@ -10,7 +10,7 @@ import { encodeResponseCheckSubscriptions, parseCheckSubscriptions } from "../..
 import { strongEtag } from "../../protocol/etag.ts";
 import { encodeResponseGeneric } from "../../protocol/generic.ts";
 import { parseSetSubscriptions } from "../../protocol/set.ts";
-import { parseOr400, readBodyCapped } from "../body.ts";
+import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
 import type { Route } from "../context.ts";
 import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
 
@@ -49,6 +49,12 @@ export const setSubscriptionsRoute: Route = async (req, ctx) => {
   if (body instanceof Response) return body;
   const msg = parseOr400(parseSetSubscriptions, body);
   if (msg instanceof Response) return msg;
+  const invalid = checkCallbacks([
+    msg.url,
+    ...msg.set.exacts.map((e) => e.recovery),
+    ...msg.set.globs.map((g) => g.recovery),
+  ]);
+  if (invalid !== null) return invalid;
   const verdict = await ctx.auth.toBroadcaster.verify(
     { type: "set_subscriptions", url: msg.url, etag: { format: msg.etagFormat, etag: msg.etag } },
     msg.tracing,

@@ -10,6 +10,7 @@
 
 import type { Context } from "../../core/context.ts";
 import { takeMessage } from "../../delivery/intake.ts";
+import { spoolFailure } from "./notify.ts";
 import { readHead } from "../../delivery/notify_head.ts";
 import { encodeResponseConfirmMissed, parseMissed } from "../../protocol/missed.ts";
 import { INVALID_MISSED_URL_BODY } from "../../protocol/missed.ts";
@@ -67,8 +68,10 @@ export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Contex
     if (verdict === "unavailable") return fail(503, "Authorization service unavailable");
     if (verdict === "unauthorized") return unsubscribeImmediate(401);
     if (verdict === "forbidden") return unsubscribeImmediate(403);
-    const intake = await takeMessage(reader, head.rest, length, digest, ctx.limits);
-    if (!intake.ok) return fail(400, intake.reason);
+    const intake = await takeMessage(reader, head.rest, length, digest, ctx.limits, ctx.spool);
+    if (!intake.ok) {
+      return intake.spool ? spoolFailure(ctx, intake.spool) : fail(400, intake.reason);
+    }
     consumed = true;
     let count: number;
     try {
