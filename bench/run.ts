@@ -80,6 +80,8 @@ const P = {
   subscribeRef: { memory: Q ? 2_000 : 10_000, file: Q ? 200 : 2_000 } as Record<string, number>,
   bigBytes: Q ? 64 * 1024 * 1024 : 1024 * 1024 * 1024,
   fanout: [100, 1000],
+  /** The long hmac run (RSS over time). */
+  hmacLongS: Q ? 5 : 60,
   /** Subscriber processes the fan-out urls are spread over. */
   fanoutSubscribers: 3,
   // Websocket rows. Deliveries owed (queued by the broadcaster, not yet
@@ -502,6 +504,15 @@ async function main(): Promise<void> {
         id: "hmac-c16",
         label: "notify → 1 subscriber, hmac both ways, c=16",
         metric: "rps",
+        goal: "≥6× ref",
+      };
+      // One long run of ours: does memory stay flat while codes pile up?
+      const long: Row = {
+        id: "hmac-c16-long",
+        label: `the same, one ${P.hmacLongS} s run (RSS: before → peak / after)`,
+        metric: "rps",
+        idle: true,
+        goal: "RSS flat",
       };
       for (const sys of systems) {
         await withServer(start(sys, secrets), async (s) => {
@@ -511,11 +522,22 @@ async function main(): Promise<void> {
             P.runs,
             () => measure(s, notifyJob(s.port, "hm", 16, { expectCount: 1, hmacS2b: s2b })),
           );
+          if (sys !== "ours") return;
+          long.ours = await repeat(1, () =>
+            measure(
+              s,
+              notifyJob(s.port, "hm", 16, {
+                expectCount: 1,
+                hmacS2b: s2b,
+                durationS: P.hmacLongS,
+              }),
+            ));
         });
       }
       const st = await subscriberStats(hsub);
       if (st.badAuth! > 0) notes.push(`hmac: subscriber saw ${st.badAuth} RECEIVEs with bad auth`);
       show(row);
+      show(long);
     } finally {
       await hsub.stop();
     }

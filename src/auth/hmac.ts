@@ -8,6 +8,7 @@
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { hmacSha512 } from "../crypto/mod.ts";
+import { randomIdentifier } from "../crypto/random.ts";
 import { encodeUtf8 } from "../protocol/bytes.ts";
 import { decodeBase64Exact, encodeBase64 } from "./_base64.ts";
 import { replayExpiry, type ReplayStore } from "./replay_store.ts";
@@ -107,7 +108,7 @@ export function hmacAuth(opts: HmacAuthOptions): AuthStrategy {
 }
 
 function randomNonce(): string {
-  return encodeBase64(crypto.getRandomValues(new Uint8Array(4)), true, false);
+  return encodeBase64(randomIdentifier(4), true, false);
 }
 
 /**

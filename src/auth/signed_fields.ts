@@ -118,7 +118,8 @@ export function encodeToSign(
       w.lp8(message.identifier).u32(message.partId);
       break;
   }
-  return w.finish().slice();
+  // A view of the writer's buffer: the bytes are only hashed.
+  return w.finish();
 }
 
 // An upper bound on the encoded size, so the writer never has to grow (and

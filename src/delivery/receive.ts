@@ -13,7 +13,7 @@ import {
   reprDigestHeader,
 } from "../protocol/receive.ts";
 import { postBytes } from "./http_client.ts";
-import { randomIdentifier } from "./_random.ts";
+import { randomIdentifier } from "../crypto/random.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 
 /**

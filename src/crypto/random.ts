@@ -1,7 +1,8 @@
 /**
- * Random identifiers for outgoing RECEIVEs, cut from a pool refilled from the
- * CSPRNG 4 KiB at a time: one runtime call per 512 identifiers instead of one
- * each. A refill makes a new pool, so identifiers handed out never change.
+ * Small random values (RECEIVE identifiers, hmac nonces) cut from a pool
+ * refilled from the CSPRNG 4 KiB at a time: one runtime call per 512
+ * identifiers instead of one each. A refill makes a new pool, so bytes
+ * handed out never change.
  *
  * @module
  */
