@@ -7,8 +7,25 @@
  * @module
  */
 
-import { type ByteSocket, ConnectError, type Connector, isRefusedError } from "./socket.ts";
+import {
+  type ByteSocket,
+  ConnectError,
+  type Connector,
+  isRefusedError,
+  PROXY_VARIABLES,
+} from "./socket.ts";
 import type { ConnectTarget, SocketEvents } from "./socket.ts";
+
+/**
+ * Whether a proxy variable is set (fetch would use it). Without the env
+ * permission we cannot tell, and fetch could not read it either: no proxy.
+ */
+export function denoProxyConfigured(): boolean {
+  return PROXY_VARIABLES.some((variable) =>
+    Deno.permissions.querySync({ name: "env", variable }).state === "granted" &&
+    (Deno.env.get(variable) ?? "") !== ""
+  );
+}
 
 /** Bytes read per call; responses we read are small. */
 const READ_BYTES = 16 * 1024;

@@ -7,8 +7,20 @@
 
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { type ByteSocket, ConnectError, type Connector, isRefusedError } from "./socket.ts";
+import process from "node:process";
+import {
+  type ByteSocket,
+  ConnectError,
+  type Connector,
+  isRefusedError,
+  PROXY_VARIABLES,
+} from "./socket.ts";
 import type { SocketEvents } from "./socket.ts";
+
+/** Whether a proxy variable is set (Bun's fetch honours them; Node's may). */
+export function nodeProxyConfigured(): boolean {
+  return PROXY_VARIABLES.some((variable) => (process.env[variable] ?? "") !== "");
+}
 
 /** Connects with the runtime's `node:net`, or `node:tls` for https. */
 export const nodeConnector: Connector = (target, events, signal) =>

@@ -388,3 +388,14 @@ Deno.test("http1: releasing the client aborts requests in flight", async () => {
     assert.deepEqual(await pending, { ok: false, reason: "Aborted" });
   }, false);
 });
+
+Deno.test("http1: with an HTTP proxy configured, fetch (which honours it) is kept", async () => {
+  const { loadConnector } = await import("./socket.ts");
+  assert.notEqual(await loadConnector(), null);
+  Deno.env.set("HTTPS_PROXY", "http://127.0.0.1:1");
+  try {
+    assert.equal(await loadConnector(), null);
+  } finally {
+    Deno.env.delete("HTTPS_PROXY");
+  }
+});

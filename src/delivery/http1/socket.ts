@@ -66,17 +66,26 @@ export function isRefusedError(error: unknown): boolean {
 
 /**
  * The connector of the running runtime, or null where there are no raw
- * sockets (the caller then keeps using `fetch`).
+ * sockets, or where an HTTP proxy is configured (`HTTP_PROXY`, `HTTPS_PROXY`,
+ * `ALL_PROXY`, which `fetch` honours and our client does not): the caller
+ * then keeps using `fetch`.
  */
 export async function loadConnector(): Promise<Connector | null> {
   try {
     if ("Deno" in globalThis && !("Bun" in globalThis)) {
       const deno = (globalThis as { Deno?: { connect?: unknown } }).Deno;
       if (typeof deno?.connect !== "function") return null;
-      return (await import("./_socket_deno.ts")).denoConnector;
+      const { denoConnector, denoProxyConfigured } = await import("./_socket_deno.ts");
+      return denoProxyConfigured() ? null : denoConnector;
     }
-    return (await import("./_socket_node.ts")).nodeConnector;
+    const { nodeConnector, nodeProxyConfigured } = await import("./_socket_node.ts");
+    return nodeProxyConfigured() ? null : nodeConnector;
   } catch {
     return null;
   }
 }
+
+/** The proxy variables `fetch` reads (either case). */
+export const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"].flatMap((
+  name,
+) => [name, name.toLowerCase()]);
