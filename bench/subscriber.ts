@@ -12,7 +12,7 @@
  * @module
  */
 
-import { sha512Stream } from "../src/crypto/mod.ts";
+import { StagedSha512 } from "../src/crypto/staged.ts";
 import { parseArgs } from "node:util";
 import { decodeHmacSecret, hmacAuth, memoryReplayStore } from "../src/auth/mod.ts";
 import type { AuthStrategy } from "../src/auth/types.ts";
@@ -44,8 +44,11 @@ async function readBody(req: Request): Promise<{ head: Uint8Array; digest: Uint8
     stats.bytes += head.length;
     return { head, digest: null };
   }
-  // Large: keep only the first chunk(s) for the header, hash the rest.
-  const hash = new StagedHash();
+  // Large: keep only the first chunk(s) for the header, hash the rest off
+  // the event loop in 1 MiB blocks, as a subscriber hashing with OpenSSL
+  // would (lonelypsc); with node:crypto in Deno (~570 MiB/s, on the event
+  // loop) this subscriber, not the broadcaster, set the pace of the 1 GiB rows.
+  const hash = new StagedSha512();
   let head = EMPTY;
   let headerLength = -1;
   for await (const chunk of req.body ?? []) {
@@ -65,46 +68,7 @@ async function readBody(req: Request): Promise<{ head: Uint8Array; digest: Uint8
       head = head.slice(0, headerLength);
     }
   }
-  return { head, digest: await hash.digest() };
-}
-
-/**
- * SHA-512 of a large body as a fast subscriber would compute it (lonelypsc
- * hashes with OpenSSL): the body's chunks gathered into 1 MiB blocks, each
- * hashed on another thread (libcrypto in Deno, see src/crypto) while the
- * next one fills. With node:crypto in Deno (~570 MiB/s, on the event loop)
- * this subscriber, not the broadcaster, set the pace of the 1 GiB rows.
- */
-class StagedHash {
-  readonly #hash = sha512Stream(true);
-  #filling = new Uint8Array(1024 * 1024);
-  #spare = new Uint8Array(1024 * 1024);
-  #used = 0;
-  #hashing: void | Promise<void> = undefined;
-
-  async update(chunk: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < chunk.length) {
-      const take = Math.min(chunk.length - at, this.#filling.length - this.#used);
-      this.#filling.set(chunk.subarray(at, at + take), this.#used);
-      this.#used += take;
-      at += take;
-      if (this.#used === this.#filling.length) await this.#flush();
-    }
-  }
-
-  async digest(): Promise<Uint8Array> {
-    await this.#flush();
-    await this.#hashing;
-    return new Uint8Array(this.#hash.digest());
-  }
-
-  async #flush(): Promise<void> {
-    await this.#hashing;
-    this.#hashing = this.#hash.update(this.#filling.subarray(0, this.#used));
-    [this.#filling, this.#spare] = [this.#spare, this.#filling];
-    this.#used = 0;
-  }
+  return { head, digest: new Uint8Array(await hash.digest()) };
 }
 
 function safeParse(b: Uint8Array): ReturnType<typeof parseReceiveHeader> {

@@ -59,3 +59,18 @@ Deno.test("sha512: libcrypto is used where it loads, else the reason is kept", (
   if (why === null) assert.match(sha512Backend().name, /libcrypto/);
   else assert.equal(sha512Backend().name, "node:crypto");
 });
+
+Deno.test("sha512: a staged hash of uneven chunks equals node:crypto's, and can be dropped", async () => {
+  const { StagedSha512 } = await import("./staged.ts");
+  const data = bytes(2 * 1024 * 1024 + 333);
+  const staged = new StagedSha512();
+  for (let at = 0; at < data.length;) {
+    const size = Math.min(data.length - at, [7, 200_000, 1024 * 1024 + 3][at % 3]!);
+    await staged.update(data.subarray(at, at + size));
+    at += size;
+  }
+  assert.deepEqual(new Uint8Array(await staged.digest()), reference(data));
+  const dropped = new StagedSha512(10);
+  await dropped.update(bytes(10));
+  await dropped.dispose();
+});

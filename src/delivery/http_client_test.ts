@@ -1,6 +1,25 @@
 import assert from "node:assert/strict";
 import { isDroppedConnection, postBytes } from "./http_client.ts";
 import type { PostOptions } from "./http_client.ts";
+import { holdOutgoingClient } from "./http1/mod.ts";
+
+/**
+ * Registers `fn` once per client behind `postBytes`: `fetch` (nothing held)
+ * and our HTTP/1.1 client (held, as a broadcaster holds it). Both keep the
+ * same contract.
+ */
+function clientTest(name: string, fn: () => Promise<void>): void {
+  for (const client of ["fetch", "http1"] as const) {
+    Deno.test(`${name} (${client})`, async () => {
+      const release = client === "http1" ? await holdOutgoingClient() : null;
+      try {
+        await fn();
+      } finally {
+        await release?.();
+      }
+    });
+  }
+}
 
 const OPTS: Omit<PostOptions, "body"> = {
   headers: { "content-type": "application/octet-stream" },
@@ -22,7 +41,7 @@ async function withServer(
   }
 }
 
-Deno.test("postBytes sends the blob with Content-Length and returns status and body", async () => {
+clientTest("postBytes sends the blob with Content-Length and returns status and body", async () => {
   await withServer(async (req) => {
     const got = new Uint8Array(await req.arrayBuffer());
     return new Response(
@@ -41,7 +60,7 @@ Deno.test("postBytes sends the blob with Content-Length and returns status and b
   });
 });
 
-Deno.test("postBytes keeps only maxResponseBytes of a long answer", async () => {
+clientTest("postBytes keeps only maxResponseBytes of a long answer", async () => {
   await withServer(() => new Response("0123456789abcdef"), async (url) => {
     const res = await postBytes(url, { ...OPTS, body: new Blob([]) });
     assert.ok(res.ok);
@@ -49,7 +68,7 @@ Deno.test("postBytes keeps only maxResponseBytes of a long answer", async () => 
   });
 });
 
-Deno.test("postBytes fails with a connect timeout when headers never come", async () => {
+clientTest("postBytes fails with a connect timeout when headers never come", async () => {
   const { promise: release, resolve } = Promise.withResolvers<void>();
   await withServer(async (req) => {
     await new Promise<void>((r) => req.signal.addEventListener("abort", () => r()));
@@ -67,7 +86,7 @@ Deno.test("postBytes fails with a connect timeout when headers never come", asyn
   });
 });
 
-Deno.test("postBytes fails with a read timeout when the body stalls", async () => {
+clientTest("postBytes fails with a read timeout when the body stalls", async () => {
   const { promise: stalled, resolve } = Promise.withResolvers<void>();
   await withServer(() => {
     const body = new ReadableStream<Uint8Array>({
@@ -86,33 +105,36 @@ Deno.test("postBytes fails with a read timeout when the body stalls", async () =
   });
 });
 
-Deno.test("postBytes reports refused connections, bad urls and outer aborts as values", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  const refused = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
-  assert.equal(refused.ok, false);
-  assert.deepEqual(await postBytes("not a url", { ...OPTS, body: new Blob([]) }), {
-    ok: false,
-    reason: "Invalid URL",
-  });
-  assert.deepEqual(await postBytes("file:///etc/passwd", { ...OPTS, body: new Blob([]) }), {
-    ok: false,
-    reason: "Unsupported URL scheme: file:",
-  });
-  const aborted = new AbortController();
-  aborted.abort();
-  assert.deepEqual(
-    await postBytes(`http://127.0.0.1:${port}/`, {
-      ...OPTS,
-      body: new Blob([]),
-      signal: aborted.signal,
-    }),
-    { ok: false, reason: "Aborted" },
-  );
-});
+clientTest(
+  "postBytes reports refused connections, bad urls and outer aborts as values",
+  async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const refused = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
+    assert.equal(refused.ok, false);
+    assert.deepEqual(await postBytes("not a url", { ...OPTS, body: new Blob([]) }), {
+      ok: false,
+      reason: "Invalid URL",
+    });
+    assert.deepEqual(await postBytes("file:///etc/passwd", { ...OPTS, body: new Blob([]) }), {
+      ok: false,
+      reason: "Unsupported URL scheme: file:",
+    });
+    const aborted = new AbortController();
+    aborted.abort();
+    assert.deepEqual(
+      await postBytes(`http://127.0.0.1:${port}/`, {
+        ...OPTS,
+        body: new Blob([]),
+        signal: aborted.signal,
+      }),
+      { ok: false, reason: "Aborted" },
+    );
+  },
+);
 
-Deno.test("postBytes retries once when a reused keep-alive connection is dropped", async () => {
+clientTest("postBytes retries once when a reused keep-alive connection is dropped", async () => {
   // A raw HTTP/1.1 server: the first connection answers one request with
   // keep-alive, then closes as soon as a second request arrives on it (what a
   // server closing an idle connection does). Later connections answer normally.
@@ -194,7 +216,7 @@ async function withRawServer(
   }
 }
 
-Deno.test("postBytes does not retry a malformed response or a failed TLS handshake", async () => {
+clientTest("postBytes does not retry a malformed response or a failed TLS handshake", async () => {
   const garbage = new TextEncoder().encode("HELLO garbage\r\n\r\n");
   await withRawServer(garbage, async (port, connections) => {
     const res = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
@@ -225,7 +247,7 @@ Deno.test("postBytes classifies connection failures: only a dropped connection i
 });
 
 for (const status of [301, 302, 303, 307, 308]) {
-  Deno.test(`postBytes does not follow a ${status} redirect: it is a failure`, async () => {
+  clientTest(`postBytes does not follow a ${status} redirect: it is a failure`, async () => {
     let trapped = 0;
     await withServer(() => {
       trapped++;
@@ -245,7 +267,7 @@ for (const status of [301, 302, 303, 307, 308]) {
   });
 }
 
-Deno.test("postBytes makes one request to a redirect loop", async () => {
+clientTest("postBytes makes one request to a redirect loop", async () => {
   let asked = 0;
   await withServer((req) => {
     asked++;

@@ -153,51 +153,6 @@ Deno.test("http1: the answer may arrive in single bytes", async () => {
   listener.close();
 });
 
-Deno.test("http1: keeps only maxResponseBytes of a long answer", async () => {
-  await withServer(() => new Response("0123456789abcdef"), async (url) => {
-    const res = await postBytes(url, { ...OPTS, body: new Blob([]) });
-    assert.ok(res.ok);
-    assert.equal(text(res.body), "01234567");
-  });
-});
-
-Deno.test("http1: fails with a connect timeout when headers never come", async () => {
-  const { promise: release, resolve } = Promise.withResolvers<void>();
-  await withServer(async (req) => {
-    await new Promise<void>((r) => req.signal.addEventListener("abort", () => r()));
-    resolve();
-    return new Response("late");
-  }, async (url) => {
-    const res = await postBytes(url, {
-      ...OPTS,
-      connectTimeoutMs: 50,
-      readIdleTimeoutMs: 50,
-      body: new Blob([]),
-    });
-    assert.deepEqual(res, { ok: false, reason: "Connect timeout" });
-    await release;
-  });
-});
-
-Deno.test("http1: fails with a read timeout when the body stalls", async () => {
-  const { promise: stalled, resolve } = Promise.withResolvers<void>();
-  await withServer(() => {
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        c.enqueue(new Uint8Array([0]));
-      },
-      cancel() {
-        resolve();
-      },
-    });
-    return new Response(body);
-  }, async (url) => {
-    const res = await postBytes(url, { ...OPTS, readIdleTimeoutMs: 100, body: new Blob([]) });
-    assert.deepEqual(res, { ok: false, reason: "Read timeout" });
-    await stalled;
-  });
-});
-
 Deno.test("http1: a total timeout ends a request that keeps trickling", async () => {
   await withRawServer((_, __, n) => {
     if (n > 1) return null;
@@ -213,37 +168,13 @@ Deno.test("http1: a total timeout ends a request that keeps trickling", async ()
   });
 });
 
-Deno.test("http1: refused connections, bad urls and outer aborts are values", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+Deno.test("http1: no credentials in a request line, no line breaks in a header", async () => {
   await held(async () => {
-    const refused = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
-    assert.equal(refused.ok, false);
-    assert.equal(!refused.ok && refused.refused, true);
-    for (
-      const [url, reason] of [
-        ["not a url", "Invalid URL"],
-        ["file:///etc/passwd", "Unsupported URL scheme: file:"],
-        [`http://u:p@127.0.0.1:${port}/`, "URL with credentials"],
-      ]
-    ) {
-      assert.deepEqual(await postBytes(url!, { ...OPTS, body: new Blob([]) }), {
-        ok: false,
-        reason,
-      });
-    }
-    const aborted = new AbortController();
-    aborted.abort();
-    assert.deepEqual(
-      await postBytes(`http://127.0.0.1:${port}/`, {
-        ...OPTS,
-        body: new Blob([]),
-        signal: aborted.signal,
-      }),
-      { ok: false, reason: "Aborted" },
-    );
-    const invalid = await postBytes(`http://127.0.0.1:${port}/`, {
+    assert.deepEqual(await postBytes("http://u:p@127.0.0.1:9/", { ...OPTS, body: new Blob([]) }), {
+      ok: false,
+      reason: "URL with credentials",
+    });
+    const invalid = await postBytes("http://127.0.0.1:9/", {
       ...OPTS,
       headers: { "x-evil": "a\r\nhost: elsewhere" },
       body: new Blob([]),
@@ -265,35 +196,11 @@ Deno.test("http1: an abort while waiting for the answer ends the request", async
   });
 });
 
-Deno.test("http1: retries once when a reused keep-alive connection is dropped", async () => {
-  // The first connection answers one request, then closes when a second one
-  // arrives (a server closing an idle connection); later ones answer normally.
-  await withRawServer((_, conn, n) => {
-    if (conn === 1 && n === 2) return null;
-    return "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-  }, async (url, connections) => {
-    for (let i = 0; i < 2; i++) {
-      const res = await postBytes(url, { ...OPTS, body: new Blob([new Uint8Array([1, 2, 3])]) });
-      assert.deepEqual(res.ok && text(res.body), "ok", `request ${i}`);
-    }
-    assert.equal(connections(), 2, "the second request moved to a fresh connection");
-  });
-});
-
-Deno.test("http1: no retry on a fresh connection, a malformed answer, or a stream body", async () => {
+Deno.test("http1: no retry on a fresh connection or for a stream body", async () => {
   await withRawServer(() => null, async (url, connections) => {
     const res = await postBytes(url, { ...OPTS, body: new Uint8Array([1]) });
     assert.deepEqual(res, { ok: false, reason: "Connection closed before the response" });
     assert.equal(connections(), 1);
-  });
-  await withRawServer(() => "HELLO garbage\r\n\r\n", async (url, connections) => {
-    const res = await postBytes(url, { ...OPTS, body: new Uint8Array([1]) });
-    assert.deepEqual(res, { ok: false, reason: "Malformed response: Invalid status line" });
-    assert.equal(connections(), 1);
-    // https to a plain-text server: the handshake fails, which no retry fixes.
-    const tls = await postBytes(url.replace("http:", "https:"), { ...OPTS, body: new Blob([]) });
-    assert.equal(tls.ok, false);
-    assert.equal(connections(), 2);
   });
   await withRawServer((_, conn, n) => {
     if (conn === 1 && n === 2) return null;
@@ -311,33 +218,6 @@ Deno.test("http1: no retry on a fresh connection, a malformed answer, or a strea
     assert.equal(connections(), 1);
   });
 });
-
-for (const status of [301, 302, 303, 307, 308]) {
-  Deno.test(`http1: does not follow a ${status} redirect: it is a failure`, async () => {
-    let trapped = 0;
-    await withServer(() => {
-      trapped++;
-      return new Response("followed");
-    }, async (trap) => {
-      let asked = 0;
-      const redirector = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
-        asked++;
-        return new Response("moved", { status, headers: { location: trap } });
-      });
-      try {
-        const res = await postBytes(`http://127.0.0.1:${redirector.addr.port}/`, {
-          ...OPTS,
-          body: new Blob([new Uint8Array([1])]),
-        });
-        assert.deepEqual(res, { ok: false, reason: `Redirect not followed (status ${status})` });
-      } finally {
-        await redirector.shutdown();
-      }
-      assert.equal(asked, 1);
-    });
-    assert.equal(trapped, 0, "nothing reached the redirect target");
-  });
-}
 
 Deno.test("http1: sends streams chunked and spool files with Content-Length", async () => {
   const dir = await Deno.makeTempDir();
