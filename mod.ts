@@ -31,6 +31,8 @@ import { noneAuth } from "./src/auth/none.ts";
 import type { AuthConfig } from "./src/auth/types.ts";
 import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
+import { Semaphore } from "./src/delivery/semaphore.ts";
+import { ByteBudget } from "./src/core/byte_budget.ts";
 import type { Context, Limits } from "./src/core/context.ts";
 import { createHandler, normalisePrefix } from "./src/http/handler.ts";
 import { currentRuntime } from "./src/runtime/mod.ts";
@@ -139,6 +141,8 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     now: options.now ?? (() => Date.now() / 1000),
     log,
     local: hub ?? NO_LOCAL_SUBSCRIBERS,
+    outgoing: new Semaphore(limits.maxOutgoingConnections),
+    bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
   };
   const ws = hub === null
     ? null
