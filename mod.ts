@@ -114,6 +114,8 @@ export interface Broadcaster {
   readonly store: Store;
   /** The effective limits. */
   readonly limits: Limits;
+  /** Where diagnostics go (the runtime adapters log there too). */
+  readonly logger: Logger;
   /**
    * Stops the sweeper, waits up to `graceMs` (default 10 s) for requests in
    * flight (deliveries included) to finish, then closes the store and auth.
@@ -172,6 +174,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     handle: (req, upgrader) => handler.handle(req, upgrader),
     store,
     limits,
+    logger: log,
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);
       return closing;

@@ -46,17 +46,19 @@ export interface DescriptorShares {
 }
 
 /**
- * Splits what is left after a fixed reserve: 40% to incoming connections
- * (a notify that spools holds a second descriptor), 20% to outgoing requests
- * (a spooled message is read from its file while it is sent, so two each).
+ * Splits what is left after a fixed reserve. An outgoing request may hold two
+ * descriptors (its socket, and the spool file a large message is read from):
+ * 35% of the rest goes to them. An incoming connection holds three on Deno
+ * (the client's socket and the loopback pair to Deno's HTTP server, see
+ * `runtime/deno.ts`), and a notify that spools a fourth: 55% goes to them.
  * Clamped to [16, 16384] incoming and [8, 4096] outgoing: beyond those,
  * memory and ephemeral ports run out before descriptors do.
  */
 export function descriptorShares(openFiles: number): DescriptorShares {
   const usable = Math.max(openFiles - RESERVED, 0);
   return {
-    incoming: clamp(Math.floor(usable * 0.4), 16, 16_384),
-    outgoing: clamp(Math.floor(usable * 0.2), 8, 4_096),
+    incoming: clamp(Math.floor(usable * 0.55 / 3), 16, 16_384),
+    outgoing: clamp(Math.floor(usable * 0.35 / 2), 8, 4_096),
   };
 }
 

@@ -19,11 +19,13 @@ Deno.test("openFilesLimit reads this process's limit on Linux", () => {
 });
 
 Deno.test("descriptorShares leaves a reserve and clamps both caps", () => {
-  assert.deepEqual(descriptorShares(1024), { incoming: 384, outgoing: 192 });
-  assert.deepEqual(descriptorShares(256), { incoming: 76, outgoing: 38 });
+  assert.deepEqual(descriptorShares(1024), { incoming: 176, outgoing: 168 });
+  assert.deepEqual(descriptorShares(256), { incoming: 35, outgoing: 33 });
   assert.deepEqual(descriptorShares(10), { incoming: 16, outgoing: 8 });
   assert.deepEqual(descriptorShares(1_048_576), { incoming: 16_384, outgoing: 4_096 });
-  const { incoming, outgoing } = descriptorShares(256);
-  // Each outgoing request may hold two descriptors; 64 stay for the rest.
-  assert.ok(incoming + 2 * outgoing + 64 <= 256);
+  for (const limit of [256, 1024, 65_536]) {
+    const { incoming, outgoing } = descriptorShares(limit);
+    // Three descriptors per incoming connection, two per outgoing request, 64 kept.
+    assert.ok(3 * incoming + 2 * outgoing + 64 <= limit, `${limit}`);
+  }
 });
