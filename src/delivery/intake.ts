@@ -7,6 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
+import type { ByteBudget } from "../core/byte_budget.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
@@ -38,7 +39,9 @@ export interface IntakeLimits {
  * header) then the rest of `reader`. Stops reading as soon as the body is
  * longer than announced. On failure nothing is left on disk; on success the
  * caller must call `dispose` (in a finally). A throwing stream (client abort)
- * also leaves nothing behind.
+ * also leaves nothing behind. With `memory`, a message small enough to stay
+ * in memory does so only if the budget has room for it (see
+ * {@link MessageSink.open}).
  */
 export async function takeMessage(
   reader: ChunkReader,
@@ -46,8 +49,9 @@ export async function takeMessage(
   length: bigint,
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
+  memory?: ByteBudget,
 ): Promise<Intake> {
-  const sink = await MessageSink.open(length, limits);
+  const sink = await MessageSink.open(length, limits, memory);
   let finished = false;
   try {
     for (const chunk of first) {
@@ -77,18 +81,37 @@ export class MessageSink {
   readonly #hash = createHash("sha512");
   readonly #chunks: Uint8Array[] = [];
   readonly #spool: SpoolFile | null;
+  /** Returns the message's share of the memory budget (once). */
+  #release: () => void;
   #received = 0n;
   #ended = false;
 
-  private constructor(length: bigint, spool: SpoolFile | null) {
+  private constructor(length: bigint, spool: SpoolFile | null, release: () => void) {
     this.#length = length;
     this.#spool = spool;
+    this.#release = release;
   }
 
-  /** Starts a message of `length` bytes (spooled when longer than the threshold). */
-  static async open(length: bigint, limits: IntakeLimits): Promise<MessageSink> {
-    const inMemory = length <= BigInt(limits.spoolThresholdBytes);
-    return new MessageSink(length, inMemory ? null : await SpoolFile.create(limits.spoolDir));
+  /**
+   * Starts a message of `length` bytes: spooled when longer than the
+   * threshold, or when `memory` (the budget for request bodies) cannot hold
+   * it while keeping a quarter free for other requests.
+   */
+  static async open(
+    length: bigint,
+    limits: IntakeLimits,
+    memory?: ByteBudget,
+  ): Promise<MessageSink> {
+    const bytes = Number(length);
+    const inMemory = length <= BigInt(limits.spoolThresholdBytes) &&
+      (memory === undefined || memory.tryReserve(bytes, memory.max / 4));
+    if (!inMemory) return new MessageSink(length, await SpoolFile.create(limits.spoolDir), noop);
+    let held = memory !== undefined;
+    const release = () => {
+      if (held) memory!.release(bytes);
+      held = false;
+    };
+    return new MessageSink(length, null, release);
   }
 
   /** Bytes taken so far. */
@@ -125,13 +148,14 @@ export class MessageSink {
     this.#ended = true;
     const spool = this.#spool;
     if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
-      return { ok: true, message: bytesMessage(concat(this.#chunks, Number(this.#length))) };
+      const message = bytesMessage(concat(this.#chunks, Number(this.#length)));
+      return { ok: true, message: releasing(message, this.#release) };
     }
     if (spool === null) {
       // One copy into the Blob; subscribers' Blobs then reference it.
       const blob = new Blob(this.#chunks as Uint8Array<ArrayBuffer>[]);
       this.#chunks.length = 0;
-      return { ok: true, message: blobMessage(blob) };
+      return { ok: true, message: releasing(blobMessage(blob), this.#release) };
     }
     await spool.close();
     return { ok: true, message: spooledMessage(spool, this.#length) };
@@ -142,8 +166,23 @@ export class MessageSink {
     if (this.#ended) return;
     this.#ended = true;
     this.#chunks.length = 0;
+    this.#release();
     await this.#spool?.remove();
   }
+}
+
+function noop(): void {}
+
+/** `message`, whose disposal also returns its share of the memory budget. */
+function releasing(message: HeldMessage, release: () => void): HeldMessage {
+  if (release === noop) return message;
+  return {
+    ...message,
+    dispose: () => {
+      release();
+      return message.dispose();
+    },
+  };
 }
 
 /** A message held as one byte array (copied per RECEIVE, shared by websocket parts). */

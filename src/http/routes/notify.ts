@@ -20,6 +20,7 @@ import { encodeSimpleTracing } from "../../protocol/tracing.ts";
 import type { TraceEntry } from "../../protocol/tracing.ts";
 import type { Context } from "../../core/context.ts";
 import type { Route } from "../context.ts";
+import { missingAuthorization, RequestBody } from "../request_body.ts";
 import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
 
 const U32_MAX = 0xffff_ffff;
@@ -34,20 +35,19 @@ const READ_WHOLE_BYTES = 64 * 1024;
 /** Handles `/v1/notify`. */
 export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Response> => {
   const receivedAtNs = epochNs(ctx);
+  const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
+  if (missing !== null) return missing;
   if (req.body === null) return badRequest("Truncated body: incomplete notify header");
-  if (Number(req.headers.get("content-length") ?? NaN) <= READ_WHOLE_BYTES) {
-    let body: Uint8Array;
-    try {
-      body = new Uint8Array(await req.arrayBuffer());
-    } catch {
-      return badRequest("Request body could not be read");
-    }
-    return await handleNotify(req, ctx, bytesReader(body), receivedAtNs);
+  const body = RequestBody.of(req, ctx);
+  const declared = body.declared;
+  if (declared !== null && declared <= READ_WHOLE_BYTES) {
+    const bytes = await body.readAll(READ_WHOLE_BYTES);
+    if (bytes instanceof Response) return bytes;
+    return await handleNotify(req, ctx, bytesReader(bytes), receivedAtNs);
   }
-  const reader = req.body.getReader();
   let consumed = false;
   try {
-    const res = await handleNotify(req, ctx, reader, receivedAtNs);
+    const res = await handleNotify(req, ctx, body, receivedAtNs);
     consumed = res.status === 200;
     return res;
   } catch (error) {
@@ -55,8 +55,7 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
     throw error;
   } finally {
     // Stops an over-long or abandoned upload (a body read to its end needs nothing).
-    if (!consumed) await reader.cancel().catch(() => {});
-    reader.releaseLock();
+    if (!consumed) await body.cancel();
   }
 };
 
@@ -77,7 +76,14 @@ async function handleNotify(
   );
   if (verdict !== "ok") return authFailure(verdict);
   const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
-  const intake = await takeMessage(reader, head.rest, length, sha512, ctx.limits);
+  const intake = await takeMessage(
+    reader,
+    head.rest,
+    length,
+    sha512,
+    ctx.limits,
+    ctx.bodyMemory,
+  );
   if (!intake.ok) return badRequest(intake.reason);
   try {
     entries.push(trace(ctx, "auth_accepted"));
