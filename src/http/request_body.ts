@@ -152,6 +152,10 @@ export class RequestBody implements ChunkReader {
    * them with the rest.
    */
   async readUntil<T>(parse: (bytes: Uint8Array) => T | null, max: number): Promise<T | Response> {
+    if (this.#declared !== null && this.#declared > max) {
+      await this.cancel();
+      return tooLarge(max);
+    }
     for (;;) {
       try {
         const parsed = parse(this.#buf.subarray(0, this.#used));
