@@ -194,9 +194,11 @@ Deno.test({
     await using dir = await tempDir();
     assert.equal((await runCli(["setup", "--port", "0"], { cwd: dir.path })).code, 0);
     const [exe, pre] = await cliCommand("deno");
-    await using server = await startServe(exe, [...pre, "serve", "--log-level", "error"], {
-      cwd: dir.path,
-    });
+    await using server = await startServe(
+      exe,
+      [...pre, "serve", "--host", "127.0.0.1", "--log-level", "error"],
+      { cwd: dir.path },
+    );
     assert.match(server.banner, /auth hmac\/hmac/);
     await flood(server.url, server.pid, 1 * MiB); // every code path loaded before measuring
     const growth = await flood(server.url, server.pid);
