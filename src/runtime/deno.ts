@@ -12,7 +12,9 @@
  * on a loopback port, which parses HTTP and upgrades websockets as usual. The
  * handler tells the front, by the relaying socket's port, when each request
  * starts and ends. The price: three descriptors per connection and one copy
- * of every byte.
+ * of every byte. (Deno's internal per-connection server,
+ * `Deno[Deno.internal].serveHttpOnConnection`, would avoid the copy, but it
+ * is not public, and it drops a websocket as soon as its upgrade completes.)
  *
  * @module
  */
