@@ -31,6 +31,8 @@ import { noneAuth } from "./src/auth/none.ts";
 import type { AuthConfig } from "./src/auth/types.ts";
 import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
+import { Semaphore } from "./src/delivery/semaphore.ts";
+import { ByteBudget } from "./src/core/byte_budget.ts";
 import type { Context, Limits } from "./src/core/context.ts";
 import { createHandler, type Handler, normalisePrefix } from "./src/http/handler.ts";
 import { type OpsOptions, opsRoutes } from "./src/http/routes/ops.ts";
@@ -147,6 +149,8 @@ export interface Broadcaster {
   readonly store: Store;
   /** The effective limits. */
   readonly limits: Limits;
+  /** Where diagnostics go (the runtime adapters log there too). */
+  readonly logger: Logger;
   /**
    * The counters behind `/metrics`. Runtime adapters that can see connections
    * report them through `connectionOpened` / `connectionClosed`.
@@ -201,6 +205,8 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     metrics,
     spool: new SpoolBudget(limits.spoolQuotaBytes),
     outbound,
+    outgoing: new Semaphore(limits.maxOutgoingConnections),
+    bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
   };
   const zstd = hub === null ? null : await Compression.create(options.compression ?? {}, log);
   const ws = hub === null
@@ -237,6 +243,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     store: ctx.store,
     limits,
     metrics,
+    logger: log,
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);
       return closing;

@@ -7,6 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
+import type { ByteBudget } from "../core/byte_budget.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
@@ -51,7 +52,9 @@ export interface SpoolReservations {
  * header) then the rest of `reader`. Stops reading as soon as the body is
  * longer than announced. On failure nothing is left on disk; on success the
  * caller must call `dispose` (in a finally). A throwing stream (client abort)
- * also leaves nothing behind.
+ * also leaves nothing behind. With `memory`, a message small enough to stay
+ * in memory does so only if the budget has room for it (see
+ * {@link MessageSink.open}).
  */
 export async function takeMessage(
   reader: ChunkReader,
@@ -60,10 +63,11 @@ export async function takeMessage(
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
   budget?: SpoolReservations,
+  memory?: ByteBudget,
 ): Promise<Intake> {
   let sink: MessageSink;
   try {
-    sink = await MessageSink.open(length, limits, budget);
+    sink = await MessageSink.open(length, limits, budget, memory);
   } catch (error) {
     if (!(error instanceof SpoolError)) throw error;
     return { ok: false, reason: error.message, spool: error };
@@ -100,7 +104,7 @@ export class MessageSink {
   readonly #hash = createHash("sha512");
   readonly #chunks: Uint8Array[] = [];
   readonly #spool: SpoolFile | null;
-  /** Gives back the spool bytes reserved for this message (once). */
+  /** Gives back the spool bytes or the memory budget reserved for this message (once). */
   readonly #release: () => void;
   #received = 0n;
   #ended = false;
@@ -112,8 +116,10 @@ export class MessageSink {
   }
 
   /**
-   * Starts a message of `length` bytes (spooled when longer than the
-   * threshold, after reserving its length in `budget`).
+   * Starts a message of `length` bytes: in memory when at most the threshold
+   * and `memory` (the budget for request bodies) can hold it while keeping a
+   * quarter free for other requests; otherwise spooled, after reserving its
+   * length in `budget`.
    *
    * @throws {SpoolError} when the quota cannot take it or the file cannot be created
    */
@@ -121,9 +127,19 @@ export class MessageSink {
     length: bigint,
     limits: IntakeLimits,
     budget?: SpoolReservations,
+    memory?: ByteBudget,
   ): Promise<MessageSink> {
-    if (length <= BigInt(limits.spoolThresholdBytes)) return new MessageSink(length, null, noop);
     const bytes = Number(length);
+    const inMemory = length <= BigInt(limits.spoolThresholdBytes) &&
+      (memory === undefined || memory.tryReserve(bytes, memory.max / 4));
+    if (inMemory) {
+      let held = memory !== undefined;
+      const releaseMemory = () => {
+        if (held) memory!.release(bytes);
+        held = false;
+      };
+      return new MessageSink(length, null, releaseMemory);
+    }
     if (budget !== undefined && !budget.reserve(bytes)) {
       throw new SpoolError(
         "spool_quota",
@@ -185,13 +201,14 @@ export class MessageSink {
     this.#ended = true;
     const spool = this.#spool;
     if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
-      return { ok: true, message: bytesMessage(concat(this.#chunks, Number(this.#length))) };
+      const message = bytesMessage(concat(this.#chunks, Number(this.#length)));
+      return { ok: true, message: releasing(message, this.#release) };
     }
     if (spool === null) {
       // One copy into the Blob; subscribers' Blobs then reference it.
       const blob = new Blob(this.#chunks as Uint8Array<ArrayBuffer>[]);
       this.#chunks.length = 0;
-      return { ok: true, message: blobMessage(blob) };
+      return { ok: true, message: releasing(blobMessage(blob), this.#release) };
     }
     await spool.close();
     return { ok: true, message: spooledMessage(spool, this.#length, this.#release) };
@@ -214,9 +231,24 @@ export class MessageSink {
     if (this.#ended) return;
     this.#ended = true;
     this.#chunks.length = 0;
+    this.#release();
     await this.#spool?.remove();
     this.#release();
   }
+}
+
+function noop(): void {}
+
+/** `message`, whose disposal also returns its share of the memory budget. */
+function releasing(message: HeldMessage, release: () => void): HeldMessage {
+  if (release === noop) return message;
+  return {
+    ...message,
+    dispose: () => {
+      release();
+      return message.dispose();
+    },
+  };
 }
 
 /** A message held as one byte array (copied per RECEIVE, shared by websocket parts). */
@@ -295,5 +327,3 @@ function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
   }
   return out;
 }
-
-function noop(): void {}

@@ -20,8 +20,24 @@ export type MissedOutcome = { readonly ok: true } | { readonly ok: false; readon
  * POSTs MISSED for `topic` to `recovery`. Success needs a 2xx status (our
  * decision; the reference ignores it), a RESPONSE_CONFIRM_MISSED body and a
  * passing confirm_missed check. Never throws for network or peer errors.
+ * Holds one of the broadcaster's outgoing slots (`ctx.outgoing`) meanwhile.
  */
 export async function sendMissed(
+  ctx: Context,
+  recovery: string,
+  topic: Uint8Array,
+  signal?: AbortSignal,
+): Promise<MissedOutcome> {
+  const release = await ctx.outgoing.acquire(signal);
+  if (release === null) return { ok: false, reason: "Shutting down" };
+  try {
+    return await exchange(ctx, recovery, topic, signal);
+  } finally {
+    release();
+  }
+}
+
+async function exchange(
   ctx: Context,
   recovery: string,
   topic: Uint8Array,

@@ -31,8 +31,27 @@ export type ReceiveOutcome =
   | { readonly kind: "unsubscribe" }
   | { readonly kind: "failed"; readonly reason: string; readonly refused?: boolean };
 
-/** POSTs RECEIVE to `url` and interprets the answer; never throws. */
+/**
+ * POSTs RECEIVE to `url` and interprets the answer; never throws. Holds one
+ * of the broadcaster's outgoing slots (`ctx.outgoing`) for the whole exchange.
+ */
 export async function sendReceive(
+  ctx: Context,
+  url: string,
+  msg: OutgoingMessage,
+  signal?: AbortSignal,
+): Promise<ReceiveOutcome> {
+  // Taken before signing, so a long wait never ages the authorization.
+  const release = await ctx.outgoing.acquire(signal);
+  if (release === null) return { kind: "failed", reason: "Shutting down" };
+  try {
+    return await exchange(ctx, url, msg, signal);
+  } finally {
+    release();
+  }
+}
+
+async function exchange(
   ctx: Context,
   url: string,
   msg: OutgoingMessage,
