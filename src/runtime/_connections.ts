@@ -100,11 +100,7 @@ export class TrackedConnection {
    * adapter reports {@link TrackedConnection.closed}.
    */
   close(): void {
-    if (this.#gone || this.#closing) return;
-    this.#closing = true;
-    this.#stopTimer();
-    this.#table._busy(this);
-    this.#hooks.close();
+    if (this.#startClosing()) this.#hooks.close();
   }
 
   /**
@@ -113,11 +109,16 @@ export class TrackedConnection {
    * when shutting down).
    */
   finish(): void {
-    if (this.#gone || this.#closing) return;
+    if (this.#startClosing()) this.#hooks.finish();
+  }
+
+  /** False when already closing or gone; else no longer idle nor timed. */
+  #startClosing(): boolean {
+    if (this.#gone || this.#closing) return false;
     this.#closing = true;
     this.#stopTimer();
     this.#table._busy(this);
-    this.#hooks.finish();
+    return true;
   }
 
   /** @internal Starts the header or keep-alive timer (the table calls it on idle). */
