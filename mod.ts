@@ -34,18 +34,31 @@ import { startSweeper } from "./src/delivery/sweeper.ts";
 import { Semaphore } from "./src/delivery/semaphore.ts";
 import { ByteBudget } from "./src/core/byte_budget.ts";
 import type { Context, Limits } from "./src/core/context.ts";
-import { createHandler, normalisePrefix } from "./src/http/handler.ts";
+import { createHandler, type Handler, normalisePrefix } from "./src/http/handler.ts";
+import { type OpsOptions, opsRoutes } from "./src/http/routes/ops.ts";
+import { countedStore } from "./src/core/counted_store.ts";
+import { Metrics } from "./src/core/metrics.ts";
+import { SpoolBudget } from "./src/core/spool_budget.ts";
+import type { PinFactory } from "./src/core/outbound.ts";
+import { ssrfGuard } from "./src/delivery/destination.ts";
 import { currentRuntime } from "./src/runtime/mod.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "./src/core/local.ts";
-import { WebsocketHub, WebsocketService } from "./src/ws/mod.ts";
+import {
+  Compression,
+  type CompressionOptions,
+  WebsocketHub,
+  WebsocketService,
+} from "./src/ws/mod.ts";
 import type { WebSocketUpgrader } from "./src/ws/socket.ts";
-import { consoleLogger, type Logger } from "./src/log.ts";
+import { consoleLogger, type Logger, ThrottledLog } from "./src/log.ts";
 import { resolveLimits } from "./src/options.ts";
 import { openSqliteStore } from "./src/storage/sqlite/store.ts";
 import type { Store } from "./src/storage/types.ts";
 
 export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/types.ts";
 export type { Limits, MissedRetryPolicy } from "./src/core/context.ts";
+export type { Metrics } from "./src/core/metrics.ts";
+export type { OpsOptions } from "./src/http/routes/ops.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
 export type { Store, Subscriber, SubscriptionSet } from "./src/storage/types.ts";
@@ -60,6 +73,8 @@ export { defaultLimits } from "./src/options.ts";
 export { noneAuth } from "./src/auth/none.ts";
 export type { WebSocketUpgrader, WsEvents, WsPeer } from "./src/ws/socket.ts";
 export { CloseCode } from "./src/ws/close.ts";
+export type { CompressionOptions, ZstdPreset } from "./src/ws/compression.ts";
+export { COMPRESSION_DEFAULTS } from "./src/ws/compression.ts";
 
 /** How to build a broadcaster. Everything is optional. */
 export interface BroadcasterOptions {
@@ -97,10 +112,30 @@ export interface BroadcasterOptions {
    */
   readonly relayUrl?: string;
   /**
+   * The SSRF guard (off by default): deliveries to loopback, private,
+   * link-local, cloud-metadata and other special-purpose addresses are
+   * refused unless inside `allow` (CIDR blocks), judged on the address the
+   * host resolves to at delivery time (pinned on Deno). Turn it on when
+   * subscribers you do not trust choose callback urls.
+   */
+  readonly ssrfGuard?: { readonly enabled: boolean; readonly allow?: readonly string[] };
+  /**
+   * The operations endpoints beside the protocol, under the prefix:
+   * `GET /healthz`, `/readyz`, `/metrics` (each on by default; `/metrics`
+   * optionally behind its own bearer token).
+   */
+  readonly operations?: OpsOptions;
+  /**
    * How to upgrade requests to websockets. Default: `Deno.upgradeWebSocket`
    * on Deno; on Bun and Node the adapters pass one per request to `handle`.
    */
   readonly upgrader?: WebSocketUpgrader;
+  /**
+   * zstd on websockets (id 1, presets, dictionaries trained per connection);
+   * see {@link CompressionOptions}. Needs the system libzstd on Deno and Bun
+   * (`--allow-ffi` on Deno); without a usable backend nothing is announced.
+   */
+  readonly compression?: CompressionOptions;
 }
 
 /** A running broadcaster. */
@@ -117,6 +152,11 @@ export interface Broadcaster {
   /** Where diagnostics go (the runtime adapters log there too). */
   readonly logger: Logger;
   /**
+   * The counters behind `/metrics`. Runtime adapters that can see connections
+   * report them through `connectionOpened` / `connectionClosed`.
+   */
+  readonly metrics: Metrics;
+  /**
    * Stops the sweeper, waits up to `graceMs` (default 10 s) for requests in
    * flight (deliveries included) to finish, then closes the store and auth.
    */
@@ -126,36 +166,64 @@ export interface Broadcaster {
 /** Creates a broadcaster: opens storage, starts the missed-message sweeper. */
 export async function createBroadcaster(options: BroadcasterOptions = {}): Promise<Broadcaster> {
   const limits = resolveLimits(options.limits);
-  const store = options.store ?? await openSqliteStore({ path: options.database ?? ":memory:" });
+  const log = options.logger ?? consoleLogger("warn");
+  const metrics = new Metrics();
+  const faults = new ThrottledLog(log);
+  // Built before the store opens: an invalid allow-list throws with nothing to close.
+  const outbound = options.ssrfGuard?.enabled === true
+    ? ssrfGuard({
+      allow: options.ssrfGuard.allow ?? [],
+      pin: await pinFactory(),
+      onRefuse(url, reason) {
+        metrics.ssrfRefusals++;
+        faults.warn("Delivery refused by the SSRF guard", { url: url.href, reason });
+      },
+    })
+    : null;
+  const store = options.store ?? await openSqliteStore({
+    path: options.database ?? ":memory:",
+    busyTimeoutMs: limits.sqliteBusyTimeoutMs,
+    log,
+  });
+  const counted = countedStore(store, metrics);
   const auth: AuthConfig = {
     toBroadcaster: options.auth?.toBroadcaster ?? noneAuth(),
     toSubscriber: options.auth?.toSubscriber ?? noneAuth(),
   };
-  const log = options.logger ?? consoleLogger("warn");
   const prefix = normalisePrefix(options.pathPrefix ?? "");
   const hub = options.websockets === false
     ? null
-    : new WebsocketHub({ store, log }, options.relayUrl ?? null);
+    : new WebsocketHub({ store: counted, log }, options.relayUrl ?? null);
   const ctx: Context = {
-    store,
+    store: counted,
     auth,
     limits,
     now: options.now ?? (() => Date.now() / 1000),
     log,
+    faults,
     local: hub ?? NO_LOCAL_SUBSCRIBERS,
+    metrics,
+    spool: new SpoolBudget(limits.spoolQuotaBytes),
+    outbound,
     outgoing: new Semaphore(limits.maxOutgoingConnections),
     bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
   };
+  const zstd = hub === null ? null : await Compression.create(options.compression ?? {}, log);
   const ws = hub === null
     ? null
-    : new WebsocketService(ctx, hub, options.upgrader ?? await defaultUpgrader(), prefix);
-  const handler = createHandler(
+    : new WebsocketService(ctx, hub, options.upgrader ?? await defaultUpgrader(), prefix, zstd);
+  let closing: Promise<void> | null = null;
+  const handler: Handler = createHandler(
     ctx,
     prefix,
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
+    opsRoutes(options.operations ?? {}, {
+      closing: () => closing !== null,
+      requestsInFlight: () => handler.inFlight,
+      websocketConnections: () => ws?.size ?? null,
+    }),
   );
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
-  let closing: Promise<void> | null = null;
 
   async function shutdown(graceMs: number): Promise<void> {
     await ws?.close(Math.min(graceMs, 5_000));
@@ -172,14 +240,21 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
 
   return {
     handle: (req, upgrader) => handler.handle(req, upgrader),
-    store,
+    store: ctx.store,
     limits,
     logger: log,
+    metrics,
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);
       return closing;
     },
   };
+}
+
+/** How this runtime pins a connection to a checked address (Deno), or null. */
+async function pinFactory(): Promise<PinFactory | null> {
+  if (currentRuntime() !== "deno") return null;
+  return (await import("./src/runtime/deno_pin.ts")).denoPin;
 }
 
 /** The runtime's own upgrader where it needs nothing per request (Deno). */

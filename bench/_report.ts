@@ -175,3 +175,154 @@ export function machine(pythonVersion: string, wrkVersion: string | null): Recor
     wrk: wrkVersion,
   };
 }
+
+/** A configuration of the zstd scenario (`wszstd`), or the codec alone on the same messages. */
+export interface ZstdRow {
+  /** ours-a, ours-b, ours-c, ref-a, ref-b; zstd-3, zstd-dict for the codec alone. */
+  key: string;
+  sys: "ours" | "ref" | "zstd";
+  label: string;
+  /** Measured runs (their `extra` holds the per-delivery figures). */
+  agg?: Agg;
+  /**
+   * The codec alone: payload bytes per message, % of the plaintext, CPU µs to
+   * compress one message (libzstd through FFI here; python-zstandard).
+   */
+  offline?: {
+    payloadPerMsg: number;
+    pctOfPlain: number;
+    usOurs: number;
+    usPython?: number;
+    /**
+     * CPU µs of a compressed delivery's codec work: ours compress + SHA-512 of
+     * the frame; the reference's chunker into a spooled file + SHA-512.
+     */
+    pathOurs?: number;
+    pathPython?: number;
+  };
+}
+
+/** Median of a numeric `extra` field over the runs. */
+export function extraMedian(a: Agg | undefined, key: string): number {
+  return median(a?.runs.map((r) => Number(r.extra?.[key] ?? NaN)) ?? []);
+}
+
+/** Which compressors the measured deliveries used, as shares. */
+function compressorShares(a: Agg): string {
+  const names: [string, string][] = [
+    ["viaPlain", "none"],
+    ["viaId1", "id 1"],
+    ["viaPreset", "preset"],
+    ["viaCustom", "trained"],
+  ];
+  const total = names.reduce((s, [k]) => s + extraMedian(a, k), 0);
+  const parts = names.flatMap(([k, name]) => {
+    const x = extraMedian(a, k);
+    return x > 0 ? [`${name} ${num((100 * x) / total, x === total ? 0 : 1)} %`] : [];
+  });
+  return parts.join(", ") || "–";
+}
+
+/** The goals of the zstd scenario, as text, or null when a row is missing. */
+export function zstdGoals(rows: ZstdRow[]): string[] {
+  const by = (k: string) => rows.find((r) => r.key === k)?.agg;
+  const out: string[] = [];
+  const c = by("ours-c");
+  if (c !== undefined) {
+    const pct = extraMedian(c, "pctOfPlain");
+    out.push(
+      `trained dictionary at most 40 % of the uncompressed bytes: ours (c) ${num(pct, 1)} % → ${
+        pct <= 40 ? "met" : "NOT met"
+      }`,
+    );
+  }
+  const cpu = (k: string) => by(k)?.median.cpuUsPerOp ?? NaN;
+  const [oa, ob, oc, ra, rb] = ["ours-a", "ours-b", "ours-c", "ref-a", "ref-b"].map(cpu) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (Number.isFinite(rb) && (Number.isFinite(ob) || Number.isFinite(oc))) {
+    const worst = Math.max(...[ob, oc].filter(Number.isFinite));
+    const delta = (x: number, base: number) =>
+      Number.isFinite(x) && Number.isFinite(base)
+        ? `${x - base >= 0 ? "+" : ""}${num(x - base)}`
+        : "–";
+    out.push(
+      `our compression costs less CPU per message than the reference's plain zstd path: ` +
+        `ours (b) ${num(ob)} µs, (c) ${num(oc)} µs per message against the reference's ${
+          num(rb)
+        } µs → ${worst < rb ? "met" : "NOT met"}; the compression's own share (compressed − ` +
+        `uncompressed, same system): ours (b) ${delta(ob, oa)} µs, (c) ${delta(oc, oa)} µs, ` +
+        `reference ${delta(rb, ra)} µs`,
+    );
+  }
+  const codec = rows.find((r) => r.offline?.pathOurs !== undefined)?.offline;
+  if (codec !== undefined) {
+    out.push(
+      `the codec work of one compressed delivery alone (level 3, no dictionary): ours ${
+        num(codec.pathOurs, 1)
+      } µs (compress, SHA-512 of the frame), the reference ${
+        num(codec.pathPython, 1)
+      } µs (its chunker into a spooled file, SHA-512) → ${
+        codec.pathPython === undefined
+          ? "not measured"
+          : codec.pathOurs! < codec.pathPython
+          ? "ours is cheaper"
+          : "ours is NOT cheaper"
+      }`,
+    );
+  }
+  return out;
+}
+
+/** The zstd scenario as a markdown table, then its goals. */
+export function zstdTable(rows: ZstdRow[], measured: number): string {
+  const head = [
+    `configuration (last ${measured.toLocaleString("en-US")} messages)`,
+    "payload B/msg",
+    "of uncompressed",
+    "RECEIVE_STREAM B/msg (headers + payload)",
+    "broadcaster CPU µs/msg",
+    "deliveries/s",
+    "compressor used",
+  ];
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `|---|${head.slice(1, -1).map(() => "---:").join("|")}|---|`,
+  ];
+  for (const r of rows) {
+    const a = r.agg;
+    const cells = a !== undefined
+      ? [
+        num(extraMedian(a, "payloadPerMsg"), 1),
+        `${num(extraMedian(a, "pctOfPlain"), 1)} %`,
+        num(extraMedian(a, "framePerMsg"), 1),
+        num(a.median.cpuUsPerOp),
+        `${num(a.median.rps)}${a.median.errors > 0 ? ` (${a.median.errors} err)` : ""}`,
+        compressorShares(a),
+      ]
+      : [
+        num(r.offline?.payloadPerMsg, 1),
+        `${num(r.offline?.pctOfPlain, 1)} %`,
+        "–",
+        r.offline === undefined
+          ? "–"
+          : `${num(r.offline.usOurs, 1)} (Python ${num(r.offline.usPython, 1)}) ‡`,
+        "–",
+        "(no protocol)",
+      ];
+    lines.push(`| ${[r.label, ...cells].join(" | ")} |`);
+  }
+  if (rows.some((r) => r.offline !== undefined)) {
+    lines.push(
+      "",
+      "‡ the codec alone: CPU µs to compress one message (best of 5 passes), libzstd through " +
+        "FFI as our broadcaster calls it (Python: python-zstandard 0.25.0, the reference's library)",
+    );
+  }
+  const goals = zstdGoals(rows).map((g) => `goal: ${g}`);
+  return [...lines, ...(goals.length > 0 ? ["", ...goals] : [])].join("\n");
+}

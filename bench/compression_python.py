@@ -2,12 +2,18 @@
 
 Usage: compression_python.py MESSAGES DICTIONARY -> one JSON line, same fields.
 Compressors and decompressors are created once and reused, as the reference's
-pools do; frames use the reference's parameters.
+pools do; frames use the reference's parameters. `cPath` is the compression
+steps of the reference's websocket delivery (lonelypss
+send_compressed_receive_stream: a chunker into a SpooledTemporaryFile with a
+SHA-512 of the frame, read back), without its event-loop yields.
 """
 
+import hashlib
+import io
 import json
 import struct
 import sys
+import tempfile
 import time
 
 import zstandard
@@ -34,6 +40,28 @@ def unpack(data):
     return out
 
 
+def reference_path(compressor, message):
+    """The compression work of one compressed delivery in the reference."""
+    with tempfile.SpooledTemporaryFile(max_size=10 * 1024 * 1024) as to_send:
+        hasher = hashlib.sha512()
+        src = io.BytesIO(message)
+        chunker = compressor.chunker(size=len(message), chunk_size=io.DEFAULT_BUFFER_SIZE)
+        while True:
+            chunk = src.read(io.DEFAULT_BUFFER_SIZE)
+            if not chunk:
+                break
+            for out in chunker.compress(chunk):
+                to_send.write(out)
+                hasher.update(out)
+        for out in chunker.finish():
+            to_send.write(out)
+            hasher.update(out)
+        length = to_send.tell()
+        hasher.digest()
+        to_send.seek(0)
+        return len(to_send.read(length))
+
+
 def main():
     with open(sys.argv[1], "rb") as f:
         messages = unpack(f.read())
@@ -52,6 +80,7 @@ def main():
         "dPlain": best(lambda: [dp.decompress(f, max_output_size=1 << 20) for f in plain]),
         "cDict": best(lambda: [cd.compress(m) for m in messages]),
         "dDict": best(lambda: [dd.decompress(f, max_output_size=1 << 20) for f in with_dict]),
+        "cPath": best(lambda: [reference_path(cp, m) for m in messages]),
     }
     corpus = b"".join(messages)
     bulk = cp.compress(corpus)

@@ -9,6 +9,11 @@
  * - `subscribe`: `count` POST /v1/subscribe/exact with distinct urls/topics.
  * - `big`: one notify whose message of `bytes` bytes is generated as a stream
  *   (never held in memory); its SHA-512 is computed incrementally first.
+ * - `corpus`: messages `from`–`to` (exclusive) of the bench corpus
+ *   (tests/compression/_corpus.ts: `count` JSON messages of 100–1,000 bytes,
+ *   seed `seed`), each notified once, in order, by `concurrency` workers, at
+ *   most `rate` per second when set; no warm-up (the orchestrator runs a
+ *   first job for that).
  *
  * `deliveries` (notify and big) is for websocket subscribers
  * (`ws_subscriber.ts`): the load generator follows their delivery counts on
@@ -31,6 +36,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { decodeHmacSecret, hmacAuth, memoryReplayStore } from "../src/auth/mod.ts";
 import type { AuthStrategy } from "../src/auth/types.ts";
 import { encodeNotify, encodeNotifyHeader, encodeSubscribeExact } from "../src/protocol/mod.ts";
+import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { Http1Conn } from "./_http1.ts";
 
 /** Following websocket deliveries (see module doc). */
@@ -72,6 +78,22 @@ export type Job =
     url: string;
     topic: string;
     bytes: number;
+    expectCount?: number;
+    deliveries?: Deliveries;
+  }
+  | {
+    mode: "corpus";
+    url: string;
+    topic: string;
+    /** The corpus: `messageCorpus(count, seed)`. */
+    count: number;
+    seed: number;
+    /** Messages sent: indexes `from` ≤ i < `to`. */
+    from: number;
+    to: number;
+    concurrency: number;
+    /** Notifies per second: message i is sent no earlier than i/rate s after the start. */
+    rate?: number;
     expectCount?: number;
     deliveries?: Deliveries;
   };
@@ -363,6 +385,56 @@ async function finishDeliveries(
   owed.progress.close();
 }
 
+async function runCorpus(job: Extract<Job, { mode: "corpus" }>): Promise<Result> {
+  const topic = enc.encode(job.topic);
+  const messages = messageCorpus(job.count, job.seed).slice(job.from, job.to);
+  const bodies = messages.map((m, i) => {
+    const identifier = new Uint8Array(4);
+    new DataView(identifier.buffer).setUint32(0, job.from + i);
+    return encodeNotify({ topic, sha512: sha512(m), tracing: EMPTY, identifier }, m);
+  });
+  const owed = job.deliveries === undefined
+    ? null
+    : new Owed(await Progress.open(job.deliveries.progress), job.deliveries);
+  const { path } = target(job.url);
+  const conns = Array.from({ length: job.concurrency }, () => target(job.url).conn);
+  const rec = new Recorder();
+  console.log("MEASURE");
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(conns.map(async (conn) => {
+    while (next < bodies.length && owed?.stalled !== true) {
+      const i = next++;
+      const body = bodies[i]!;
+      if (job.rate !== undefined) {
+        const wait = t0 + (i * 1000) / job.rate - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      if (owed !== null && !await owed.reserve()) {
+        return rec.fail("Deliveries stalled: window never had room");
+      }
+      const t = performance.now();
+      try {
+        const res = await conn.post(path, OCTETS, body);
+        const count = res.status === 200 ? notifyCount(res.body) : 0;
+        owed?.answered(count);
+        if (res.status !== 200) rec.fail(`Status ${res.status}`);
+        else if (job.expectCount !== undefined && count !== job.expectCount) {
+          rec.fail(`Count ${count}`);
+        } else rec.latencies.push(performance.now() - t);
+      } catch (e) {
+        owed?.answered(0);
+        rec.fail(String(e));
+      }
+    }
+  }));
+  const tEnd = performance.now();
+  const result = rec.result((tEnd - t0) / 1000);
+  conns.forEach((c) => c.close());
+  if (owed !== null) await finishDeliveries(owed, rec, result, 0, t0, tEnd);
+  return result;
+}
+
 async function runSubscribe(job: Extract<Job, { mode: "subscribe" }>): Promise<Result> {
   const rec = new Recorder();
   let next = 0;
@@ -465,6 +537,8 @@ if (import.meta.main) {
     ? await runNotify(job)
     : job.mode === "subscribe"
     ? await runSubscribe(job)
+    : job.mode === "corpus"
+    ? await runCorpus(job)
     : await runBig(job);
   console.log(JSON.stringify(result));
 }

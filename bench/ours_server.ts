@@ -7,9 +7,11 @@
  * Websockets are served as `createBroadcaster` does by default (relay url
  * learnt from the first websocket request: http://127.0.0.1:<port>).
  * `BENCH_LOG=1` logs at debug level to stderr instead of staying silent.
+ * `--compression JSON` passes `createBroadcaster`'s `compression` options
+ * (zstd on websockets), e.g. `{"trainedMaxSize":32,"training":false}`.
  *
  * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…]]
- *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S]
+ *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S] [--compression JSON]
  *
  * @module
  */
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     "ws-part-bytes": { type: "string" },
     "hmac-s2b": { type: "string" },
     "hmac-b2s": { type: "string" },
+    compression: { type: "string" },
   },
 });
 
@@ -67,6 +70,7 @@ const broadcaster = await createBroadcaster({
   auth,
   logger: Deno.env.get("BENCH_LOG") ? consoleLogger("debug") : silentLogger,
   limits,
+  ...(values.compression === undefined ? {} : { compression: JSON.parse(values.compression) }),
 });
 const server = serveWithDeno(broadcaster, {
   hostname: "127.0.0.1",

@@ -15,8 +15,14 @@ Host header, the request url the relay route compares against
 (stateful-websocket.md §12.1): the two must be equal or every websocket
 delivery is refused.
 
+zstd on websockets: the reference announces id 1 (level 3, no dictionary) to a
+client that asks, for messages of at least `compression_trained_max_size`
+bytes (the harness's 16 KiB; `--compression-trained-max-size` lowers it, e.g.
+to 32 so id 1 covers small messages too).
+
 Usage: python reference_server.py --db :memory: [--hmac-s2b SECRET --hmac-b2s SECRET]
        [--ws-part-bytes N] [--outgoing-timeout-total S --outgoing-timeout-sock-read S]
+       [--compression-trained-max-size N]
 """
 
 import argparse
@@ -108,7 +114,7 @@ def build_config(args: argparse.Namespace) -> ConfigFromParts:
             outgoing_max_ws_message_size=args.ws_part_bytes,
             allow_training=True,
             compression_min_size=32,
-            compression_trained_max_size=16 * 1024,
+            compression_trained_max_size=args.compression_trained_max_size,
             compression_training_low_watermark=100 * 1024,
             compression_training_high_watermark=10 * 1024 * 1024,
             compression_retrain_interval_seconds=60 * 60 * 60,
@@ -134,6 +140,8 @@ async def main() -> None:
     # Largest websocket message sent (RECEIVE_STREAM part incl. headers): the
     # harness's 3.5 MiB (the official client refuses frames over 4 MiB).
     parser.add_argument("--ws-part-bytes", type=int, default=3584 * 1024)
+    # id 1 is used from this size up (and trained dictionaries below it).
+    parser.add_argument("--compression-trained-max-size", type=int, default=16 * 1024)
     args = parser.parse_args()
 
     # Let uvicorn bind the port itself: with a pre-bound socket passed in

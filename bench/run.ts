@@ -6,7 +6,8 @@
  *
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
  * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
- * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite), --cpu-prof (profile
+ * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; wszstd: zstd on a
+ * websocket, bytes and CPU per message, see zstdScenario), --cpu-prof (profile
  * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
  * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it.
  *
@@ -23,7 +24,17 @@ import {
   memoryReplayStore,
 } from "../src/auth/mod.ts";
 import { encodeSubscribeExact } from "../src/protocol/mod.ts";
-import { aggregate, machine, type Row, type RunStat, table } from "./_report.ts";
+import {
+  aggregate,
+  extraMedian,
+  machine,
+  type Row,
+  type RunStat,
+  table,
+  zstdGoals,
+  type ZstdRow,
+  zstdTable,
+} from "./_report.ts";
 import {
   cpuSeconds,
   machineCpu,
@@ -36,6 +47,10 @@ import {
 } from "./_procs.ts";
 import type { Job } from "./loadgen.ts";
 import { FAST_RAFT, findRqlited, startCluster } from "../src/storage/rqlite/_testing.ts";
+import { loadZstd, trainInWorker } from "../src/compression/mod.ts";
+import { messageCorpus } from "../tests/compression/_corpus.ts";
+import { best, measure as measureCodec, type Measured, packMessages } from "./_zstd_measure.ts";
+import { createHash } from "node:crypto";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const RESULTS = here("./results/");
@@ -49,6 +64,8 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "no-ref": { type: "boolean", default: false },
+    // wszstd: notifies per second in the measured part (default: as fast as delivered).
+    "zstd-rate": { type: "string" },
   },
 });
 const Q = flags.quick;
@@ -72,6 +89,17 @@ const P = {
   wsFanout: { subscribers: 1000, processes: 4, concurrency: 1, windowNotifies: 4 },
   /** RECEIVE_STREAM part size, both systems (the official client refuses frames over 4 MiB). */
   wsPartBytes: 3.5 * 1024 * 1024,
+  // zstd on a websocket: the bench corpus (JSON messages of 100–1,000 bytes),
+  // notified in order to one subscriber; the first messages warm up (and
+  // train the dictionary), the last `measured` are measured.
+  wsZstd: {
+    messages: Q ? 2_500 : 10_000,
+    measured: Q ? 2_000 : 8_000,
+    seed: 1,
+    concurrency: 16,
+    window: 64,
+    rate: flags["zstd-rate"] === undefined ? undefined : Number(flags["zstd-rate"]),
+  },
 };
 const WS_IDS = ["wsnotify1", "wsfanout", "wsbig"];
 const only = flags.only?.split(",").flatMap((id) => id === "ws" ? WS_IDS : [id]) ?? null;
@@ -446,6 +474,7 @@ async function main(): Promise<void> {
 
   await sub.stop();
   await websocketRows(systems);
+  if (want("wszstd")) await zstdScenario(systems);
   const elapsed = (performance.now() - started) / 1000;
   const py = withRef
     ? new TextDecoder().decode(
@@ -468,7 +497,8 @@ async function main(): Promise<void> {
   console.log(
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryMiB} MiB, deno ${m.deno}, ${py}\n`,
   );
-  console.log(out);
+  if (rows.length > 0) console.log(out);
+  if (zstdRows.length > 0) console.log(`\n${zstdTable(zstdRows, P.wsZstd.measured)}`);
   console.log(
     "\nours/ref > 1 means ours is faster. fwd = raw Deno forwarder (one-hop ceiling). CPU = broadcaster " +
       "process CPU during the measured part (% of one core / µs per request); RSS = VmHWM (reset per run) / VmRSS after.",
@@ -477,7 +507,19 @@ async function main(): Promise<void> {
   const file = `${RESULTS}bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
   await Deno.writeTextFile(
     file,
-    JSON.stringify({ machine: m, params: P, quick: Q, elapsedS: elapsed, notes, rows }, null, 2),
+    JSON.stringify(
+      {
+        machine: m,
+        params: P,
+        quick: Q,
+        elapsedS: elapsed,
+        notes,
+        rows,
+        zstd: zstdRows.length === 0 ? undefined : { rows: zstdRows, goals: zstdGoals(zstdRows) },
+      },
+      null,
+      2,
+    ),
   );
   console.log(`\nwrote ${file}`);
 }
@@ -492,6 +534,7 @@ async function startWsSubscribers(
   topic: string,
   total: number,
   processes: number,
+  extra: string[] = [],
 ): Promise<Server[]> {
   const n = Math.min(processes, total);
   const started = await Promise.allSettled(
@@ -506,6 +549,7 @@ async function startWsSubscribers(
         topic,
         "--connections",
         String(Math.floor(total / n) + (i < total % n ? 1 : 0)),
+        ...extra,
       ])),
   );
   const ok = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
@@ -541,15 +585,17 @@ async function withWsSubscribers<T>(
   total: number,
   processes: number,
   fn: (subs: Server[]) => Promise<T>,
+  extra: string[] = [],
 ): Promise<T> {
-  const subs = await startWsSubscribers(s, topic, total, processes);
+  const subs = await startWsSubscribers(s, topic, total, processes, extra);
   try {
     const out = await fn(subs);
     const st = await wsStats(subs);
-    if (st.closed !== 0 || st.badDigest !== 0 || st.errors !== 0) {
+    if (st.closed !== 0 || st.badDigest !== 0 || st.errors !== 0 || (st.badPlain ?? 0) !== 0) {
       notes.push(
         `${label}: ${s.name}: subscribers saw ${st.closed} closed connection(s), ` +
-          `${st.badDigest} bad digest(s), ${st.errors} protocol error(s); first: ${st.firstError}`,
+          `${st.badDigest} bad digest(s), ${st.badPlain ?? 0} bad plaintext(s), ` +
+          `${st.errors} protocol error(s); first: ${st.firstError}`,
       );
     }
     return out;
@@ -587,13 +633,15 @@ function progressUrls(subs: Server[]): string[] {
   return subs.map((p) => `ws://127.0.0.1:${p.port}/progress`);
 }
 
+/** A broadcaster for the websocket rows (parts of `P.wsPartBytes`). */
+function startWs(sys: Sys, extra: string[] = []): Promise<Server> {
+  return sys === "ours"
+    ? startOurs(["--ws-part-bytes", String(P.wsPartBytes), ...extra])
+    : startRef(["--ws-part-bytes", String(P.wsPartBytes), ...extra]);
+}
+
 /** The websocket rows: HTTP notifiers, subscribers on websockets (ws_subscriber.ts). */
 async function websocketRows(systems: Sys[]): Promise<void> {
-  const startWs = (sys: Sys, extra: string[] = []) =>
-    sys === "ours"
-      ? startOurs(["--ws-part-bytes", String(P.wsPartBytes), ...extra])
-      : startRef(["--ws-part-bytes", String(P.wsPartBytes), ...extra]);
-
   if (want("wsnotify1")) {
     const { concurrency: c, window } = P.wsNotify1;
     const row: Row = {
@@ -699,6 +747,308 @@ async function websocketRows(systems: Sys[]): Promise<void> {
     }
     show(row);
     wsNote(row);
+  }
+}
+
+const zstdRows: ZstdRow[] = [];
+
+/** One configuration of the zstd scenario. */
+interface ZstdConfig {
+  key: string;
+  sys: "ours" | "ref";
+  label: string;
+  /** Broadcaster flags. */
+  server: string[];
+  /** Subscriber flags (CONFIGURE). */
+  client: string[];
+  /** Wait for a trained dictionary before the measured part. */
+  dictionary?: boolean;
+}
+
+const ZSTD_CONFIGS: ZstdConfig[] = [
+  { key: "ours-a", sys: "ours", label: "ours (a) uncompressed", server: [], client: [] },
+  {
+    key: "ours-b",
+    sys: "ours",
+    label: "ours (b) id 1 for every message",
+    server: ["--compression", JSON.stringify({ trainedMaxSize: 32, training: false })],
+    client: ["--zstd"],
+  },
+  {
+    key: "ours-c",
+    sys: "ours",
+    label: "ours (c) trained dictionary",
+    server: [],
+    client: ["--zstd", "--training"],
+    dictionary: true,
+  },
+  {
+    key: "ref-a",
+    sys: "ref",
+    label: "reference, uncompressed",
+    server: ["--compression-trained-max-size", "32"],
+    client: [],
+  },
+  {
+    key: "ref-b",
+    sys: "ref",
+    label: "reference, plain zstd (id 1 for every message)",
+    server: ["--compression-trained-max-size", "32"],
+    client: ["--zstd"],
+  },
+];
+
+/** Counters of the subscriber processes as numbers. */
+async function wsCounters(subs: Server[]): Promise<Record<string, number>> {
+  const st = await wsStats(subs);
+  return Object.fromEntries(
+    Object.entries(st).filter(([, v]) => typeof v === "number"),
+  ) as Record<string, number>;
+}
+
+/**
+ * zstd on a websocket (`wszstd`): the bench corpus (tests/compression/_corpus.ts,
+ * `P.wsZstd.messages` JSON messages of 100–1,000 bytes) notified over HTTP
+ * (c=16, at most 64 deliveries owed) to one websocket subscriber that decodes
+ * every delivery and checks its plaintext against the corpus. Per
+ * configuration and run: a fresh broadcaster and subscriber, the first
+ * messages as warm-up (the trained configuration then waits until the
+ * dictionary is announced), then the last `P.wsZstd.measured` messages
+ * measured: RECEIVE_STREAM payload and message bytes per delivery (from the
+ * subscriber's counters) and the broadcaster's CPU per delivery (/proc).
+ * The runs of the configurations take turns (a b c ref-a ref-b, a b c …) so
+ * that other work on the machine weighs on all of them alike.
+ */
+async function zstdScenario(systems: Sys[]): Promise<void> {
+  const { messages: n, measured: m, seed } = P.wsZstd;
+  const corpus = messageCorpus(n, seed);
+  const load = () => (Deno.loadavg?.() ?? []).map((x) => x.toFixed(2)).join(" ");
+  const loadBefore = load();
+  console.error(`wszstd: load average before: ${loadBefore}`);
+  const configs = ZSTD_CONFIGS.filter((c) => systems.includes(c.sys));
+  const runs = new Map<string, RunStat[]>(configs.map((c) => [c.key, []]));
+  for (let i = 0; i < P.runs; i++) {
+    for (const cfg of configs) {
+      const run = await zstdRun(cfg, corpus);
+      runs.get(cfg.key)!.push(run);
+      console.error(
+        `wszstd ${cfg.key} run ${i + 1}: ${
+          Number(run.extra!.payloadPerMsg).toFixed(1)
+        } B/msg payload, ${run.cpuUsPerOp.toFixed(0)} µs/msg, ${run.rps.toFixed(0)} deliveries/s`,
+      );
+    }
+  }
+  const loadAfter = load();
+  console.error(`wszstd: load average after: ${loadAfter}`);
+  notes.push(`wszstd: load average (1, 5, 15 min) before ${loadBefore}, after ${loadAfter}`);
+  for (const cfg of configs) {
+    const row: ZstdRow = {
+      key: cfg.key,
+      sys: cfg.sys,
+      label: cfg.label,
+      agg: aggregate(runs.get(cfg.key)!),
+    };
+    zstdRows.push(row);
+    zstdNote(row);
+  }
+  zstdRows.push(...await zstdOffline(corpus, n - m));
+}
+
+/** One run of one configuration of the zstd scenario. */
+function zstdRun(cfg: ZstdConfig, corpus: Uint8Array[]): Promise<RunStat> {
+  const { messages: n, measured: m, seed, concurrency, window, rate } = P.wsZstd;
+  const measuredPlain = corpus.slice(n - m).reduce((a, x) => a + x.length, 0);
+  const topic = "wszstd";
+  const label = `wszstd ${cfg.key}`;
+  const subscriberFlags = ["--corpus", String(n), "--corpus-seed", String(seed), ...cfg.client];
+  return withServer(
+    startWs(cfg.sys, cfg.server),
+    (s) =>
+      withWsSubscribers(label, s, topic, 1, 1, async (subs) => {
+        const job = (from: number, to: number, paced = false): Job => ({
+          mode: "corpus",
+          url: `http://127.0.0.1:${s.port}/v1/notify`,
+          topic,
+          count: n,
+          seed,
+          from,
+          to,
+          concurrency,
+          ...(paced && rate !== undefined ? { rate } : {}),
+          expectCount: 1,
+          deliveries: { progress: progressUrls(subs), perNotify: 1, window },
+        });
+        const warm = await measure(s, job(0, n - m), subs);
+        if (warm.errors > 0) {
+          notes.push(`${label}: warm-up: ${warm.errors} error(s): ${warm.firstError}`);
+        }
+        let waitedS = 0;
+        if (cfg.dictionary === true) {
+          const t = performance.now();
+          while ((await wsCounters(subs)).enabledCustom! < 1) {
+            if (performance.now() - t > 60_000) {
+              notes.push(`${label}: no dictionary announced 60 s after the warm-up`);
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          waitedS = (performance.now() - t) / 1000;
+        }
+        const before = await wsCounters(subs);
+        const r = await measure(s, job(n - m, n, true), subs);
+        const after = await wsCounters(subs);
+        const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+        const delivered = d("delivered");
+        if (d("plainBytes") !== measuredPlain) {
+          notes.push(
+            `${label}: the subscriber decoded ${d("plainBytes")} bytes, the corpus part has ` +
+              `${measuredPlain}`,
+          );
+        }
+        return {
+          ...r,
+          extra: {
+            ...r.extra,
+            delivered,
+            payloadPerMsg: d("payloadBytes") / delivered,
+            framePerMsg: d("frameBytes") / delivered,
+            plainPerMsg: d("plainBytes") / delivered,
+            pctOfPlain: (100 * d("payloadBytes")) / d("plainBytes"),
+            viaPlain: d("viaPlain"),
+            viaId1: d("viaId1"),
+            viaPreset: d("viaPreset"),
+            viaCustom: d("viaCustom"),
+            controlBytes: after.controlFrameBytes ?? 0,
+            enabledCustom: after.enabledCustom ?? 0,
+            disabledCustom: after.disabledCustom ?? 0,
+            dictionaryWaitS: waitedS,
+            warmupMs: warm.deliveredS === undefined ? NaN : warm.deliveredS * 1000,
+          },
+        } satisfies RunStat;
+      }, subscriberFlags),
+  );
+}
+
+/** A note with what else a zstd configuration's runs measured (medians). */
+function zstdNote(row: ZstdRow): void {
+  const a = row.agg!;
+  const med = (k: string) => extraMedian(a, k);
+  const f = (x: number, d = 0) => Number.isFinite(x) ? x.toFixed(d) : "–";
+  let text = `wszstd ${row.key}: notifies/s ${f(med("notifyRps"))}; CPU % of a core: ` +
+    `broadcaster ${f(a.median.cpuPct)}, subscriber ${f(med("clientsCpuPct"))}, load generator ${
+      f(med("loadgenCpuPct"))
+    }, whole machine ${f(med("machineBusyPct"))} of ${navigator.hardwareConcurrency * 100}`;
+  if (med("enabledCustom") > 0) {
+    text +=
+      `; dictionaries announced ${f(med("enabledCustom"))} (withdrawn ${
+        f(med("disabledCustom"))
+      }), ENABLE/DISABLE messages ${f(med("controlBytes"))} B in all, ` +
+      `warm-up ${f(med("warmupMs"))} ms, then waited ${f(med("dictionaryWaitS") * 1000)} ms ` +
+      `for the dictionary`;
+  }
+  notes.push(text);
+}
+
+/**
+ * The codec alone on the measured messages (no protocol, one frame per
+ * message, level 3): plain, and with a 16 KiB dictionary trained as the
+ * broadcaster trains it (from the first messages adding up to 100 KiB);
+ * bytes, and CPU µs to compress one message here (libzstd through FFI, as
+ * our broadcaster does) and in python-zstandard 0.25.0 (the reference's
+ * library, bench/compression_python.py, with the reference's venv), each
+ * the best of five passes in process CPU time.
+ */
+async function zstdOffline(corpus: Uint8Array[], from: number): Promise<ZstdRow[]> {
+  const zstd = await loadZstd();
+  if ("unavailable" in zstd) {
+    notes.push(`wszstd: zstd offline rows skipped: ${zstd.unavailable}`);
+    return [];
+  }
+  try {
+    let bytes = 0;
+    let k = 0;
+    while (bytes < 100 * 1024) bytes += corpus[k++]!.length;
+    const dictBytes = Math.min(16_384, Math.max(1024, Math.floor(bytes / 4)));
+    const dict = await trainInWorker(corpus.slice(0, k), dictBytes, { timeoutMs: 120_000 });
+    using dictionary = zstd.loadDictionary(dict);
+    const measured = corpus.slice(from);
+    const ours = measureCodec(zstd, measured, dictionary);
+    // What our broadcaster does per compressed delivery besides framing it:
+    // compress, and SHA-512 the frame (src/ws/compression.ts).
+    const path = best(() => {
+      for (const x of measured) {
+        createHash("sha512").update(zstd.compress(x, { level: 3 })).digest();
+      }
+    });
+    const pathOurs = (path * 1e6) / measured.length;
+    const py = withRef ? await pythonCodec(measured, dict) : null;
+    const plain = measured.reduce((a, x) => a + x.length, 0);
+    const offline = (
+      key: string,
+      label: string,
+      total: number,
+      usOurs: number,
+      usPy: number | undefined,
+      paths: { pathOurs: number; pathPython?: number } | Record<never, never> = {},
+    ): ZstdRow => ({
+      key,
+      sys: "zstd",
+      label,
+      offline: {
+        payloadPerMsg: total / measured.length,
+        pctOfPlain: (100 * total) / plain,
+        usOurs,
+        ...(usPy === undefined ? {} : { usPython: usPy }),
+        ...paths,
+      },
+    });
+    return [
+      offline(
+        "zstd-3",
+        "zstd alone, level 3, one frame per message",
+        ours.plainBytes,
+        ours.usPerMessage.cPlain,
+        py?.usPerMessage.cPlain,
+        {
+          pathOurs,
+          ...(py?.usPerMessage.cPath === undefined ? {} : { pathPython: py.usPerMessage.cPath }),
+        },
+      ),
+      offline(
+        "zstd-dict",
+        `zstd alone, ${dict.length >> 10} KiB dictionary from the first ${k} messages (100 KiB)`,
+        ours.dictBytes,
+        ours.usPerMessage.cDict,
+        py?.usPerMessage.cDict,
+      ),
+    ];
+  } finally {
+    zstd.close();
+  }
+}
+
+/** bench/compression_python.py on `messages` and `dict`, in the reference's venv. */
+async function pythonCodec(
+  messages: Uint8Array[],
+  dict: Uint8Array,
+): Promise<(Measured & { usPerMessage: { cPath?: number } }) | null> {
+  const dir = await Deno.makeTempDir({ prefix: "wszstd-" });
+  try {
+    await Deno.writeFile(`${dir}/messages.bin`, packMessages(messages));
+    await Deno.writeFile(`${dir}/dict.bin`, dict);
+    const out = await new Deno.Command(PY, {
+      args: [here("./compression_python.py"), `${dir}/messages.bin`, `${dir}/dict.bin`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder();
+    if (!out.success) {
+      notes.push(`wszstd: python-zstandard measurement failed: ${text.decode(out.stderr)}`);
+      return null;
+    }
+    return JSON.parse(text.decode(out.stdout).trim());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }
 

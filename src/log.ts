@@ -33,6 +33,23 @@ export function consoleLogger(level: LogLevel = "info"): Logger {
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
 
+/**
+ * A logger that keeps every line in memory as `level message {fields}`
+ * (tests, and embedders who forward lines elsewhere).
+ */
+export function recordingLogger(): Logger & { readonly lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) =>
+    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {}, jsonSafe)}`);
+  return {
+    lines,
+    debug: keep("debug"),
+    info: keep("info"),
+    warn: keep("warn"),
+    error: keep("error"),
+  };
+}
+
 /** A logger that drops everything. */
 export const silentLogger: Logger = consoleLogger("silent");
 
@@ -41,4 +58,51 @@ function jsonSafe(_key: string, value: unknown): unknown {
   if (value instanceof Uint8Array) return `<${value.length} bytes>`;
   if (value instanceof Error) return value.message;
   return value;
+}
+
+/** A short description of a failure for a log line: message and cause, never a stack. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  return `${typeof code === "string" ? code + ": " : ""}${error.message}${cause}`;
+}
+
+/**
+ * Logs a recurring failure at most once per interval per message: the first
+ * occurrence at once, then one line per interval carrying how many were
+ * held back. No timers: a held-back line waits for the next occurrence.
+ */
+export class ThrottledLog {
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #last = new Map<string, { at: number; suppressed: number }>();
+
+  /** Logs through `log`, at most once per `intervalMs` (default 10 s) for each message. */
+  constructor(log: Logger, intervalMs = 10_000) {
+    this.#log = log;
+    this.#intervalMs = intervalMs;
+  }
+
+  /** A warning, rate limited. */
+  warn(msg: string, fields: Record<string, unknown> = {}): void {
+    this.#emit("warn", msg, fields);
+  }
+
+  /** An error, rate limited. */
+  error(msg: string, fields: Record<string, unknown> = {}): void {
+    this.#emit("error", msg, fields);
+  }
+
+  #emit(level: "warn" | "error", msg: string, fields: Record<string, unknown>): void {
+    const now = performance.now();
+    const last = this.#last.get(msg);
+    if (last !== undefined && now - last.at < this.#intervalMs) {
+      last.suppressed++;
+      return;
+    }
+    const suppressed = last?.suppressed ?? 0;
+    this.#last.set(msg, { at: now, suppressed: 0 });
+    this.#log[level](msg, suppressed > 0 ? { ...fields, suppressed } : fields);
+  }
 }

@@ -38,6 +38,8 @@ export function defaultLimits(): Limits {
     maxOutgoingConnections: shares.outgoing,
     spoolThresholdBytes: 10 * 1024 * 1024,
     spoolDir: tmpdir(),
+    spoolQuotaBytes: 8 * 1024 * 1024 * 1024,
+    maxNotifyBytes: Infinity,
     fanoutConcurrency: 64,
     connectTimeoutMs: 5_000,
     totalTimeoutMs: 30_000,
@@ -56,6 +58,7 @@ export function defaultLimits(): Limits {
     websocketMaxBufferedBytes: 16 * 1024 * 1024,
     websocketMaxQueuedBytes: 64 * 1024 * 1024,
     relayReconcileMs: 60_000,
+    sqliteBusyTimeoutMs: 5_000,
   };
 }
 
@@ -96,6 +99,8 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     "websocketMaxBufferedBytes",
     "websocketMaxQueuedBytes",
     "relayReconcileMs",
+    "sqliteBusyTimeoutMs",
+    "spoolQuotaBytes",
   ];
   for (const key of positive) requirePositive(key, limits[key] as number);
   requireNonNegative("websocketMaxUnacknowledged", limits.websocketMaxUnacknowledged);
@@ -118,6 +123,11 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     );
   }
   requireNonNegative("spoolThresholdBytes", limits.spoolThresholdBytes);
+  if (!(limits.maxNotifyBytes > 0)) {
+    throw new RangeError(
+      `Invalid option: maxNotifyBytes must be a positive number (or Infinity), got ${limits.maxNotifyBytes}`,
+    );
+  }
   if (!Number.isInteger(limits.fanoutConcurrency) || !Number.isInteger(limits.sweepBatchSize)) {
     throw new RangeError("Invalid option: fanoutConcurrency and sweepBatchSize must be integers");
   }

@@ -17,6 +17,12 @@ import {
   silentLogger,
 } from "../mod.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
+import type { Limits } from "../src/core/context.ts";
+import { Metrics } from "../src/core/metrics.ts";
+import { SpoolBudget } from "../src/core/spool_budget.ts";
+import { ByteBudget } from "../src/core/byte_budget.ts";
+import { Semaphore } from "../src/delivery/semaphore.ts";
+import { type Logger, ThrottledLog } from "../src/log.ts";
 import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
 import {
   encodeCheckSubscriptions,
@@ -131,4 +137,26 @@ export async function checkEtag(base: string, url: string): Promise<Uint8Array> 
   );
   if (res.status !== 200) throw new Error(`check_subscriptions answered ${res.status}`);
   return parseResponseCheckSubscriptions(res.body).etag;
+}
+
+/** The operational parts of a hand-built Context: fresh counters, spool budget and fault log. */
+export function contextParts(
+  limits: Limits,
+  log: Logger = silentLogger,
+): {
+  metrics: Metrics;
+  spool: SpoolBudget;
+  faults: ThrottledLog;
+  outbound: null;
+  outgoing: Semaphore;
+  bodyMemory: ByteBudget;
+} {
+  return {
+    outbound: null,
+    metrics: new Metrics(),
+    spool: new SpoolBudget(limits.spoolQuotaBytes),
+    faults: new ThrottledLog(log),
+    outgoing: new Semaphore(limits.maxOutgoingConnections),
+    bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
+  };
 }

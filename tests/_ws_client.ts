@@ -155,9 +155,16 @@ export class WsClient implements AsyncDisposable {
   }
 
   /** CONFIGURE, then waits for CONFIRM_CONFIGURE and derives the connection nonce. */
-  async configure(): Promise<void> {
+  async configure(
+    options: { enableZstd?: boolean; enableTraining?: boolean; initialDict?: number } = {},
+  ): Promise<void> {
     const subscriberNonce = crypto.getRandomValues(new Uint8Array(32));
-    const fields = { subscriberNonce, enableZstd: false, enableTraining: false, initialDict: 0 };
+    const fields = {
+      subscriberNonce,
+      enableZstd: options.enableZstd ?? false,
+      enableTraining: options.enableTraining ?? false,
+      initialDict: options.initialDict ?? 0,
+    };
     const authorization = await this.auth.toBroadcaster.authorize(
       { type: "stateful_configure", ...fields },
       EMPTY,
@@ -277,7 +284,7 @@ export class WsClient implements AsyncDisposable {
       parts++;
       if (at > total) throw new Error("Delivery longer than announced");
       if (at === total) break;
-      await this.#ack({
+      await this.acknowledge({
         type: "continue_receive",
         identifier: part.identifier,
         partId: part.partId,
@@ -288,11 +295,12 @@ export class WsClient implements AsyncDisposable {
     }
     const sha = new Uint8Array(createHash("sha512").update(message).digest());
     if (!sha.every((b, i) => b === start.compressedSha512[i])) throw new Error("SHA-512 mismatch");
-    await this.#ack({ type: "confirm_receive", identifier: first.identifier, partId: -1 });
+    await this.acknowledge({ type: "confirm_receive", identifier: first.identifier, partId: -1 });
     return { topic: start.topic, message, parts };
   }
 
-  async #ack(
+  /** Sends CONTINUE_RECEIVE (or CONFIRM_RECEIVE for `partId` -1), signed with the next counter. */
+  async acknowledge(
     a: { type: "continue_receive" | "confirm_receive"; identifier: Uint8Array; partId: number },
   ) {
     const url = this.nextSubscriberUrl();

@@ -8,7 +8,13 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { IMMEDIATE_RETRY, post, startBroadcaster, type TestBroadcaster } from "./_harness.ts";
+import {
+  contextParts,
+  IMMEDIATE_RETRY,
+  post,
+  startBroadcaster,
+  type TestBroadcaster,
+} from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 import {
   type AuthConfig,
@@ -23,8 +29,6 @@ import { sweepOnce } from "../src/delivery/sweeper.ts";
 import { silentLogger } from "../src/log.ts";
 import type { Context } from "../src/core/context.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";
-import { ByteBudget } from "../src/core/byte_budget.ts";
-import { Semaphore } from "../src/delivery/semaphore.ts";
 
 const TOPIC = new TextEncoder().encode("cache/bust");
 const MESSAGE = new TextEncoder().encode("user 42 changed");
@@ -179,8 +183,7 @@ async function missedScenario(
       now: () => Date.now() / 1000,
       log: silentLogger,
       local: NO_LOCAL_SUBSCRIBERS,
-      outgoing: new Semaphore(b.broadcaster.limits.maxOutgoingConnections),
-      bodyMemory: new ByteBudget(b.broadcaster.limits.maxBufferedBodyBytes),
+      ...contextParts(b.broadcaster.limits),
     };
     await check(ctx, sub, b);
   } finally {

@@ -2,8 +2,9 @@
  * Interop suite: the official Python client (lonelypsc 0.0.17) against our
  * broadcaster, run through `cli.ts setup` and `cli.ts serve` for each of the
  * 9 auth combinations: the HTTP half (tests/interop/run_interop.py does the
- * driving) and the websocket half (tests/interop/run_interop_ws.py, two
- * broadcasters on one SQLite file).
+ * driving), the websocket half (tests/interop/run_interop_ws.py, two
+ * broadcasters on one SQLite file) and its zstd part (run_interop_ws.py
+ * --compression on: tests/interop/ws_zstd_scenario.py).
  *
  * Needs `python3` on PATH; without it every combination FAILS (CI installs it).
  * The pinned requirements go into `.venv/interop` once (tests/_venv.ts).
@@ -22,12 +23,18 @@ function shellQuote(word: string): string {
 }
 
 /**
- * Runs one combination of `script` (run_interop.py or run_interop_ws.py) and
- * asserts its result line, `<label> TB/TS: PASS`.
+ * Runs one combination of `script` (run_interop.py or run_interop_ws.py, with
+ * `args`) and asserts its result line, `<label> TB/TS: PASS`.
  */
-async function combination(script: string, label: string, tb: string, ts: string): Promise<void> {
+async function combination(
+  script: string,
+  label: string,
+  tb: string,
+  ts: string,
+  args: string[] = [],
+): Promise<void> {
   const python = await venvPython();
-  const ran = await run(python, [join(INTEROP, script), `${tb}/${ts}`], {
+  const ran = await run(python, [join(INTEROP, script), `${tb}/${ts}`, ...args], {
     // the same deno that runs this test runs the CLI
     LONELYPSS_INTEROP_DENO: shellQuote(Deno.execPath()),
     LONELYPSS_INTEROP_CLI: join(ROOT, "cli.ts"),
@@ -60,6 +67,18 @@ for (const tb of AUTHS) {
   for (const ts of AUTHS) {
     Deno.test(`interop ws: lonelypsc 0.0.17 websocket against cli.ts, auth ${tb}/${ts}`, async () => {
       await combination("run_interop_ws.py", "interop ws", tb, ts);
+    });
+  }
+}
+
+// zstd on the websocket (run_interop_ws.py --compression on): clients with
+// compression on against one `cli.ts serve` with a preset and small training
+// watermarks; compressor ids checked on the wire. Alone:
+//   deno test -A tests/interop_test.ts --filter "interop ws zstd"
+for (const tb of AUTHS) {
+  for (const ts of AUTHS) {
+    Deno.test(`interop ws zstd: lonelypsc 0.0.17 websocket with zstd against cli.ts, auth ${tb}/${ts}`, async () => {
+      await combination("run_interop_ws.py", "interop ws zstd", tb, ts, ["--compression", "on"]);
     });
   }
 }

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { IMMEDIATE_RETRY, post, startBroadcaster } from "./_harness.ts";
+import { contextParts, IMMEDIATE_RETRY, post, startBroadcaster } from "./_harness.ts";
 import type { TestBroadcaster } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
@@ -16,8 +16,6 @@ import { noneAuth } from "../src/auth/none.ts";
 import { silentLogger } from "../src/log.ts";
 import type { Context } from "../src/core/context.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";
-import { ByteBudget } from "../src/core/byte_budget.ts";
-import { Semaphore } from "../src/delivery/semaphore.ts";
 
 const TOPIC = new TextEncoder().encode("orders/42");
 const MESSAGE = new TextEncoder().encode("missed me?");
@@ -39,8 +37,7 @@ function contextOf(b: TestBroadcaster): Context {
     now: () => Date.now() / 1000,
     log: silentLogger,
     local: NO_LOCAL_SUBSCRIBERS,
-    outgoing: new Semaphore(b.broadcaster.limits.maxOutgoingConnections),
-    bodyMemory: new ByteBudget(b.broadcaster.limits.maxBufferedBodyBytes),
+    ...contextParts(b.broadcaster.limits),
   };
 }
 

@@ -32,6 +32,7 @@ import {
 import { cliCommand, postBytes, type Served, startServe, tempDir } from "./_cli.ts";
 import { checkEtag, IMMEDIATE_RETRY } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
+import { WsClient } from "./_ws_client.ts";
 
 const UTF8 = new TextEncoder();
 const NO_TRACING = new Uint8Array(0);
@@ -354,3 +355,34 @@ async function localCount(node: string, url: string): Promise<number> {
   const body = await res.json();
   return Number(body.results?.[0]?.values?.[0]?.[0] ?? -1);
 }
+
+rqliteTest(
+  "websockets through rqlite: a subscriber on one broadcaster gets what the other is notified",
+  async (bin) => {
+    await using cluster = await startCluster(bin, 3, { args: FAST_RAFT });
+    await using dir = await tempDir();
+    const [n1, n2] = cluster.nodes.map((n) => n.url);
+    await using a = await serveOn(dir.path, "a", [n1!], 5000);
+    await using b = await serveOn(dir.path, "b", [n2!], 5000);
+    await using onA = await WsClient.connect(a.url);
+    await onA.configure();
+    await onA.subscription("subscribe_exact", UTF8.encode("ws/rqlite"));
+    await onA.subscription("subscribe_glob", "ws/*");
+    // Over HTTP and over a websocket on B: one copy for A's connection, counted once.
+    assert.deepEqual(await notify(b.url, "ws/rqlite"), { status: 200, count: 1 });
+    assert.deepEqual((await onA.receive()).message, UTF8.encode("message for ws/rqlite"));
+    await using onB = await WsClient.connect(b.url);
+    await onB.configure();
+    const viaWs = onB.notify(UTF8.encode("ws/other"), UTF8.encode("from B's websocket"));
+    assert.deepEqual((await onA.receive()).message, UTF8.encode("from B's websocket"));
+    assert.equal(await viaWs, 1);
+    // When A's connection leaves, its relay rows leave the cluster too.
+    assert.equal((await onA.close()).code, 1000);
+    await waitFor(
+      "A's relay rows are gone",
+      10_000,
+      async () => (await notify(b.url, "ws/rqlite")).count === 0,
+    );
+    await stopBoth(a, b);
+  },
+);

@@ -20,6 +20,7 @@ import { cliCommand, postBytes, type Runtime, startServe, tempDir } from "./_cli
 import { TestSubscriber } from "./_subscriber.ts";
 import { notifyOver } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
+import { loadZstd, type Zstd } from "../src/compression/mod.ts";
 
 /** Bodies above this many bytes are spooled to disk by the server under test. */
 const SPOOL_THRESHOLD = 1024;
@@ -27,13 +28,24 @@ const SPOOL_THRESHOLD = 1024;
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => new TextEncoder().encode(s);
 
+const loaded = await loadZstd();
+if ("unavailable" in loaded) {
+  throw new Error(`The runtime suite needs libzstd: ${loaded.unavailable}`);
+}
+const zstd: Zstd = loaded;
+addEventListener("unload", () => zstd.close());
+
 for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
   Deno.test(`runtime ${runtime}: subscribe, check, notify (in memory and spooled)`, async () => {
     await using dir = await tempDir();
     // A config file in the working directory, found without --config.
     await writeFile(
       join(dir.path, "lonelypss.json"),
-      JSON.stringify({ limits: { spoolThresholdBytes: SPOOL_THRESHOLD, spoolDir: "." } }),
+      JSON.stringify({
+        limits: { spoolThresholdBytes: SPOOL_THRESHOLD, spoolDir: "." },
+        // id 1 from 64 bytes, so messages held in memory (below the spool threshold) use it.
+        compression: { trainedMaxSize: 64 },
+      }),
     );
     await using subscriber = new TestSubscriber();
     const [exe, pre] = await cliCommand(runtime);
@@ -94,6 +106,39 @@ for (const runtime of ["deno", "bun", "node"] satisfies Runtime[]) {
     assert.equal(await viaWs, 2);
     assert.deepEqual(subscriber.received.at(-1)?.message, large);
     assert.equal((await ws.close()).code, 1000);
+
+    // The operations endpoints on this runtime's adapter; only Node's can count connections.
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(`${health.status} ${await health.text()}`, "200 ok\n");
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.equal(`${ready.status} ${await ready.text()}`, "200 ready\n");
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^lonelypss_notifies_total 4$/m);
+    assert.match(metrics, /^lonelypss_deliveries_total\{kind="receive",outcome="confirmed"\} 4$/m);
+    const incoming = /^lonelypss_open_connections\{kind="incoming"\} (\d+)$/m.exec(metrics);
+    if (runtime === "node") assert.ok(Number(incoming?.[1]) >= 1, "node reports connections");
+    else assert.equal(incoming, null, "no incoming count where the adapter cannot tell");
+
+    // zstd on this runtime's backend (libzstd over FFI on Deno and Bun,
+    // node:zlib on Node): id 1 announced, a large delivery compressed with it.
+    await using zws = await WsClient.connect(server.url);
+    await zws.configure({ enableZstd: true });
+    const announced = await zws.next();
+    assert.ok(announced.type === "enable_zstd_preset" && announced.identifier === 1);
+    zws.broadcasterCounter++;
+    await zws.subscription("subscribe_exact", topic);
+    const compressible = enc(`${runtime} `.repeat(1000 / (runtime.length + 1)));
+    assert.equal(await notifyOver(server.url, topic, compressible), 2);
+    const part = await zws.expect("receive_stream");
+    assert.equal(part.first?.compressor, 1);
+    assert.ok(part.body.length < compressible.length / 5, `${part.body.length} bytes`);
+    assert.deepEqual(
+      zstd.decompress(part.body, {
+        maxOutputBytes: compressible.length,
+        maxWindowBytes: 8 << 20,
+      }),
+      compressible,
+    );
 
     // A Host header that is not a valid host is the client's problem: 4xx, never a 500.
     assert.match(await rawStatusLine(server.url, "a b"), /^HTTP\/1\.1 4\d\d/);

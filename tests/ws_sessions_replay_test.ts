@@ -29,6 +29,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import sessionsJson from "./vectors/stateful_sessions.json" with { type: "json" };
 import {
@@ -800,13 +801,13 @@ for (
   });
 }
 
-Deno.test("replay hmac_preset_dictionary without compression: no ENABLE_ZSTD_*, the uncompressed frames as recorded", async () => {
-  // Our broadcaster implements no compression yet (§10.6: optional): it
-  // ignores CONFIGURE's x-enable-zstd / x-enable-training / x-initial-dict,
-  // announces nothing, and so may not be sent anything compressed. What the
-  // session can still show: CONFIGURE exactly as recorded is accepted, no
-  // ENABLE_ZSTD_* follows (a stray one would fail the frame matching), and
-  // the subscription frames answer as recorded.
+Deno.test("replay hmac_preset_dictionary with compression off: no ENABLE_ZSTD_*, the uncompressed frames as recorded", async () => {
+  // With compression turned off (§10.6: optional) the broadcaster ignores
+  // CONFIGURE's x-enable-zstd / x-enable-training / x-initial-dict, announces
+  // nothing, and so may not be sent anything compressed. What the session can
+  // still show: CONFIGURE exactly as recorded is accepted, no ENABLE_ZSTD_*
+  // follows (a stray one would fail the frame matching), and the subscription
+  // frames answer as recorded.
   const s = session("hmac_preset_dictionary");
   const skip = compressedFrames(s);
   assert.deepEqual([...skip], [2, 4, 8, 9, 10, 11, 12, 13, 14, 15]);
@@ -821,6 +822,7 @@ Deno.test("replay hmac_preset_dictionary without compression: no ENABLE_ZSTD_*, 
   await using b = await startBroadcaster({
     auth: authOf(s),
     limits: { websocketMaxMessageBytes: PART_LIMIT },
+    compression: { enabled: false },
   });
   {
     await using replay = await Replay.open(b.url, s);
@@ -845,16 +847,20 @@ Deno.test("replay hmac_preset_dictionary without compression: no ENABLE_ZSTD_*, 
 });
 
 Deno.test({
-  name: "replay hmac_preset_dictionary in full (enable once zstd and preset dictionaries exist)",
-  // Needs what the broadcaster does not have yet: zstd (§10.4 parameters) and
-  // a configured preset dictionary id 2 = FILE.compression.preset_dictionary_session
-  // (dictionary_b64, level 3). Pass that option below, then remove `ignore`.
-  ignore: true,
+  name: "replay hmac_preset_dictionary in full: ENABLE_ZSTD_PRESET 1 and 2, compressed both ways",
   async fn() {
     const s = session("hmac_preset_dictionary");
+    const preset = sessionsJson.compression.preset_dictionary_session;
     await using b = await startBroadcaster({
       auth: authOf(s),
       limits: { websocketMaxMessageBytes: PART_LIMIT },
+      compression: {
+        presets: [{
+          id: preset.compressor_id,
+          level: preset.level,
+          dictionary: new Uint8Array(Buffer.from(preset.dictionary_b64, "base64")),
+        }],
+      },
     });
     await using replay = await Replay.open(b.url, s);
     await replay.run(s.frames);

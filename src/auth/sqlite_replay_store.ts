@@ -7,17 +7,30 @@
  * @module
  */
 
-import { configureConnection, openSqlite, type SqliteDb } from "../storage/sqlite/driver.ts";
+import { describeError, type Logger, silentLogger, ThrottledLog } from "../log.ts";
+import {
+  configureConnection,
+  openSqlite,
+  retryWhileBusy,
+  type SqliteDb,
+  stopBlockingOnBusy,
+} from "../storage/sqlite/driver.ts";
+import { DatabaseFile } from "../storage/sqlite/file_watch.ts";
 import type { ReplayStore } from "./replay_store.ts";
 
 /** Options for {@link sqliteReplayStore}. */
 export interface SqliteReplayStoreOptions {
   /** Database file, or `:memory:`. */
   readonly path: string;
-  /** How long to wait for another connection's lock (default 5000 ms). */
+  /**
+   * How long marking a code waits for another connection's lock before it is
+   * `unavailable`, ms (default 5000). The wait does not block the thread.
+   */
   readonly busyTimeoutMs?: number;
   /** How often expired codes are deleted (default 60,000 ms). */
   readonly cleanupIntervalMs?: number;
+  /** Where failures are reported, with their cause (rate limited). Default: nowhere. */
+  readonly log?: Logger;
   /** Clock for the clean-up, epoch seconds (tests). */
   readonly clock?: () => number;
 }
@@ -45,9 +58,11 @@ WHERE httppubsub_hmacs.expires_at < ?`;
 export async function sqliteReplayStore(opts: SqliteReplayStoreOptions): Promise<ReplayStore> {
   const clock = opts.clock ?? (() => Date.now() / 1000);
   const db: SqliteDb = await openSqlite(opts.path);
+  const waitMs = opts.busyTimeoutMs ?? 5000;
   try {
-    configureConnection(db, opts.path, opts.busyTimeoutMs ?? 5000);
+    configureConnection(db, opts.path, waitMs);
     db.exec(SCHEMA);
+    stopBlockingOnBusy(db);
   } catch (e) {
     db.close();
     throw e;
@@ -67,14 +82,30 @@ export async function sqliteReplayStore(opts: SqliteReplayStoreOptions): Promise
   // Node and Bun: the clean-up alone should not keep the process alive.
   (timer as unknown as { unref?: () => void }).unref?.();
   let closed = false;
+  const isClosed = () => closed;
+  const failures = new ThrottledLog(opts.log ?? silentLogger);
+  const file = new DatabaseFile(opts.path);
   return {
-    markUsed(code, expiresAtSeconds, now) {
-      if (closed) return Promise.resolve("unavailable");
+    async markUsed(code, expiresAtSeconds, now) {
+      if (closed) return "unavailable";
+      const gone = file.gone(false);
+      if (gone !== null) {
+        failures.error("Replay database file is gone: restart to open the new one", {
+          path: opts.path,
+          cause: gone,
+        });
+        return "unavailable";
+      }
       try {
-        const { changes } = mark.run(code, Math.ceil(expiresAtSeconds), Math.floor(now));
-        return Promise.resolve(changes === 0 ? "replay" : "fresh");
-      } catch {
-        return Promise.resolve("unavailable");
+        const { changes } = await retryWhileBusy(
+          () => mark.run(code, Math.ceil(expiresAtSeconds), Math.floor(now)),
+          waitMs,
+          isClosed,
+        );
+        return changes === 0 ? "replay" : "fresh";
+      } catch (error) {
+        if (!closed) failures.warn("Replay store unavailable", { cause: describeError(error) });
+        return "unavailable";
       }
     },
     close() {

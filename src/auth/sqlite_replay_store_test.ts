@@ -82,3 +82,59 @@ Deno.test("sqlite store works in memory", async () => {
   assert.equal(await store.markUsed(code(1), 1e10, 1), "replay");
   await store.close();
 });
+
+/** Resolves after `ms` (a timer the test awaits, not synchronisation). */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("sqlite store: waiting for a locked database never blocks the event loop", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const store = await sqliteReplayStore({ path, busyTimeoutMs: 300 });
+    const other = await openSqlite(path);
+    try {
+      other.exec("BEGIN EXCLUSIVE");
+      // A 5 ms ticker: the longest gap between ticks is how long the loop was blocked.
+      let last = performance.now();
+      let longest = 0;
+      let ticking = true;
+      const ticks = (async () => {
+        while (ticking) {
+          await pause(5);
+          const now = performance.now();
+          longest = Math.max(longest, now - last);
+          last = now;
+        }
+      })();
+      const start = performance.now();
+      const result = await store.markUsed(code(1), 1e10, 1);
+      const took = performance.now() - start;
+      ticking = false;
+      await ticks;
+      assert.equal(result, "unavailable");
+      assert.ok(took >= 290 && took < 1000, `gave up after ${took} ms`);
+      assert.ok(longest < 50, `the event loop was blocked for ${longest} ms`);
+      // Released while a mark waits: the mark succeeds.
+      const waiting = store.markUsed(code(2), 1e10, 1);
+      other.exec("COMMIT");
+      assert.equal(await waiting, "fresh");
+    } finally {
+      other.close();
+      await store.close();
+    }
+  }));
+
+Deno.test("sqlite store: a replay database deleted under it answers unavailable", () =>
+  withDir(async (dir) => {
+    const path = join(dir, "recent-hmacs.db");
+    const store = await sqliteReplayStore({ path });
+    try {
+      assert.equal(await store.markUsed(code(1), 1e10, 1), "fresh");
+      await rm(path);
+      // Acknowledging into the unlinked file would forget the code at the next restart.
+      assert.equal(await store.markUsed(code(2), 1e10, 1), "unavailable");
+    } finally {
+      await store.close();
+    }
+  }));

@@ -15,7 +15,10 @@ import { normalisePrefix } from "../http/handler.ts";
 import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
 import { checkRqliteUrl } from "../storage/rqlite/store.ts";
 import { LOG_LEVELS } from "./args.ts";
+import { parseCidr } from "../delivery/ip_ranges.ts";
+import type { OpsOptions } from "../http/routes/ops.ts";
 import { CliError, errorMessage } from "./errors.ts";
+import { type FileCompression, parseCompression } from "./config_compression.ts";
 import { parseRelayUrl } from "./settings.ts";
 
 /** The name `serve` looks for in the current directory. */
@@ -45,6 +48,12 @@ export interface FileConfig {
   readonly limits: Partial<Limits>;
   /** Base url peers reach this broadcaster at, for the websocket relay. */
   readonly relayUrl?: string;
+  /** zstd on websockets (preset dictionary paths resolved, not yet read). */
+  readonly compression?: FileCompression;
+  /** The SSRF guard: `{ "enabled": true, "allow": ["10.0.0.0/8"] }`. */
+  readonly ssrfGuard?: { readonly enabled: boolean; readonly allow: readonly string[] };
+  /** The operations endpoints: `{ "healthz", "readyz", "metrics": booleans, "metricsToken" }`. */
+  readonly operations?: OpsOptions;
 }
 
 /** The `rqlite` section of the configuration file. */
@@ -73,6 +82,9 @@ const KEYS = [
   "grace",
   "limits",
   "relayUrl",
+  "compression",
+  "ssrfGuard",
+  "operations",
 ] as const;
 
 /**
@@ -143,12 +155,64 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
     out.grace = g as number;
   }
   if (raw.limits !== undefined) out.limits = parseLimits(raw.limits, fileName, path);
+  if (raw.compression !== undefined) {
+    out.compression = parseCompression(raw.compression, fail, path);
+  }
+  if (raw.ssrfGuard !== undefined) out.ssrfGuard = parseSsrfGuard(raw.ssrfGuard, fail);
+  if (raw.operations !== undefined) out.operations = parseOperations(raw.operations, fail);
   const relay = str("relayUrl");
   if (relay !== undefined) {
     try {
       out.relayUrl = parseRelayUrl('"relayUrl"', relay);
     } catch (e) {
       fail('"relayUrl"', errorMessage(e).replace(/^"relayUrl" /, ""));
+    }
+  }
+  return out;
+}
+
+function parseSsrfGuard(
+  raw: unknown,
+  fail: (field: string, what: string) => never,
+): { enabled: boolean; allow: string[] } {
+  if (!isObject(raw)) return fail('"ssrfGuard"', "must be an object");
+  for (const key of Object.keys(raw)) {
+    if (key !== "enabled" && key !== "allow") {
+      fail(`"ssrfGuard.${key}"`, "is not an option (expected enabled, allow)");
+    }
+  }
+  if (typeof raw.enabled !== "boolean") fail('"ssrfGuard.enabled"', "must be true or false");
+  const allow = raw.allow ?? [];
+  if (!Array.isArray(allow) || allow.some((c) => typeof c !== "string")) {
+    return fail('"ssrfGuard.allow"', "must be an array of CIDR blocks");
+  }
+  for (const c of allow as string[]) {
+    try {
+      parseCidr(c);
+    } catch (e) {
+      fail('"ssrfGuard.allow"', `has ${errorMessage(e).replace(/^Invalid CIDR block /, "")}`);
+    }
+  }
+  return { enabled: raw.enabled as boolean, allow: allow as string[] };
+}
+
+function parseOperations(raw: unknown, fail: (field: string, what: string) => never): OpsOptions {
+  if (!isObject(raw)) return fail('"operations"', "must be an object");
+  const out: { -readonly [K in keyof OpsOptions]: OpsOptions[K] } = {};
+  for (const [key, v] of Object.entries(raw)) {
+    if (key === "healthz" || key === "readyz" || key === "metrics") {
+      if (typeof v !== "boolean") fail(`"operations.${key}"`, "must be true or false");
+      out[key] = v as boolean;
+    } else if (key === "metricsToken") {
+      if (typeof v !== "string" || v === "") {
+        fail('"operations.metricsToken"', "must be a non-empty string");
+      }
+      out.metricsToken = v as string;
+    } else {
+      fail(
+        `"operations.${key}"`,
+        "is not an option (expected healthz, readyz, metrics, metricsToken)",
+      );
     }
   }
   return out;

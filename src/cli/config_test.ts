@@ -96,3 +96,40 @@ Deno.test("config: an rqlite section instead of a database", () => {
     assert.throws(() => parseConfigFile(JSON.stringify(raw), "c.json"), re);
   }
 });
+
+Deno.test("config: the compression section resolves paths and checks every field", () => {
+  const c = parseConfigFile(
+    JSON.stringify({
+      compression: {
+        enabled: true,
+        lowWatermark: 2048,
+        libraryPath: "lib/libzstd.so.1",
+        presets: [{ id: 2, dictionary: "dicts/two.zdict", level: 5 }, {
+          id: 3,
+          dictionary: "/abs.zdict",
+        }],
+      },
+    }),
+    "/etc/lps/lonelypss.json",
+  );
+  assert.deepEqual(c.compression, {
+    enabled: true,
+    lowWatermark: 2048,
+    libraryPath: "/etc/lps/lib/libzstd.so.1",
+    presets: [{ id: 2, dictionary: "/etc/lps/dicts/two.zdict", level: 5 }, {
+      id: 3,
+      dictionary: "/abs.zdict",
+      level: 3,
+    }],
+  });
+  const bad = (compression: unknown, message: RegExp) =>
+    assert.throws(() => parseConfigFile(JSON.stringify({ compression }), "c.json"), message);
+  bad(
+    { presets: [{ id: 1, dictionary: "d" }] },
+    /"compression.presets\[0\].id" must be an integer from 2/,
+  );
+  bad({ presets: [{ id: 2, dictionary: "d" }, { id: 2, dictionary: "e" }] }, /repeats id 2/);
+  bad({ lowWatermark: -1 }, /"compression.lowWatermark" must be a positive number/);
+  bad({ zstd: true }, /"compression.zstd" is not an option/);
+  bad({ enabled: "yes" }, /"compression.enabled" must be true or false/);
+});

@@ -68,6 +68,8 @@ Options:
   --path-prefix <p>    mount under a path, e.g. /ps  LONELYPSS_PATH_PREFIX default none
   --log-level <level>  debug|info|warn|error|silent  LONELYPSS_LOG_LEVEL   default info
   --grace <seconds>    shutdown wait for deliveries  LONELYPSS_GRACE       default 10
+  --compression on|off zstd on websockets            LONELYPSS_COMPRESSION default on
+  --libzstd <path>     libzstd to load (Deno, Bun)   LONELYPSS_LIBZSTD     default the system's
   --relay-url <url>    how other broadcasters reach  LONELYPSS_RELAY_URL   default learnt from the
                        this one (websocket relay)                          first websocket request
   --debug              print stack traces on errors
@@ -76,6 +78,9 @@ Options:
 Without authorization anyone who can reach the broadcaster can subscribe any URL
 and publish: bound elsewhere than this machine, serve prints a warning. Start
 with "lonelypss setup" (hmac both ways).
+
+GET <prefix>/healthz, /readyz and /metrics (Prometheus) are served beside the
+protocol; LONELYPSS_METRICS_TOKEN makes /metrics require "Bearer <token>".
 
 Ctrl+C or SIGTERM stops accepting requests, lets deliveries in flight finish
 (up to the grace period) and closes the database cleanly.`;

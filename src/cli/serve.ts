@@ -18,6 +18,7 @@ import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store
 import type { Store } from "../storage/types.ts";
 import { parseFlags } from "./args.ts";
 import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
+import { loadCompression } from "./config_compression.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { SERVE_HELP } from "./help.ts";
 import type { Io } from "./io.ts";
@@ -44,6 +45,8 @@ export async function serve(args: string[], io: Io): Promise<number> {
     "log-level": { type: "string" },
     grace: { type: "string" },
     "relay-url": { type: "string" },
+    compression: { type: "string" },
+    libzstd: { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -127,6 +130,7 @@ async function open(
   authKinds: string;
   toBroadcaster: "none" | "token" | "hmac";
 }> {
+  const compression = await loadCompression(settings.compression);
   let secrets: SecretsFile | null = null;
   if (settings.secrets !== null) {
     try {
@@ -141,7 +145,12 @@ async function open(
     auth = await authFromSecrets(secrets, {
       async replay() {
         try {
-          return await sqliteReplayStore({ path: replayPath });
+          const wait = settings.limits.sqliteBusyTimeoutMs;
+          return await sqliteReplayStore({
+            path: replayPath,
+            log: logger,
+            ...(wait === undefined ? {} : { busyTimeoutMs: wait }),
+          });
         } catch (e) {
           throw new CliError(`Cannot open replay database ${replayPath}: ${errorMessage(e)}`, 1, {
             cause: e,
@@ -181,8 +190,11 @@ async function open(
       ...(store === undefined ? {} : { store }),
       pathPrefix: settings.pathPrefix,
       ...(settings.relayUrl === null ? {} : { relayUrl: settings.relayUrl }),
+      compression,
       logger,
       limits: settings.limits,
+      operations: settings.operations,
+      ...(settings.ssrfGuard === null ? {} : { ssrfGuard: settings.ssrfGuard }),
       ...(auth === undefined ? {} : { auth }),
     });
     const authKinds = auth === undefined

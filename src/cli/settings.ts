@@ -7,9 +7,11 @@
 
 import type { Limits } from "../core/context.ts";
 import type { LogLevel } from "../log.ts";
+import type { OpsOptions } from "../http/routes/ops.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig, RqliteConfig } from "./config.ts";
+import type { FileCompression } from "./config_compression.ts";
 import { READ_CONSISTENCIES } from "../storage/rqlite/client.ts";
 import { checkRqliteUrl } from "../storage/rqlite/store.ts";
 import { UsageError } from "./errors.ts";
@@ -26,6 +28,8 @@ export interface ServeFlags {
   readonly "log-level"?: string | undefined;
   readonly grace?: string | undefined;
   readonly "relay-url"?: string | undefined;
+  readonly compression?: string | undefined;
+  readonly libzstd?: string | undefined;
 }
 
 /** Everything `serve` needs, resolved. */
@@ -55,6 +59,12 @@ export interface ServeSettings {
   readonly limits: Partial<Limits>;
   /** Base url peers reach this broadcaster at for websocket relaying, or null (learnt). */
   readonly relayUrl: string | null;
+  /** zstd on websockets. */
+  readonly compression: FileCompression;
+  /** The SSRF guard, or null when off. */
+  readonly ssrfGuard: { readonly enabled: boolean; readonly allow: readonly string[] } | null;
+  /** The operations endpoints (`LONELYPSS_METRICS_TOKEN` sets the metrics token). */
+  readonly operations: OpsOptions;
 }
 
 /**
@@ -103,6 +113,8 @@ export function resolveSettings(
   const level = pick("log-level", "LONELYPSS_LOG_LEVEL");
   const grace = pick("grace", "LONELYPSS_GRACE");
   const relay = pick("relay-url", "LONELYPSS_RELAY_URL");
+  const compression = pick("compression", "LONELYPSS_COMPRESSION");
+  const libzstd = pick("libzstd", "LONELYPSS_LIBZSTD");
   return {
     host,
     port,
@@ -120,6 +132,18 @@ export function resolveSettings(
       ...(spool === undefined ? {} : { spoolDir: spool }),
     },
     relayUrl: relay === null ? config?.relayUrl ?? null : parseRelayUrl(relay.what, relay.text),
+    compression: {
+      ...config?.compression,
+      ...(compression === null
+        ? {}
+        : { enabled: parseChoice(compression.what, compression.text, ["on", "off"]) === "on" }),
+      ...(libzstd === null ? {} : { libraryPath: libzstd.text }),
+    },
+    ssrfGuard: config?.ssrfGuard ?? null,
+    operations: {
+      ...config?.operations,
+      ...(env.LONELYPSS_METRICS_TOKEN ? { metricsToken: env.LONELYPSS_METRICS_TOKEN } : {}),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./errors.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { parseConfigFile } from "./config.ts";
 import { defaultHost, isLoopback, resolveSettings } from "./settings.ts";
 
 Deno.test("settings: defaults without flags, environment or config", () => {
@@ -15,7 +16,45 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     graceMs: 10_000,
     limits: {},
     relayUrl: null,
+    compression: {},
+    ssrfGuard: null,
+    operations: {},
   });
+});
+
+Deno.test("settings: the SSRF guard and operations come from the config; the metrics token also from the environment", () => {
+  const config = parseConfigFile(
+    JSON.stringify({
+      ssrfGuard: { enabled: true, allow: ["10.0.0.0/8", "fd00::/8"] },
+      operations: { healthz: false, metricsToken: "file" },
+      limits: { spoolQuotaBytes: 1e9, maxNotifyBytes: 1e6, sqliteBusyTimeoutMs: 250 },
+    }),
+    "/x/lonelypss.json",
+  );
+  const s = resolveSettings({}, { LONELYPSS_METRICS_TOKEN: "env" }, config);
+  assert.deepEqual(s.ssrfGuard, { enabled: true, allow: ["10.0.0.0/8", "fd00::/8"] });
+  assert.deepEqual(s.operations, { healthz: false, metricsToken: "env" });
+  assert.deepEqual(s.limits, {
+    spoolQuotaBytes: 1e9,
+    maxNotifyBytes: 1e6,
+    sqliteBusyTimeoutMs: 250,
+  });
+  for (
+    const bad of [
+      { ssrfGuard: { enabled: "yes" } },
+      { ssrfGuard: { enabled: true, allow: ["10.0.0.0/40"] } },
+      { ssrfGuard: { enabled: true, deny: [] } },
+      { operations: { metrics: 1 } },
+      { operations: { metricsToken: "" } },
+      { operations: { prometheus: true } },
+    ]
+  ) {
+    assert.throws(
+      () => parseConfigFile(JSON.stringify(bad), "c.json"),
+      CliError,
+      JSON.stringify(bad),
+    );
+  }
 });
 
 Deno.test("settings: the relay url comes from flag, environment or config, and is checked", () => {

@@ -8,9 +8,12 @@
 
 import type { AuthConfig } from "../auth/types.ts";
 import type { Store } from "../storage/types.ts";
-import type { Logger } from "../log.ts";
+import type { Logger, ThrottledLog } from "../log.ts";
 import type { ByteBudget } from "./byte_budget.ts";
 import type { LocalSubscribers } from "./local.ts";
+import type { Metrics } from "./metrics.ts";
+import type { OutboundGuard } from "./outbound.ts";
+import type { SpoolBudget } from "./spool_budget.ts";
 
 /** Limits and tunables the routes and the delivery code read. */
 export interface Limits {
@@ -56,6 +59,13 @@ export interface Limits {
   readonly spoolThresholdBytes: number;
   /** Directory for spooled notify bodies. */
   readonly spoolDir: string;
+  /**
+   * Most bytes of spool files in use at once; a notify whose announced length
+   * does not fit is refused with 507 before its body is read.
+   */
+  readonly spoolQuotaBytes: number;
+  /** Largest notify message accepted, bytes (413 beyond); Infinity: no limit. */
+  readonly maxNotifyBytes: number;
   /** Most RECEIVE requests in flight for one notify (all notifies share `maxOutgoingConnections`). */
   readonly fanoutConcurrency: number;
   /** Outgoing connect timeout, ms. */
@@ -90,6 +100,12 @@ export interface Limits {
   readonly websocketMaxQueuedBytes: number;
   /** How often this process re-asserts its relay rows in the store, ms. */
   readonly relayReconcileMs: number;
+  /**
+   * Longest a SQLite operation (subscriptions and hmac replay databases) waits
+   * for another process's lock before it answers 503, ms. The wait is a series
+   * of short attempts between timers: it never blocks other requests.
+   */
+  readonly sqliteBusyTimeoutMs: number;
 }
 
 /**
@@ -123,11 +139,19 @@ export interface Context {
   readonly now: () => number;
   /** Where diagnostics go. */
   readonly log: Logger;
+  /** The same, rate limited: for failures of the environment that can recur per request. */
+  readonly faults: ThrottledLog;
   /**
    * This process's websocket subscribers, as the fan-out and the relay routes
    * see them (`NO_LOCAL_SUBSCRIBERS` when websockets are off).
    */
   readonly local: LocalSubscribers;
+  /** Counters for `/metrics`. */
+  readonly metrics: Metrics;
+  /** Bytes of spool files in use, against `limits.spoolQuotaBytes`. */
+  readonly spool: SpoolBudget;
+  /** The SSRF guard every outgoing RECEIVE and MISSED goes through, or null when off. */
+  readonly outbound: OutboundGuard | null;
   /** Slots for outgoing requests, `limits.maxOutgoingConnections` of them. */
   readonly outgoing: Slots;
   /** Request-body bytes held in memory, at most `limits.maxBufferedBodyBytes`. */

@@ -23,8 +23,12 @@ export interface HeldMessage {
    * into memory and `fetch` sends any stream chunked, with no Content-Length.
    */
   withPrefix(prefix: Uint8Array): OutgoingBody;
-  /** Bytes `[start, end)` of the message (a websocket part); never more than asked. */
-  read(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Bytes `[start, end)` of the message (a websocket part); never more than
+   * asked. With `into` (exactly `end - start` bytes) they are read straight
+   * into it, and it is returned: no intermediate buffer.
+   */
+  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
   /** True when the bytes live in memory (they count against queue limits). */
   readonly inMemory: boolean;
   /**

@@ -36,10 +36,16 @@ export async function fanOut(
 ): Promise<number | "unavailable"> {
   const rows = await ctx.store.getSubscribers(msg.topic);
   if (rows === "unavailable") return "unavailable";
+  const metrics = ctx.metrics;
+  const size = Number(msg.message.length);
+  metrics.notifies++;
+  metrics.bytesIn += size;
   const { remote, ownRows } = partition(ctx, rows);
   let count = 0;
   if (ownRows.length > 0) {
-    count += ctx.local.deliver(msg);
+    const queued = ctx.local.deliver(msg);
+    metrics.websocketDeliveries += queued;
+    count += queued;
     for (const row of ownRows) {
       // A row of ours that no connection stands for (left by a crash, or a
       // race with the last unsubscribe): the relay route would refuse it.
@@ -48,12 +54,22 @@ export async function fanOut(
   }
   await forEachConcurrent(remote, ctx.limits.fanoutConcurrency, async (sub) => {
     let outcome: ReceiveOutcome;
+    const started = performance.now();
+    metrics.deliveriesInFlight++;
     try {
       outcome = await sendReceive(ctx, sub.url, msg, signal);
     } catch (error) {
       // An auth strategy or other programming error: this subscriber only.
       outcome = { kind: "failed", reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      metrics.deliveriesInFlight--;
     }
+    metrics.bytesOut += size;
+    metrics.delivery(
+      "receive",
+      outcome.kind === "unsubscribe" ? "unsubscribed" : outcome.kind,
+      (performance.now() - started) / 1000,
+    );
     switch (outcome.kind) {
       case "confirmed":
         count += outcome.numSubscribers;

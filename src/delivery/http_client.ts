@@ -12,16 +12,24 @@
  * within `readIdleTimeoutMs`. A limit that is not a positive finite number is
  * "no limit".
  *
- * A pooled keep-alive connection can be closed by the peer just as we reuse it
- * (uvicorn drops idle connections after 5 s; the request then dies with a
- * broken pipe before any response). When the body can be produced again (a
- * Blob, or a factory) such a failure is retried once on a fresh connection,
- * with the same bytes: a subscriber that did get the first attempt sees the
- * same identifier and authorization, which its hmac replay store refuses.
- * Timeouts and aborts are never retried.
+ * Redirects are never followed (DECISIONS §11): following them would re-POST
+ * a signed body, or turn it into a GET, wherever the subscriber points, and a
+ * loop costs dozens of requests. A 3xx answer is a failed delivery.
+ *
+ * The retry rule: a pooled keep-alive connection can be closed by the peer
+ * just as we reuse it (uvicorn drops idle connections after 5 s; the request
+ * then dies with "connection closed before message completed", a reset or a
+ * broken pipe, before any response). Only a failure of that kind is retried,
+ * once, on a fresh connection, and only when the body can be produced again
+ * (a Blob, or a factory), with the same bytes: a subscriber that did get the
+ * first attempt sees the same identifier and authorization, which its hmac
+ * replay store refuses. Everything else fails at once: refused connections,
+ * name resolution and TLS failures, malformed responses, timeouts, aborts.
  *
  * @module
  */
+
+import type { OutboundGuard, OutboundRoute } from "../core/outbound.ts";
 
 /** What fetch can send: bytes or Blobs with Content-Length, streams chunked. */
 type OutgoingBody = Uint8Array | Blob | ReadableStream<Uint8Array>;
@@ -52,6 +60,8 @@ export interface PostOptions {
   readonly maxResponseBytes: number;
   /** Aborts the request from outside (shutdown). */
   readonly signal?: AbortSignal;
+  /** The SSRF guard: checks (and pins) the destination before anything is sent. */
+  readonly guard?: OutboundGuard;
 }
 
 /** The outcome of one POST. */
@@ -75,6 +85,36 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     return { ok: false, reason: `Unsupported URL scheme: ${parsed.protocol}` };
   }
+  const route = opts.guard === undefined ? undefined : await guarded(opts.guard, parsed, opts);
+  if (route !== undefined && !route.ok) return { ok: false, reason: route.reason };
+  try {
+    return await exchange(parsed, opts, route?.pinned?.fetch ?? fetch);
+  } finally {
+    route?.pinned?.close();
+  }
+}
+
+type Fetch = (url: URL, init: RequestInit) => Promise<Response>;
+
+/** The guard's verdict, its name look-up bounded by the connect timeout. */
+async function guarded(guard: OutboundGuard, url: URL, opts: PostOptions): Promise<OutboundRoute> {
+  const timedOut: OutboundRoute = { ok: false, reason: "Connect timeout" };
+  let timer: Timer | undefined;
+  const late = new Promise<OutboundRoute>((resolve) => {
+    timer = arm(opts.connectTimeoutMs, () => resolve(timedOut));
+  });
+  const route = guard.route(url);
+  try {
+    const verdict = await Promise.race([route, late]);
+    // A late verdict may still carry a pinned client: release it when it comes.
+    if (verdict === timedOut) void route.then((r) => r.ok && r.pinned?.close());
+    return verdict;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<PostResult> {
   const controller = new AbortController();
   let why: string | null = null;
   const stop = (reason: string) => {
@@ -110,15 +150,20 @@ export async function postBytes(url: string, opts: PostOptions): Promise<PostRes
           headers: opts.headers,
           body: body as BodyInit,
           signal: controller.signal,
+          redirect: "manual",
           // Required by Node's fetch for stream bodies; ignored for Blobs.
           duplex: "half",
         } as RequestInit);
       } catch (error) {
-        if (why !== null || !retryable || attempt > 0) throw error;
+        if (why !== null || !retryable || attempt > 0 || !isDroppedConnection(error)) throw error;
         if (body instanceof ReadableStream) await body.cancel().catch(() => {});
         continue;
       }
       clearTimeout(headersDeadline);
+      if (res.status >= 300 && res.status <= 399) {
+        await res.body?.cancel().catch(() => {});
+        return { ok: false, reason: `Redirect not followed (status ${res.status})` };
+      }
       resetIdle();
       const answer = await readCapped(res, opts.maxResponseBytes, resetIdle);
       return { ok: true, status: res.status, body: answer };
@@ -185,6 +230,25 @@ function isRefused(error: unknown): boolean {
     const { code, message } = e as { code?: unknown; message?: unknown };
     return code === "ECONNREFUSED" || code === "ConnectionRefused" ||
       (typeof message === "string" && /connection refused|ECONNREFUSED/i.test(message));
+  });
+}
+
+// What a connection closed under us looks like in Deno (hyper), Node (undici)
+// and Bun; a refused connect, a resolver or TLS failure, or a malformed
+// response says something else and is not retried.
+const DROPPED =
+  /connection closed before message completed|connection reset|broken pipe|ECONNRESET|EPIPE|socket hang up|other side closed|UND_ERR_SOCKET|socket connection was closed unexpectedly/i;
+
+/** Whether a fetch failure is a connection dropped by the peer before any response. */
+export function isDroppedConnection(error: unknown): boolean {
+  if (isRefused(error)) return false;
+  const parts: unknown[] = [error];
+  if (error instanceof Error) parts.push(error.cause);
+  return parts.some((e) => {
+    if (typeof e !== "object" || e === null) return false;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    return (typeof code === "string" && DROPPED.test(code)) ||
+      (typeof message === "string" && DROPPED.test(message));
   });
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { postBytes } from "./http_client.ts";
+import { isDroppedConnection, postBytes } from "./http_client.ts";
 import type { PostOptions } from "./http_client.ts";
 
 const OPTS: Omit<PostOptions, "body"> = {
@@ -160,4 +160,99 @@ Deno.test("postBytes retries once when a reused keep-alive connection is dropped
     await serving.catch(() => {});
     await Promise.all(handlers);
   }
+});
+
+/** A raw TCP server answering every connection with `reply` after one read; counts connections. */
+async function withRawServer(
+  reply: Uint8Array,
+  fn: (port: number, connections: () => number) => Promise<void>,
+): Promise<void> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let connections = 0;
+  const handlers: Promise<void>[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      handlers.push((async () => {
+        try {
+          await conn.read(new Uint8Array(64 * 1024));
+          await conn.write(reply);
+        } catch {
+          // The client may give up first.
+        } finally {
+          conn.close();
+        }
+      })());
+    }
+  })();
+  try {
+    await fn((listener.addr as Deno.NetAddr).port, () => connections);
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
+    await Promise.all(handlers);
+  }
+}
+
+Deno.test("postBytes does not retry a malformed response or a failed TLS handshake", async () => {
+  const garbage = new TextEncoder().encode("HELLO garbage\r\n\r\n");
+  await withRawServer(garbage, async (port, connections) => {
+    const res = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
+    assert.equal(res.ok, false);
+    assert.equal(connections(), 1, "a malformed answer is not a dropped connection");
+    // https to a plain-text server: the handshake fails, which no retry can fix.
+    const tls = await postBytes(`https://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
+    assert.equal(tls.ok, false);
+    assert.equal(connections(), 2, "one connection for the https attempt");
+  });
+});
+
+Deno.test("postBytes classifies connection failures: only a dropped connection is retried", () => {
+  const cause = (message: string) => new TypeError("fetch failed", { cause: new Error(message) });
+  assert.ok(
+    isDroppedConnection(
+      cause("client error (SendRequest): connection closed before message completed"),
+    ),
+  );
+  assert.ok(isDroppedConnection(cause("Connection reset by peer (os error 104)")));
+  assert.ok(
+    isDroppedConnection(Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" })),
+  );
+  assert.ok(!isDroppedConnection(cause("tcp connect error: Connection refused (os error 111)")));
+  assert.ok(!isDroppedConnection(cause("client error (SendRequest): invalid HTTP version parsed")));
+  assert.ok(!isDroppedConnection(cause("dns error: failed to lookup address information")));
+  assert.ok(!isDroppedConnection(cause("received corrupt message of type InvalidContentType")));
+});
+
+for (const status of [301, 302, 303, 307, 308]) {
+  Deno.test(`postBytes does not follow a ${status} redirect: it is a failure`, async () => {
+    let trapped = 0;
+    await withServer(() => {
+      trapped++;
+      return new Response("followed");
+    }, async (trap) => {
+      let asked = 0;
+      await withServer(() => {
+        asked++;
+        return new Response("moved", { status, headers: { location: trap } });
+      }, async (url) => {
+        const res = await postBytes(url, { ...OPTS, body: new Blob([new Uint8Array([1])]) });
+        assert.deepEqual(res, { ok: false, reason: `Redirect not followed (status ${status})` });
+      });
+      assert.equal(asked, 1);
+    });
+    assert.equal(trapped, 0, "nothing reached the redirect target");
+  });
+}
+
+Deno.test("postBytes makes one request to a redirect loop", async () => {
+  let asked = 0;
+  await withServer((req) => {
+    asked++;
+    return new Response(null, { status: 302, headers: { location: req.url } });
+  }, async (url) => {
+    const res = await postBytes(url, { ...OPTS, body: new Blob([new Uint8Array([1])]) });
+    assert.equal(res.ok, false);
+  });
+  assert.equal(asked, 1);
 });

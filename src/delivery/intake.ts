@@ -11,7 +11,7 @@ import type { ByteBudget } from "../core/byte_budget.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { fileStream, readFileRange, SpoolFile } from "./spool.ts";
+import { fileStream, readFileRange, SpoolError, SpoolFile } from "./spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
 
@@ -24,7 +24,12 @@ export const SMALL_MESSAGE_BYTES = 64 * 1024;
 /** Outcome of {@link takeMessage}. */
 export type Intake =
   | { readonly ok: true; readonly message: HeldMessage }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** Set when the spool failed (507/503); otherwise the body was bad (400). */
+    readonly spool?: SpoolError;
+  };
 
 /** Where large messages go. */
 export interface IntakeLimits {
@@ -32,6 +37,14 @@ export interface IntakeLimits {
   readonly spoolThresholdBytes: number;
   /** Directory for spool files. */
   readonly spoolDir: string;
+}
+
+/** Spool bytes in use against a quota (`core/spool_budget.ts`). */
+export interface SpoolReservations {
+  /** Takes `bytes` if they fit; false otherwise. */
+  reserve(bytes: number): boolean;
+  /** Gives back what `reserve` took. */
+  release(bytes: number): void;
 }
 
 /**
@@ -49,9 +62,16 @@ export async function takeMessage(
   length: bigint,
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
+  budget?: SpoolReservations,
   memory?: ByteBudget,
 ): Promise<Intake> {
-  const sink = await MessageSink.open(length, limits, memory);
+  let sink: MessageSink;
+  try {
+    sink = await MessageSink.open(length, limits, budget, memory);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    return { ok: false, reason: error.message, spool: error };
+  }
   let finished = false;
   try {
     for (const chunk of first) {
@@ -65,6 +85,9 @@ export async function takeMessage(
     }
     finished = true;
     return await sink.finish(claimedSha512);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    return { ok: false, reason: error.message, spool: error };
   } finally {
     if (!finished) await sink.abort();
   }
@@ -81,8 +104,8 @@ export class MessageSink {
   readonly #hash = createHash("sha512");
   readonly #chunks: Uint8Array[] = [];
   readonly #spool: SpoolFile | null;
-  /** Returns the message's share of the memory budget (once). */
-  #release: () => void;
+  /** Gives back the memory or spool bytes reserved for this message (once). */
+  readonly #release: () => void;
   #received = 0n;
   #ended = false;
 
@@ -93,25 +116,43 @@ export class MessageSink {
   }
 
   /**
-   * Starts a message of `length` bytes: spooled when longer than the
-   * threshold, or when `memory` (the budget for request bodies) cannot hold
-   * it while keeping a quarter free for other requests.
+   * Starts a message of `length` bytes: in memory up to the threshold while
+   * `memory` (the budget for request bodies) can hold it with a quarter left
+   * free for other requests; else spooled, after reserving its length in
+   * `budget`.
+   *
+   * @throws {SpoolError} when the quota cannot take it or the file cannot be created
    */
   static async open(
     length: bigint,
     limits: IntakeLimits,
+    budget?: SpoolReservations,
     memory?: ByteBudget,
   ): Promise<MessageSink> {
     const bytes = Number(length);
-    const inMemory = length <= BigInt(limits.spoolThresholdBytes) &&
-      (memory === undefined || memory.tryReserve(bytes, memory.max / 4));
-    if (!inMemory) return new MessageSink(length, await SpoolFile.create(limits.spoolDir), noop);
-    let held = memory !== undefined;
-    const release = () => {
-      if (held) memory!.release(bytes);
-      held = false;
-    };
-    return new MessageSink(length, null, release);
+    if (
+      length <= BigInt(limits.spoolThresholdBytes) &&
+      (memory === undefined || memory.tryReserve(bytes, memory.max / 4))
+    ) {
+      return new MessageSink(
+        length,
+        null,
+        memory === undefined ? noop : once(() => memory.release(bytes)),
+      );
+    }
+    if (budget !== undefined && !budget.reserve(bytes)) {
+      throw new SpoolError(
+        "spool_quota",
+        "Insufficient storage: the spool quota cannot hold this message now",
+      );
+    }
+    const release = once(() => budget?.release(bytes));
+    try {
+      return new MessageSink(length, await SpoolFile.create(limits.spoolDir), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** Bytes taken so far. */
@@ -131,7 +172,14 @@ export class MessageSink {
     if (this.#received > this.#length) return false;
     this.#hash.update(chunk);
     if (this.#spool === null) this.#chunks.push(chunk);
-    else await this.#spool.write(chunk);
+    else {
+      try {
+        await this.#spool.write(chunk);
+      } catch (error) {
+        await this.abort();
+        throw error;
+      }
+    }
     return true;
   }
 
@@ -158,7 +206,19 @@ export class MessageSink {
       return { ok: true, message: releasing(blobMessage(blob), this.#release) };
     }
     await spool.close();
-    return { ok: true, message: spooledMessage(spool, this.#length) };
+    return { ok: true, message: spooledMessage(spool, this.#length, this.#release) };
+  }
+
+  /**
+   * Ends a message whose hash nobody claimed (decompressed bytes): checks the
+   * length and hands out the message with the SHA-512 computed on the way.
+   */
+  async finishComputed(): Promise<
+    { ok: true; message: HeldMessage; sha512: Uint8Array } | { ok: false; reason: string }
+  > {
+    const sha512 = new Uint8Array(this.#hash.copy().digest());
+    const done = await this.finish(sha512);
+    return done.ok ? { ok: true, message: done.message, sha512 } : done;
   }
 
   /** Drops what was received (deletes the spool file). Idempotent. */
@@ -166,12 +226,22 @@ export class MessageSink {
     if (this.#ended) return;
     this.#ended = true;
     this.#chunks.length = 0;
-    this.#release();
     await this.#spool?.remove();
+    this.#release();
   }
 }
 
 function noop(): void {}
+
+/** `fn`, callable any number of times, running once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
 
 /** `message`, whose disposal also returns its share of the memory budget. */
 function releasing(message: HeldMessage, release: () => void): HeldMessage {
@@ -196,7 +266,7 @@ export function bytesMessage(bytes: Uint8Array): HeldMessage {
       body.set(bytes, prefix.length);
       return body;
     },
-    read: (start, end) => Promise.resolve(bytes.subarray(start, Math.min(end, bytes.length))),
+    read: (start, end, into) => Promise.resolve(copyInto(bytes.subarray(start, end), into)),
     retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
@@ -207,23 +277,26 @@ function blobMessage(blob: Blob): HeldMessage {
     length: BigInt(blob.size),
     inMemory: true,
     withPrefix: (prefix) => new Blob([prefix as Uint8Array<ArrayBuffer>, blob]),
-    read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
+    read: async (start, end, into) =>
+      copyInto(new Uint8Array(await blob.slice(start, end).arrayBuffer()), into),
     retain: () => () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
 }
 
 /** The file goes once the owner has disposed and every retainer has released. */
-function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
+function spooledMessage(spool: SpoolFile, length: bigint, unreserve: () => void): HeldMessage {
   let holders = 1;
   let owned = true;
   /** Drops one holder; the last one deletes the file (the returned promise). */
-  const release = (): Promise<void> => --holders === 0 ? spool.remove() : Promise.resolve();
+  const release = (): Promise<void> =>
+    --holders === 0 ? spool.remove().finally(unreserve) : Promise.resolve();
   return {
     length,
     inMemory: false,
     withPrefix: (prefix) => fileStream(prefix, spool.path),
-    read: (start, end) => readFileRange(spool.path, start, Math.min(end, Number(length))),
+    read: (start, end, into) =>
+      readFileRange(spool.path, start, Math.min(end, Number(length)), into),
     retain: () => {
       holders++;
       let released = false;
@@ -239,6 +312,13 @@ function spooledMessage(spool: SpoolFile, length: bigint): HeldMessage {
       return release();
     },
   };
+}
+
+/** `bytes`, or `into` holding them when given. */
+function copyInto(bytes: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return bytes;
+  into.set(bytes);
+  return into;
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {

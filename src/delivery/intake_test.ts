@@ -135,6 +135,7 @@ Deno.test("takeMessage spools a small message when the memory budget cannot hold
         BigInt(MESSAGE.length),
         sha512(MESSAGE),
         limits,
+        undefined,
         budget,
       );
     const spooled = await take();
@@ -151,6 +152,7 @@ Deno.test("takeMessage spools a small message when the memory budget cannot hold
       BigInt(MESSAGE.length),
       sha512(MESSAGE),
       limits,
+      undefined,
       roomy,
     );
     assert.ok(inMemory.ok);

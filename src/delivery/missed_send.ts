@@ -60,6 +60,7 @@ async function exchange(
     readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
     maxResponseBytes: MAX_MISSED_RESPONSE_BYTES,
     ...(signal === undefined ? {} : { signal }),
+    ...(ctx.outbound === null ? {} : { guard: ctx.outbound }),
   });
   if (!res.ok) return res;
   if (res.status < 200 || res.status > 299) return { ok: false, reason: `Status ${res.status}` };

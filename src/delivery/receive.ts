@@ -84,6 +84,7 @@ async function exchange(
     readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
     maxResponseBytes: MAX_RECEIVE_RESPONSE_BYTES,
     ...(signal === undefined ? {} : { signal }),
+    ...(ctx.outbound === null ? {} : { guard: ctx.outbound }),
   });
   if (!res.ok) return { kind: "failed", reason: res.reason, refused: res.refused === true };
   // The status is ignored, as in the reference (§7.4): only the body counts.

@@ -11,6 +11,41 @@ import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FileHandle } from "node:fs/promises";
 
+/** Why a spool file could not be used: `spool_full` is a 507, the rest 503. */
+export type SpoolFailure = "spool_quota" | "spool_full" | "spool_unavailable";
+
+/**
+ * The spool directory could not take a message: the environment, not the
+ * request (a full disk or quota is 507 Insufficient Storage, anything else
+ * 503). The message says what, without paths.
+ */
+export class SpoolError extends Error {
+  /** The HTTP status it maps to. */
+  readonly status: 503 | 507;
+  /** What failed. */
+  readonly kind: SpoolFailure;
+
+  /** Records the kind of failure and its cause. */
+  constructor(kind: SpoolFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SpoolError";
+    this.kind = kind;
+    this.status = kind === "spool_unavailable" ? 503 : 507;
+  }
+
+  /** Classifies a file-system error met while creating or writing a spool file. */
+  static from(error: unknown): SpoolError {
+    if (error instanceof SpoolError) return error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      return new SpoolError("spool_full", "Insufficient storage: the spool directory is full", {
+        cause: error,
+      });
+    }
+    return new SpoolError("spool_unavailable", "Spool directory unavailable", { cause: error });
+  }
+}
+
 /** An open, exclusively created spool file. */
 export class SpoolFile {
   readonly #path: string;
@@ -27,10 +62,14 @@ export class SpoolFile {
    * sharing the directory never collide.
    */
   static async create(dir: string): Promise<SpoolFile> {
-    await mkdir(dir, { recursive: true });
     const path = join(dir, `lonelypss-${randomBytes(12).toString("hex")}.spool`);
-    const handle = await open(path, "wx", 0o600);
-    return new SpoolFile(path, handle);
+    try {
+      await mkdir(dir, { recursive: true });
+      const handle = await open(path, "wx", 0o600);
+      return new SpoolFile(path, handle);
+    } catch (error) {
+      throw SpoolError.from(error);
+    }
   }
 
   /** Where the file lives. */
@@ -56,7 +95,7 @@ export class SpoolFile {
       }
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(SpoolError.from(error));
     }
   }
 
@@ -123,10 +162,16 @@ export function fileStream(prefix: Uint8Array, path: string): ReadableStream<Uin
 
 /**
  * Reads bytes `[start, end)` of the file at `path` through a descriptor of its
- * own (a websocket part; at most a few MiB). Fails if the file is shorter.
+ * own (a websocket part; at most a few MiB), into `into` when given (exactly
+ * `end - start` bytes). Fails if the file is shorter.
  */
-export async function readFileRange(path: string, start: number, end: number): Promise<Uint8Array> {
-  const out = new Uint8Array(Math.max(0, end - start));
+export async function readFileRange(
+  path: string,
+  start: number,
+  end: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  const out = into ?? new Uint8Array(Math.max(0, end - start));
   const handle = await open(path, "r");
   try {
     let done = 0;

@@ -112,7 +112,16 @@ async function attempt(
   leased: LeasedMissed,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const outcome = await sendMissed(ctx, leased.recovery, leased.topic, signal);
+  const started = performance.now();
+  ctx.metrics.deliveriesInFlight++;
+  let outcome: Awaited<ReturnType<typeof sendMissed>>;
+  try {
+    outcome = await sendMissed(ctx, leased.recovery, leased.topic, signal);
+  } finally {
+    ctx.metrics.deliveriesInFlight--;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  ctx.metrics.delivery("missed", outcome.ok ? "confirmed" : "failed", seconds);
   if (outcome.ok) {
     await release(ctx, leased, null);
     return true;

@@ -8,6 +8,7 @@
 
 import type { Context } from "../core/context.ts";
 import { ParseError } from "../protocol/bytes.ts";
+import { callbackUrlProblem } from "../protocol/callback_url.ts";
 import { RequestBody } from "./request_body.ts";
 import { badRequest } from "./responses.ts";
 
@@ -33,4 +34,14 @@ export function parseOr400<T>(parse: (b: Uint8Array) => T, body: Uint8Array): T 
     if (e instanceof ParseError) return badRequest(e.message);
     throw e;
   }
+}
+
+/** 400 naming the first url that cannot be a callback url (nulls are absent recovery urls). */
+export function checkCallbacks(urls: readonly (string | null)[]): Response | null {
+  for (const url of urls) {
+    if (url === null) continue;
+    const problem = callbackUrlProblem(url);
+    if (problem !== null) return badRequest(`Invalid callback url: ${problem}`);
+  }
+  return null;
 }

@@ -58,12 +58,18 @@ export function createHandler(
   ctx: Context,
   pathPrefix: string,
   websocket?: WebsocketRoute,
+  ops: ReadonlyMap<string, Route> = new Map(),
 ): Handler {
   const prefix = normalisePrefix(pathPrefix);
   let inFlight = 0;
   let waiters: (() => void)[] = [];
 
-  async function dispatch(req: Request, extra: unknown): Promise<Response> {
+  /** Answers `req`; `seen.route` becomes the route it matched (for metrics). */
+  async function dispatch(
+    req: Request,
+    extra: unknown,
+    seen: { route: string },
+  ): Promise<Response> {
     let path: string;
     try {
       path = new URL(req.url).pathname;
@@ -74,6 +80,7 @@ export function createHandler(
     if (!path.startsWith(prefix)) return fail(404, "Not found");
     const local = path.slice(prefix.length);
     if (local === WEBSOCKET_PATH && websocket !== undefined) {
+      seen.route = local;
       try {
         return await websocket(req, extra);
       } catch (e) {
@@ -81,11 +88,24 @@ export function createHandler(
         return fail(500, "Internal error");
       }
     }
+    const opsRoute = ops.get(local);
+    if (opsRoute !== undefined) {
+      seen.route = local;
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return fail(405, "Method not allowed: use GET", { allow: "GET, HEAD" });
+      }
+      return await guarded(opsRoute, req, path);
+    }
     const route = ROUTES.get(local);
     if (route === undefined) return await settleBody(req, fail(404, "Not found"));
+    seen.route = local;
     if (req.method !== "POST") {
       return await settleBody(req, fail(405, "Method not allowed: use POST", { allow: "POST" }));
     }
+    return await guarded(route, req, path);
+  }
+
+  async function guarded(route: Route, req: Request, path: string): Promise<Response> {
     let res: Response;
     try {
       res = await route(req, ctx);
@@ -99,8 +119,11 @@ export function createHandler(
   return {
     async handle(req, extra) {
       inFlight++;
+      const seen = { route: "other" };
       try {
-        return await dispatch(req, extra);
+        const res = await dispatch(req, extra, seen);
+        ctx.metrics.request(seen.route, res.status);
+        return res;
       } finally {
         if (--inFlight === 0) {
           const w = waiters;

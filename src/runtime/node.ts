@@ -62,6 +62,11 @@ export async function serveWithNode(
     connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeoutMs / 4)),
   }, (req, res) => void answer(broadcaster, req, res));
   server.maxConnections = maxConnections;
+  // Node can see connections: report them for /metrics.
+  server.on("connection", (socket: Socket) => {
+    broadcaster.metrics.connectionOpened();
+    socket.once("close", () => broadcaster.metrics.connectionClosed());
+  });
   // The `ws` package does the RFC 6455 handshake and framing on the raw socket.
   const wss = new (WebSocketServer as unknown as new (opts: object) => NodeWebSocketServer)({
     noServer: true,

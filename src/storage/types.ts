@@ -124,6 +124,15 @@ export interface Store {
    */
   releaseMissed(leased: LeasedMissed, retry: MissedRetry | null): Promise<ReleaseResult>;
 
+  /**
+   * Whether the backend answers a trivial read now (readiness probes): `ok`,
+   * or `unavailable` when it cannot (locked out, unreachable, file gone).
+   */
+  ping(): Promise<"ok" | "unavailable">;
+
+  /** How many missed records wait for a MISSED (every subscription, for metrics). */
+  countPendingMissed(): Promise<number | "unavailable">;
+
   /** Releases every resource. Idempotent. */
   close(): Promise<void>;
 }

@@ -13,11 +13,14 @@
  */
 
 import type { Context } from "../core/context.ts";
+import type { Compression } from "./compression.ts";
 import { Session } from "./session.ts";
 import type { WebsocketHub } from "./hub.ts";
 import type { WebSocketUpgrader } from "./socket.ts";
 
 export { CloseCode, WsClose } from "./close.ts";
+export { Compression, COMPRESSION_DEFAULTS } from "./compression.ts";
+export type { CompressionOptions, ZstdPreset } from "./compression.ts";
 export { WebsocketHub } from "./hub.ts";
 export type { HubConnection, HubDeps } from "./hub.ts";
 export type { WebSocketUpgrader, WsEvents, WsPeer } from "./socket.ts";
@@ -30,6 +33,7 @@ export class WebsocketService {
   readonly #hub: WebsocketHub;
   readonly #prefix: string;
   readonly #upgrader: WebSocketUpgrader | null;
+  readonly #zstd: Compression | null;
   readonly #sessions = new Set<Session>();
   #idle: (() => void) | null = null;
   #reconcile: ReturnType<typeof setInterval> | undefined;
@@ -40,8 +44,15 @@ export class WebsocketService {
    * per-request one, e.g. Bun's server or Node's raw socket); `prefix` is the
    * normalised mount point, part of the relay url learnt from requests.
    */
-  constructor(ctx: Context, hub: WebsocketHub, upgrader: WebSocketUpgrader | null, prefix: string) {
+  constructor(
+    ctx: Context,
+    hub: WebsocketHub,
+    upgrader: WebSocketUpgrader | null,
+    prefix: string,
+    zstd: Compression | null = null,
+  ) {
     this.#ctx = ctx;
+    this.#zstd = zstd;
     this.#hub = hub;
     this.#upgrader = upgrader;
     this.#prefix = prefix;
@@ -79,7 +90,7 @@ export class WebsocketService {
     if (this.#hub.base === null) this.#hub.learnBase(new URL(req.url).origin + this.#prefix);
     try {
       return await chosen.upgrade(req, (peer) => {
-        const session = new Session(this.#ctx, this.#hub, peer, (s) => this.#ended(s));
+        const session = new Session(this.#ctx, this.#hub, peer, (s) => this.#ended(s), this.#zstd);
         this.#sessions.add(session);
         return session;
       }, this.#ctx.limits.websocketMaxIncomingBytes);
@@ -106,6 +117,7 @@ export class WebsocketService {
       clearTimeout(timer);
     }
     await this.#hub.close();
+    this.#zstd?.close();
   }
 
   #ended(session: Session): void {

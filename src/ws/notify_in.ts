@@ -7,14 +7,16 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import { fanOut } from "../delivery/fanout.ts";
-import { bytesMessage, MessageSink } from "../delivery/intake.ts";
+import { bytesMessage } from "../delivery/intake.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { encodeB2S, type S2BMessage, type StreamStart } from "../protocol/stateful/mod.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { authClose, CloseCode, WsClose } from "./close.ts";
+import { type Compressor, sha512 } from "./compression.ts";
+import type { ConnectionCompression } from "./conn_compression.ts";
+import { decompressOrClose, IncomingBody } from "./incoming_body.ts";
 import type { Sender } from "./sender.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -26,19 +28,21 @@ interface Stream {
   readonly identifier: Uint8Array;
   readonly tracing: Uint8Array;
   readonly first: StreamStart;
-  readonly sink: MessageSink;
+  readonly body: IncomingBody;
   nextPart: number;
 }
 
 /** A connection's publishing side: at most one NOTIFY_STREAM in progress. */
 export class NotifyIntake {
   readonly #ctx: Context;
+  readonly #compression: () => ConnectionCompression | null;
   #stream: Stream | null = null;
   #aborted = false;
 
-  /** For one connection. */
-  constructor(ctx: Context) {
+  /** For one connection; `compression` gives its compressors (null: none announced). */
+  constructor(ctx: Context, compression: () => ConnectionCompression | null = () => null) {
     this.#ctx = ctx;
+    this.#compression = compression;
   }
 
   /** Handles one NOTIFY or NOTIFY_STREAM part; answers go through `sender`. */
@@ -53,20 +57,60 @@ export class NotifyIntake {
     this.#aborted = true;
     const stream = this.#stream;
     this.#stream = null;
-    await stream?.sink.abort();
+    await stream?.body.abort();
   }
 
   async #notify(msg: Extract<NotifyMessage, { type: "notify" }>, sender: Sender): Promise<void> {
-    checkStart(msg);
+    const decoder = this.#check(msg);
     if (BigInt(msg.body.length) !== msg.compressedLength) {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY body length differs from its header");
     }
     await this.#verify(msg.tracing, msg.topic, msg.identifier, msg.compressedSha512, msg);
-    const sha512 = new Uint8Array(createHash("sha512").update(msg.body).digest());
-    if (!bytesEqual(sha512, msg.compressedSha512)) {
+    const compressedSha512 = sha512(msg.body);
+    if (!bytesEqual(compressedSha512, msg.compressedSha512)) {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY SHA-512 does not match");
     }
-    await this.#publish(msg.identifier, msg.topic, sha512, bytesMessage(msg.body), sender);
+    if (decoder === null) {
+      // A plain NOTIFY is a training sample as much as a decompressed one (§10.5).
+      this.#compression()?.sample(msg.body);
+      return await this.#publish(
+        msg.identifier,
+        msg.topic,
+        compressedSha512,
+        bytesMessage(msg.body),
+        sender,
+      );
+    }
+    const { service } = this.#compression()!;
+    if (msg.decompressedLength <= BigInt(this.#ctx.limits.spoolThresholdBytes)) {
+      // One frame, in memory: decompressed in one call.
+      const plain = decompressOrClose(() =>
+        service.zstd.decompress(msg.body, {
+          maxOutputBytes: Number(msg.decompressedLength),
+          maxWindowBytes: service.settings.maxWindowBytes,
+          dictionary: decoder.dictionary ?? undefined,
+        })
+      );
+      if (BigInt(plain.length) !== msg.decompressedLength) {
+        throw new WsClose(CloseCode.PROTOCOL, "NOTIFY decompressed shorter than announced");
+      }
+      this.#compression()?.sample(plain);
+      return await this.#publish(
+        msg.identifier,
+        msg.topic,
+        sha512(plain),
+        bytesMessage(plain),
+        sender,
+      );
+    }
+    const body = await IncomingBody.open("NOTIFY", msg, decoder, this.#compression(), this.#ctx);
+    try {
+      await body.write(msg.body);
+      const done = await body.finish();
+      await this.#publish(msg.identifier, msg.topic, done.sha512, done.message, sender);
+    } finally {
+      await body.abort();
+    }
   }
 
   async #part(msg: Extract<NotifyMessage, { type: "notify_stream" }>, sender: Sender) {
@@ -74,16 +118,22 @@ export class NotifyIntake {
     if (msg.partId === 0) {
       if (stream !== null) throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM already open");
       const first = msg.first!;
-      checkStart(first);
+      const decoder = this.#check(first);
       await this.#verify(msg.tracing, first.topic, msg.identifier, first.compressedSha512, msg);
-      const sink = await MessageSink.open(first.compressedLength, this.#ctx.limits);
+      const body = await IncomingBody.open(
+        "NOTIFY_STREAM",
+        first,
+        decoder,
+        this.#compression(),
+        this.#ctx,
+      );
       if (this.#aborted) {
         // The connection ended while this part was verified or its spool file
         // created: abort() found no stream to drop, so the file is ours to delete.
-        await sink.abort();
+        await body.abort();
         return;
       }
-      stream = { identifier: msg.identifier, tracing: msg.tracing, first, sink, nextPart: 0 };
+      stream = { identifier: msg.identifier, tracing: msg.tracing, first, body, nextPart: 0 };
       this.#stream = stream;
     } else {
       if (stream === null) {
@@ -97,10 +147,8 @@ export class NotifyIntake {
       await this.#verify(stream.tracing, topic, stream.identifier, compressedSha512, msg);
     }
     stream.nextPart++;
-    if (!await stream.sink.write(msg.body)) {
-      throw new WsClose(CloseCode.PROTOCOL, "NOTIFY_STREAM longer than announced");
-    }
-    if (!stream.sink.complete) {
+    await stream.body.write(msg.body);
+    if (!stream.body.complete) {
       const { ctx } = { ctx: this.#ctx };
       const authorization = await ctx.auth.toSubscriber.authorize(
         { type: "stateful_continue_notify", identifier: msg.identifier, partId: msg.partId },
@@ -117,10 +165,37 @@ export class NotifyIntake {
       return;
     }
     this.#stream = null;
-    const done = await stream.sink.finish(stream.first.compressedSha512);
-    if (!done.ok) throw new WsClose(CloseCode.PROTOCOL, `NOTIFY_STREAM: ${done.reason}`);
-    const { topic, compressedSha512 } = stream.first;
-    await this.#publish(stream.identifier, topic, compressedSha512, done.message, sender);
+    try {
+      const done = await stream.body.finish();
+      await this.#publish(stream.identifier, stream.first.topic, done.sha512, done.message, sender);
+    } finally {
+      await stream.body.abort();
+    }
+  }
+
+  /**
+   * Checks a message's start headers; returns the compressor it used (null
+   * for none), which must be one announced on this connection.
+   */
+  #check(start: StreamStart): Compressor | null {
+    if (start.compressor === 0) {
+      if (start.compressedLength !== start.decompressedLength) {
+        throw new WsClose(CloseCode.PROTOCOL, "Uncompressed message with two different lengths");
+      }
+      return null;
+    }
+    const decoder = this.#compression()?.decoder(start.compressor);
+    if (decoder === undefined) {
+      throw new WsClose(CloseCode.PROTOCOL, `Compressor ${start.compressor} was not announced`);
+    }
+    if (start.compressedLength === 0n) {
+      throw new WsClose(CloseCode.PROTOCOL, "A compressed message cannot be empty");
+    }
+    const max = this.#compression()!.service.settings.maxDecompressedBytes;
+    if (start.decompressedLength > BigInt(max)) {
+      throw new WsClose(CloseCode.TOO_BIG, "Declared decompressed length over the limit");
+    }
+    return decoder;
   }
 
   async #verify(
@@ -174,15 +249,5 @@ export class NotifyIntake {
       authorization,
       tracing: EMPTY,
     }));
-  }
-}
-
-/** Compression is not announced (a later issue adds it), so only id 0 is valid. */
-function checkStart(start: StreamStart): void {
-  if (start.compressor !== 0) {
-    throw new WsClose(CloseCode.PROTOCOL, `Compressor ${start.compressor} was not announced`);
-  }
-  if (start.compressedLength !== start.decompressedLength) {
-    throw new WsClose(CloseCode.PROTOCOL, "Uncompressed message with two different lengths");
   }
 }

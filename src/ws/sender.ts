@@ -13,6 +13,7 @@ import type { OutgoingMessage } from "../core/message.ts";
 import { bytesEqual, toHex } from "../protocol/bytes.ts";
 import { encodeB2S, encodeReceiveStreamHead } from "../protocol/stateful/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
+import type { ConnectionCompression } from "./conn_compression.ts";
 import type { WsPeer } from "./socket.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -30,11 +31,28 @@ export interface Slot {
 type Entry =
   | { kind: "frame"; bytes: Uint8Array | null; ready: boolean }
   | { kind: "delivery"; msg: OutgoingMessage; release: () => Promise<void>; memory: number }
-  | { kind: "missed"; topic: Uint8Array; key: string | null };
+  | { kind: "missed"; topic: Uint8Array; key: string | null }
+  | {
+    kind: "control";
+    make: (url: string) => Promise<Uint8Array>;
+    onSent: (() => void) | undefined;
+  };
+
+/** The bytes of one delivery as they go on the wire. */
+interface Payload {
+  readonly length: number;
+  /** SHA-512 of exactly these bytes. */
+  readonly sha512: Uint8Array;
+  /** Compressor id, 0 for none. */
+  readonly compressor: number;
+  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
+}
 
 /** An acknowledgement the client owes, oldest first. */
 interface Expected {
   readonly identifier: Uint8Array;
+  /** The buffer the part went out in, reusable once acknowledged (multi-part deliveries). */
+  readonly frame: Uint8Array | null;
   /** The part id a CONTINUE_RECEIVE must name, or -1 for CONFIRM_RECEIVE. */
   readonly partId: number;
 }
@@ -47,6 +65,8 @@ export interface SenderDeps {
   nextUrl(): string;
   /** Closes the session after an error while sending. */
   fail(error: unknown): void;
+  /** The connection's compressors, once CONFIGURE turned compression on. */
+  compression(): ConnectionCompression | null;
 }
 
 /** The outgoing queue of one connection. */
@@ -58,6 +78,13 @@ export class Sender {
   #draining: Promise<void> = Promise.resolve();
   readonly #expected: Expected[] = [];
   #expectedHead = 0;
+  /**
+   * Frames of the multi-part delivery in progress whose parts were
+   * acknowledged: the socket is done with them, so the next parts reuse them
+   * (a 1 GiB delivery then cycles a few buffers instead of ~300).
+   */
+  #spareFrames: Uint8Array[] = [];
+  #pooling = false;
   #wakeAck: (() => void) | null = null;
   #memory = 0;
   /** Topics with a MISSED queued for an overflow (hex). */
@@ -123,6 +150,15 @@ export class Sender {
     return true;
   }
 
+  /**
+   * Queues a counter-bound control message (ENABLE_/DISABLE_ZSTD_*): `make`
+   * builds it with the next broadcaster-counter url when its turn comes;
+   * `onSent` runs once it is on the wire.
+   */
+  control(make: (url: string) => Promise<Uint8Array>, onSent?: () => void): void {
+    this.#push({ kind: "control", make, onSent });
+  }
+
   /** Queues MISSED for `topic`; false when closed. */
   missed(topic: Uint8Array): boolean {
     if (this.#closed) return false;
@@ -142,6 +178,7 @@ export class Sender {
         ? "CONTINUE_RECEIVE where CONFIRM_RECEIVE was expected"
         : "Acknowledgement for another delivery or part";
     }
+    if (head.frame !== null && this.#pooling) this.#spareFrames.push(head.frame);
     this.#expected[this.#expectedHead++] = undefined as unknown as Expected;
     if (this.#expectedHead > 1024 && this.#expectedHead * 2 > this.#expected.length) {
       this.#expected.splice(0, this.#expectedHead);
@@ -224,6 +261,11 @@ export class Sender {
       }
       if (entry.kind === "frame") {
         if (entry.bytes !== null) this.#write(entry.bytes);
+      } else if (entry.kind === "control") {
+        const bytes = await entry.make(this.#deps.nextUrl());
+        if (this.#closed) return;
+        this.#write(bytes);
+        entry.onSent?.();
       } else if (entry.kind === "missed") {
         if (entry.key !== null) this.#missedQueued.delete(entry.key);
         await this.#sendMissed(entry.topic, this.#deps.nextUrl());
@@ -259,10 +301,12 @@ export class Sender {
   /** One RECEIVE_STREAM delivery: all its parts, waiting for acks as flow control says. */
   async #sendDelivery(msg: OutgoingMessage): Promise<void> {
     const { ctx } = this.#deps;
-    const { topic, sha512, message } = msg;
-    const length = Number(message.length);
+    const { topic } = msg;
+    const payload = await this.#payload(msg);
+    const { length, sha512, read } = payload;
     const identifier = new Uint8Array(randomBytes(4));
     const url = this.#deps.nextUrl();
+    // The hash signed and announced is the payload's as sent (compressed if so).
     const authorize = () =>
       ctx.auth.toSubscriber.authorize(
         { type: "receive", url, topic, identifier, sha512 },
@@ -271,9 +315,9 @@ export class Sender {
       );
     const first = {
       topic,
-      compressor: 0,
-      compressedLength: message.length,
-      decompressedLength: message.length,
+      compressor: payload.compressor,
+      compressedLength: BigInt(length),
+      decompressedLength: msg.message.length,
       compressedSha512: sha512,
     };
     let authorization = await authorize();
@@ -293,6 +337,12 @@ export class Sender {
       await this.#sendMissed(topic, url);
       return;
     }
+    const maxFrame = head0.length + this.#partSize(length, head0.length)!;
+    // Reusing frames needs acknowledgements to come before the pool grows
+    // without bound: only with flow control on, and only for several parts.
+    const pooled = length > maxFrame - head0.length &&
+      ctx.limits.websocketMaxUnacknowledged > 0;
+    this.#pooling = pooled;
     for (let part = 0, start = 0;; part++) {
       await this.#ackRoom();
       if (this.#closed) return;
@@ -310,16 +360,62 @@ export class Sender {
       // than part 0's, which fitted.
       const end = Math.min(length, start + this.#partSize(length, head.length)!);
       const final = end === length;
-      const body = await message.read(start, end);
-      if (this.#closed) return;
-      this.#expected.push({ identifier, partId: final ? -1 : part });
-      const frame = new Uint8Array(head.length + body.length);
+      // The part is read straight into its frame, after the header.
+      const size = head.length + end - start;
+      const buffer = pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size);
+      const frame = buffer.subarray(0, size);
       frame.set(head);
-      frame.set(body, head.length);
+      await read(start, end, frame.subarray(head.length));
+      if (this.#closed) return;
+      this.#expected.push({ identifier, partId: final ? -1 : part, frame: pooled ? buffer : null });
       this.#write(frame);
-      if (final) return;
+      if (final) break;
       start = end;
     }
+    // Late acknowledgements of this delivery's parts find no pool to return to.
+    this.#pooling = false;
+    this.#spareFrames = [];
+  }
+
+  /** A frame buffer of `size` bytes: a spare one when the client has acknowledged one. */
+  #frameBuffer(size: number): Uint8Array {
+    const spare = this.#spareFrames.pop();
+    return spare !== undefined && spare.length === size ? spare : new Uint8Array(size);
+  }
+
+  /**
+   * What goes on the wire for `msg`: compressed when the connection has a
+   * compressor for its length (messages held in memory; larger ones go as
+   * they are), else the message itself. Small messages are training samples.
+   */
+  async #payload(msg: OutgoingMessage): Promise<Payload> {
+    const { message, sha512 } = msg;
+    const length = Number(message.length);
+    const plain: Payload = {
+      length,
+      sha512,
+      compressor: 0,
+      read: (start, end, into) => message.read(start, end, into),
+    };
+    const compression = this.#deps.compression();
+    if (compression === null || !message.inMemory) return plain;
+    const settings = compression.service.settings;
+    const chosen = compression.choose(length);
+    if (chosen === null && length >= settings.trainedMaxSize) return plain;
+    const bytes = await message.read(0, length);
+    compression.sample(bytes);
+    if (chosen === null) return plain;
+    const compressed = await compression.service.compress(message, bytes, chosen);
+    return {
+      length: compressed.bytes.length,
+      sha512: compressed.sha512,
+      compressor: chosen.id,
+      read: (start, end, into) => {
+        const part = compressed.bytes.subarray(start, end);
+        into?.set(part);
+        return Promise.resolve(into ?? part);
+      },
+    };
   }
 
   /**

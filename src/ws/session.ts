@@ -17,6 +17,8 @@ import { ParseError } from "../protocol/bytes.ts";
 import { encodeB2S, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/stateful/mod.ts";
 import { authClose, CloseCode, WsClose } from "./close.ts";
 import type { HubConnection, WebsocketHub } from "./hub.ts";
+import type { Compression } from "./compression.ts";
+import { ConnectionCompression } from "./conn_compression.ts";
 import { NotifyIntake } from "./notify_in.ts";
 import { Sender } from "./sender.ts";
 import type { WsEvents, WsPeer } from "./socket.ts";
@@ -40,14 +42,25 @@ export class Session implements HubConnection, WsEvents {
   readonly #exact = new Map<string, Uint8Array>();
   readonly #globs = new Set<string>();
   readonly #notify: NotifyIntake;
+  /** The process's zstd, or null when it offers none. */
+  readonly #zstd: Compression | null;
+  /** This connection's compressors, once CONFIGURE asked for zstd. */
+  #compression: ConnectionCompression | null = null;
   /** Messages waiting for (or in) processing, and the chain that runs them. */
   #unprocessed = 0;
   #work: Promise<void> = Promise.resolve();
   #acks: Promise<void> = Promise.resolve();
 
   /** Starts the CONFIGURE timeout; `onEnd` runs once the session is closed and cleaned up. */
-  constructor(ctx: Context, hub: WebsocketHub, peer: WsPeer, onEnd: (s: Session) => void) {
+  constructor(
+    ctx: Context,
+    hub: WebsocketHub,
+    peer: WsPeer,
+    onEnd: (s: Session) => void,
+    zstd: Compression | null = null,
+  ) {
     this.#ctx = ctx;
+    this.#zstd = zstd;
     this.#hub = hub;
     this.#peer = peer;
     this.#onEnd = onEnd;
@@ -56,8 +69,9 @@ export class Session implements HubConnection, WsEvents {
       peer,
       nextUrl: () => pseudoUrl(this.#nonce, this.#broadcasterCounter++),
       fail: (error) => this.#fail(error),
+      compression: () => this.#compression,
     });
-    this.#notify = new NotifyIntake(ctx);
+    this.#notify = new NotifyIntake(ctx, () => this.#compression);
     this.#configureTimer = setTimeout(() => {
       this.#configureTimer = undefined;
       this.#close(CloseCode.POLICY, "CONFIGURE not received in time");
@@ -194,7 +208,6 @@ export class Session implements HubConnection, WsEvents {
     this.#nonce = new Uint8Array(
       createHash("sha256").update(msg.subscriberNonce).update(broadcasterNonce).digest(),
     );
-    // Compression is not offered (stateful-websocket.md §10.6): the hints are ignored.
     const authorization = await ctx.auth.toSubscriber.authorize(
       { type: "stateful_confirm_configure", broadcasterNonce },
       EMPTY,
@@ -203,6 +216,14 @@ export class Session implements HubConnection, WsEvents {
     this.#sender.send(
       encodeB2S({ type: "confirm_configure", broadcasterNonce, authorization, tracing: EMPTY }),
     );
+    // zstd only for a client that asked (and, unlike the reference, training
+    // only with zstd on: §14 D9); announcements follow CONFIRM_CONFIGURE.
+    if (this.#zstd !== null && msg.enableZstd) {
+      this.#compression = new ConnectionCompression(this.#zstd, ctx, {
+        enableTraining: msg.enableTraining,
+        initialDict: msg.initialDict,
+      }, (make, onSent) => this.#sender.control(make, onSent));
+    }
   }
 
   async #subscription(
@@ -334,6 +355,7 @@ export class Session implements HubConnection, WsEvents {
     this.#state = "closed";
     clearTimeout(this.#configureTimer);
     const released: Promise<unknown>[] = [this.#sender.close(), this.#notify.abort()];
+    this.#compression?.close();
     for (const topic of this.#exact.values()) released.push(this.#hub.removeExact(this, topic));
     for (const glob of this.#globs) released.push(this.#hub.removeGlob(this, glob));
     this.#exact.clear();

@@ -11,7 +11,7 @@ import os
 import re
 import shlex
 import signal
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 BANNER = re.compile(
     r"^lonelypss \S+ listening on http://127\.0\.0\.1:(\d+) \(db .*, auth (\w+)/(\w+)\)$"
@@ -53,6 +53,7 @@ class Broadcaster:
         to_broadcaster: str,
         to_subscriber: str,
         serve_args: Sequence[str] = (),
+        config: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.workdir = workdir
         self.to_broadcaster = to_broadcaster
@@ -60,6 +61,9 @@ class Broadcaster:
         # e.g. ["--db", FILE]: two instances started in one work directory
         # (only the first runs `setup`) share one store
         self.serve_args = list(serve_args)
+        # merged into lonelypss.json by `setup`, one top-level section at a
+        # time (e.g. {"compression": {...}, "limits": {...}})
+        self.config = dict(config or {})
         self.port = 0
         self._proc: Optional[asyncio.subprocess.Process] = None
         self._output: List[bytes] = []
@@ -113,6 +117,11 @@ class Broadcaster:
                 "missedRetry": {"expoFactor": 0, "constantSeconds": 0, "jitterSeconds": 0},
             }
         )
+        for section, values in self.config.items():
+            if isinstance(values, dict) and isinstance(config.get(section), dict):
+                config[section].update(values)
+            else:
+                config[section] = values
         with open(config_path, "w") as f:
             json.dump(config, f, indent=2)
 

@@ -13,6 +13,9 @@ combination:
     interop ws TB/TS: FAIL: <step>: <reason>
 
 and exits 1 if any combination failed. The steps are listed in ws_scenario.py.
+`--compression on` runs the zstd scenario instead (ws_zstd_scenario.py: one
+broadcaster with a preset and small training watermarks, clients with
+compression on); its lines read "interop ws zstd TB/TS: ...".
 `--target reference` runs the Python reference broadcaster instead (driver
 validation only; see reference.py). Environment as for run_interop.py
 (LONELYPSS_INTEROP_DENO, LONELYPSS_INTEROP_CLI, LONELYPSS_INTEROP_TRACEBACK).
@@ -48,9 +51,31 @@ def _combinations(args: List[str]) -> List[Tuple[str, str]]:
     return result
 
 
+async def _zstd_combination(tb: str, ts: str, skip: Sequence[str]) -> None:
+    # imported here: it needs zstandard (checked in main)
+    from ws_zstd_scenario import ZstdScenario, write_preset, zstd_config
+
+    with tempfile.TemporaryDirectory(prefix=f"lonelypss-interop-zstd-{tb}-{ts}-") as workdir:
+        b = Broadcaster(workdir, tb, ts, config=zstd_config())
+        await b.setup()
+        write_preset(workdir)
+        async with b:
+            try:
+                await ZstdScenario(
+                    b, os.path.join(workdir, "subscriber-secrets.json"), workdir, ts, skip=skip
+                ).run()
+            except Exception as exc:
+                if not b.output_tail():
+                    raise
+                reason = f"{_reason(exc)} | broadcaster output: {b.output_tail()}"
+                raise InteropFailure(reason) from exc
+
+
 async def _combination(
     tb: str, ts: str, target: str, skip: Sequence[str], compression: bool
 ) -> None:
+    if compression:
+        return await _zstd_combination(tb, ts, skip)
     with tempfile.TemporaryDirectory(prefix=f"lonelypss-interop-ws-{tb}-{ts}-") as workdir:
         db = os.path.join(workdir, "shared.db")
         b1: Any
@@ -68,7 +93,6 @@ async def _combination(
                 await WsScenario(
                     b1, b2, os.path.join(workdir, "subscriber-secrets.json"), workdir, ts,
                     skip=skip,
-                    compression=compression,
                 ).run()
             except Exception as exc:
                 tails = [
@@ -85,24 +109,33 @@ async def _combination(
 async def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description="websocket half of the interop suite")
     parser.add_argument("combinations", nargs="*", metavar="TB/TS")
-    parser.add_argument("--skip", default="", help=f"comma-separated steps of {','.join(STEPS)}")
+    parser.add_argument(
+        "--skip", default="",
+        help=f"comma-separated steps of {','.join(STEPS)} (with --compression on: "
+        "announce,id1,preset,training)",
+    )
     parser.add_argument("--target", choices=("ours", "reference"), default="ours")
-    # COMPRESSION: "on" lets the client ask for zstd (CONFIGURE x-enable-zstd and
-    # x-enable-training = 1, as the reference harness does) and accept what the
-    # broadcaster announces; it needs `zstandard` importable, which
-    # requirements.txt does not pin yet. Its result lines read "interop ws zstd".
+    # "on": the zstd scenario (ws_zstd_scenario.py) instead of the plain one;
+    # needs `zstandard` importable (pinned in requirements.txt)
     parser.add_argument("--compression", choices=("off", "on"), default="off")
     args = parser.parse_args(argv)
-    skip = [s for s in args.skip.split(",") if s]
-    unknown = set(skip) - set(STEPS)
-    if unknown:
-        parser.error(f"unknown steps {sorted(unknown)}; steps are {', '.join(STEPS)}")
     compression = args.compression == "on"
+    steps: Sequence[str] = STEPS
     if compression:
         try:
             import zstandard  # noqa: F401
         except ImportError:
             parser.error("--compression on needs the zstandard package in this python")
+        if args.target != "ours":
+            # the reference never trains (spec §14 D3) and its entrypoint takes no presets
+            parser.error("--compression on runs against --target ours only")
+        from ws_zstd_scenario import ZSTD_STEPS
+
+        steps = ZSTD_STEPS
+    skip = [s for s in args.skip.split(",") if s]
+    unknown = set(skip) - set(steps)
+    if unknown:
+        parser.error(f"unknown steps {sorted(unknown)}; steps are {', '.join(steps)}")
     label = "interop ws zstd" if compression else "interop ws"
     failed = 0
     for tb, ts in _combinations(args.combinations):

@@ -6,6 +6,8 @@
   message the client rejects cannot be papered over by its retry logic. Every
   authorization check the client makes goes through `RecordingAuth`, which
   keeps the results (a rejection names the message) and the MISSED topics.
+  With `ZstdOptions` it has compression on (ws_zstd_scenario.py), and what it
+  sends and receives can be read off the wire (`frames`, from ws_wiretap).
 * `HttpPeer`: lonelypsc's HTTP client (webhook subscriber + HTTP notifier), as
   in the HTTP half.
 
@@ -24,6 +26,8 @@ from lonelypsc.ws_client import WebsocketPubSubClient
 from lonelypsp.auth.config import AuthConfigFromParts, AuthResult
 
 from scenario import InteropFailure, _wait_listening, describe, http_client
+from ws_wiretap import Frame
+from ws_wiretap import frames as wiretap_frames
 
 RECEIVE_TIMEOUT = 60.0
 """Seconds to wait for one delivery or one notify (the 20 MiB ones included)"""
@@ -84,6 +88,43 @@ class RecordingAuth:
             )
             out.append(f"{name} -> {result.name} ({what})")
         return out
+
+
+class ZstdOptions:
+    """The client's compression settings (lonelypsc `make_websocket_pub_sub_config`)"""
+
+    def __init__(
+        self,
+        *,
+        enabled: bool = True,
+        training: bool = False,
+        presets: Optional[Dict[int, Tuple[bytes, int]]] = None,
+        initial_dict: Optional[int] = None,
+        max_window_size: int = 0,
+    ) -> None:
+        self.enabled = enabled
+        self.training = training
+        self.presets = dict(presets or {})
+        """id -> (raw dictionary, level)"""
+        self.initial_dict = initial_dict
+        self.max_window_size = max_window_size
+
+    def config(self) -> Dict[str, Any]:
+        dictionaries = {}
+        if self.presets:
+            import zstandard  # only with presets: the driver runs without it otherwise
+
+            dictionaries = {
+                i: (zstandard.ZstdCompressionDict(raw), level)
+                for i, (raw, level) in self.presets.items()
+            }
+        return {
+            "allow_compression": self.enabled,
+            "compression_dictionary_by_id": dictionaries,
+            "initial_compression_dict_id": self.initial_dict,
+            "allow_training_compression": self.training,
+            "decompression_max_window_size": self.max_window_size,
+        }
 
 
 class Collector:
@@ -186,10 +227,16 @@ class WsPeer(Peer):
     """One `WebsocketPubSubClient` connection (lonelypsc 0.0.17)"""
 
     def __init__(
-        self, name: str, ws_url: str, secrets_path: str, *, compression: bool = False
+        self,
+        name: str,
+        ws_url: str,
+        secrets_path: str,
+        *,
+        zstd: Optional[ZstdOptions] = None,
     ) -> None:
         self.name = name
         self.ws_url = ws_url
+        self.zstd = zstd
         to_subscriber, to_broadcaster = get_auth_config_from_file(secrets_path)
         self.auth = RecordingAuth(
             AuthConfigFromParts(to_broadcaster=to_broadcaster, to_subscriber=to_subscriber)
@@ -211,15 +258,9 @@ class WsPeer(Peer):
             max_expected_acks=None,
             max_received=None,
             max_unsent_acks=None,
-            # COMPRESSION: off for now, so CONFIGURE says x-enable-zstd = 0 and the
-            # server must not announce a compressor (the client would disconnect).
-            # A compression-on variant turns both on (as the reference harness
-            # does) once `zstandard` is pinned in requirements.txt.
-            allow_compression=compression,
-            compression_dictionary_by_id={},
-            initial_compression_dict_id=None,
-            allow_training_compression=compression,
-            decompression_max_window_size=0,
+            # without zstd options CONFIGURE says x-enable-zstd = 0 and the server
+            # must not announce a compressor (the client would disconnect)
+            **(zstd or ZstdOptions(enabled=False)).config(),
             auth=self.auth,
         )
         self.client = WebsocketPubSubClient(config)
@@ -231,6 +272,8 @@ class WsPeer(Peer):
         """the broadcaster connected to (set by the scenario)"""
         self.abandoned_before_stop = False
         """the connection was already abandoned when `stop` began"""
+        self.websocket: Any = None
+        """the aiohttp websocket of the (only) connection, once started"""
 
     def diagnosis(self) -> str:
         parts = []
@@ -285,6 +328,20 @@ class WsPeer(Peer):
         await self.client.direct_register_status_handler(receiver=self.status)
         await self.client.direct_register_on_message(receiver=self.collector)
         await self.synced("connecting")
+        # the connection, for ws_wiretap (client internals, lonelypsc 0.0.17)
+        ws_state = getattr(self.client.receiver.state, "ws_state", None)
+        self.websocket = getattr(ws_state, "websocket", None)
+
+    def frames(self) -> List[Frame]:
+        """What ws_wiretap recorded on this client's connection (if installed)"""
+        return [] if self.websocket is None else wiretap_frames(self.websocket)
+
+    def compressors_ready(self) -> List[int]:
+        """Ids the client may compress with now, in its order of preference
+        (client internals, lonelypsc 0.0.17)"""
+        ws_state = getattr(self.client.receiver.state, "ws_state", None)
+        store = getattr(ws_state, "compressors", None)
+        return [c.identifier for c in getattr(store, "ready", [])]
 
     async def stop(self) -> None:
         """Closes the connection (the client does not unsubscribe first: its

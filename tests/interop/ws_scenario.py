@@ -119,7 +119,6 @@ class WsScenario:
         to_subscriber_auth: str,
         *,
         skip: Sequence[str] = (),
-        compression: bool = False,
     ) -> None:
         self.b1 = target(b1)
         self.b2 = target(b2)
@@ -127,7 +126,6 @@ class WsScenario:
         self.workdir = workdir
         self.to_subscriber_auth = to_subscriber_auth
         self.skip = set(skip)
-        self.compression = compression
         to_subscriber, to_broadcaster = get_auth_config_from_file(secrets_path)
         # signs the raw requests (MISSED, check_subscriptions, dead-url
         # subscriptions) and verifies their answers, as the client would
@@ -137,7 +135,7 @@ class WsScenario:
         self.dead: Optional[socket.socket] = None
 
     def _ws(self, name: str, on: Target) -> WsPeer:
-        peer = WsPeer(name, on.ws_url, self.secrets_path, compression=self.compression)
+        peer = WsPeer(name, on.ws_url, self.secrets_path)
         peer.home = on
         self.peers.append(peer)
         return peer

@@ -14,7 +14,7 @@ import {
 import { strongEtag } from "../../protocol/etag.ts";
 import { encodeResponseGeneric } from "../../protocol/generic.ts";
 import { parseSetSubscriptions, parseSetSubscriptionsHead } from "../../protocol/set.ts";
-import { parseOr400, readBodyCapped } from "../body.ts";
+import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
 import { missingAuthorization, RequestBody } from "../request_body.ts";
 import type { Route } from "../context.ts";
 import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
@@ -61,6 +61,8 @@ export const setSubscriptionsRoute: Route = async (req, ctx) => {
   const reading = RequestBody.of(req, ctx);
   const head = await reading.readUntil(parseSetSubscriptionsHead, max);
   if (head instanceof Response) return head;
+  const invalidUrl = checkCallbacks([head.url]);
+  if (invalidUrl !== null) return invalidUrl;
   const verdict = await ctx.auth.toBroadcaster.verify(
     { type: "set_subscriptions", url: head.url, etag: { format: 0, etag: head.etag } },
     head.tracing,
@@ -72,6 +74,11 @@ export const setSubscriptionsRoute: Route = async (req, ctx) => {
   if (body instanceof Response) return body;
   const msg = parseOr400(parseSetSubscriptions, body);
   if (msg instanceof Response) return msg;
+  const invalid = checkCallbacks([
+    ...msg.set.exacts.map((e) => e.recovery),
+    ...msg.set.globs.map((g) => g.recovery),
+  ]);
+  if (invalid !== null) return invalid;
   const etag = strongEtag(msg.url, msg.set);
   if (!bytesEqual(etag, msg.etag)) {
     return badRequest("Strong etag does not match the subscriptions in the body");

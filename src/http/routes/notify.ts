@@ -24,7 +24,9 @@ import type { TraceEntry } from "../../protocol/tracing.ts";
 import type { Context } from "../../core/context.ts";
 import type { Route } from "../context.ts";
 import { missingAuthorization, RequestBody } from "../request_body.ts";
-import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
+import { authFailure, badRequest, fail, ok, storeUnavailable } from "../responses.ts";
+import type { SpoolError } from "../../delivery/spool.ts";
+import { describeError } from "../../log.ts";
 
 const U32_MAX = 0xffff_ffff;
 
@@ -78,6 +80,11 @@ async function handleNotify(
     ctx.now(),
   );
   if (verdict !== "ok") return authFailure(verdict);
+  const max = ctx.limits.maxNotifyBytes;
+  if (Number.isFinite(max) && length > BigInt(max)) {
+    ctx.metrics.notifyRefused("too_large");
+    return fail(413, `Notify message larger than the limit of ${max} bytes`);
+  }
   const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
   const intake = await takeMessage(
     reader,
@@ -85,9 +92,10 @@ async function handleNotify(
     length,
     sha512,
     ctx.limits,
+    ctx.spool,
     ctx.bodyMemory,
   );
-  if (!intake.ok) return badRequest(intake.reason);
+  if (!intake.ok) return intake.spool ? spoolFailure(ctx, intake.spool) : badRequest(intake.reason);
   try {
     entries.push(trace(ctx, "auth_accepted"));
     // Deliveries finish even if the notifier goes away (as in the reference).
@@ -110,6 +118,23 @@ async function handleNotify(
   } finally {
     await intake.message.dispose();
   }
+}
+
+/** 507 (full disk or quota) or 503 with the reason, counted and logged (rate limited). */
+export function spoolFailure(ctx: Context, error: SpoolError): Response {
+  ctx.metrics.notifyRefused(error.kind);
+  if (error.kind === "spool_quota") {
+    ctx.faults.warn("Notify refused: spool quota in use", {
+      inUse: ctx.spool.inUse,
+      quota: ctx.spool.quota,
+    });
+  } else {
+    ctx.faults.error("Notify refused: cannot write to the spool directory", {
+      spoolDir: ctx.limits.spoolDir,
+      cause: describeError(error.cause),
+    });
+  }
+  return fail(error.status, error.message);
 }
 
 function trace(ctx: Context, name: string): TraceEntry {

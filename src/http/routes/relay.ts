@@ -10,6 +10,7 @@
 
 import type { Context } from "../../core/context.ts";
 import { takeMessage } from "../../delivery/intake.ts";
+import { spoolFailure } from "./notify.ts";
 import { readHead } from "../../delivery/notify_head.ts";
 import { encodeResponseConfirmMissed, parseMissed } from "../../protocol/missed.ts";
 import { INVALID_MISSED_URL_BODY } from "../../protocol/missed.ts";
@@ -76,9 +77,12 @@ export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Contex
       length,
       digest,
       ctx.limits,
+      ctx.spool,
       ctx.bodyMemory,
     );
-    if (!intake.ok) return fail(400, intake.reason);
+    if (!intake.ok) {
+      return intake.spool ? spoolFailure(ctx, intake.spool) : fail(400, intake.reason);
+    }
     consumed = true;
     let count: number;
     try {

@@ -18,7 +18,7 @@ import {
 } from "../../protocol/subscribe.ts";
 import { encodeResponseGeneric } from "../../protocol/generic.ts";
 import type { Store, SubscribeResult, UnsubscribeResult } from "../../storage/types.ts";
-import { parseOr400, readBodyCapped } from "../body.ts";
+import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
 import { missingAuthorization } from "../request_body.ts";
 import type { Route } from "../context.ts";
 import { authFailure, conflict, ok, storeUnavailable } from "../responses.ts";
@@ -36,6 +36,8 @@ interface SubscriptionOp<T extends { tracing: Uint8Array }> {
   confirm(msg: T): AuthMessage;
   apply(store: Store, msg: T): Promise<SubscribeResult | UnsubscribeResult>;
   conflictReason: string;
+  /** The callback urls a subscribe stores (checked; unsubscribe stores none). */
+  callbacks?(msg: T): (string | null)[];
 }
 
 function subscriptionRoute<T extends { tracing: Uint8Array }>(op: SubscriptionOp<T>): Route {
@@ -46,6 +48,8 @@ function subscriptionRoute<T extends { tracing: Uint8Array }>(op: SubscriptionOp
     if (body instanceof Response) return body;
     const msg = parseOr400(op.parse, body);
     if (msg instanceof Response) return msg;
+    const invalid = op.callbacks === undefined ? null : checkCallbacks(op.callbacks(msg));
+    if (invalid !== null) return invalid;
     const verdict = await ctx.auth.toBroadcaster.verify(
       op.request(msg),
       msg.tracing,
@@ -74,6 +78,7 @@ export const subscribeExactRoute: Route = subscriptionRoute({
   }),
   apply: (store, { url, topic, recovery }) => store.subscribeExact(url, topic, recovery),
   conflictReason: "Already subscribed to this exact topic with this url",
+  callbacks: ({ url, recovery }) => [url, recovery],
 });
 
 /** `POST /v1/subscribe/glob`. */
@@ -84,6 +89,7 @@ export const subscribeGlobRoute: Route = subscriptionRoute({
   confirm: ({ url, recovery, glob }) => ({ type: "confirm_subscribe_glob", url, recovery, glob }),
   apply: (store, { url, glob, recovery }) => store.subscribeGlob(url, glob, recovery),
   conflictReason: "Already subscribed to this glob with this url",
+  callbacks: ({ url, recovery }) => [url, recovery],
 });
 
 /** `POST /v1/unsubscribe/exact`. */

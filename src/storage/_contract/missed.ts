@@ -20,6 +20,21 @@ import {
 /** The cases. */
 export const MISSED_CASES: readonly ContractCase[] = [
   {
+    name: "countPendingMissed counts pending records of both kinds; ping answers ok",
+    fn: (db) =>
+      withStore(db, async (store) => {
+        assert.equal(await store.ping(), "ok");
+        assert.equal(await store.countPendingMissed(), 0);
+        await store.subscribeExact(URL_A, bytes("t"), REC);
+        await store.subscribeGlob(URL_A, "g*", REC);
+        const retry = { attempts: 0, nextRetryAt: 1_000 };
+        await store.upsertMissed(exactKey("t"), REC, bytes("t"), retry);
+        assert.equal(await store.countPendingMissed(), 1);
+        await store.upsertMissed(globKey("g*"), REC, bytes("g1"), retry);
+        assert.equal(await store.countPendingMissed(), 2);
+      }),
+  },
+  {
     name: "missed lifecycle: lease, retry, lease again, clear keeps the subscription",
     fn: (db) =>
       withStore(db, async (store) => {

@@ -47,6 +47,7 @@ import { migrate } from "./schema.ts";
 import { setSubscriptions } from "./set_subscriptions.ts";
 import { Batcher } from "./batch.ts";
 import * as sql from "./sql.ts";
+import { PENDING_MISSED } from "../sqlite/statements.ts";
 import { decodeBlob, nullableText, randomId, type Statement } from "./values.ts";
 
 /** Options of {@link openRqliteStore}. */
@@ -226,6 +227,19 @@ class RqliteStore implements Store {
       (id) => [[sql.GENERATION], [sql.DELETE_GLOB_BY_ID, id], [sql.GENERATION]],
       { url, glob },
     );
+  }
+
+  async ping(): Promise<"ok" | "unavailable"> {
+    if (this.#closed) return "unavailable";
+    const r = await this.#client.query([["SELECT 1"]], this.#deadline());
+    return r.ok ? "ok" : "unavailable";
+  }
+
+  async countPendingMissed(): Promise<number | "unavailable"> {
+    if (this.#closed) return "unavailable";
+    const r = await this.#client.query([[PENDING_MISSED]], this.#deadline());
+    if (!r.ok) return "unavailable";
+    return Number(r.results[0]?.values[0]?.[0] ?? 0);
   }
 
   async listSubscriptions(url: string): Promise<SubscriptionSet | "unavailable"> {

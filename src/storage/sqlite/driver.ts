@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isBusyError } from "./errors.ts";
+
 /** A value bound to or read from SQLite. BLOBs are `Uint8Array`. */
 export type SqlValue = null | number | bigint | string | Uint8Array;
 
@@ -134,6 +136,10 @@ export function transaction<T>(db: SqliteDb, fn: () => T): T {
  * Applies the pragmas every connection of ours wants: WAL for files (readers
  * never block the writer), a busy timeout for other processes sharing the
  * file, and foreign keys.
+ *
+ * `busyTimeoutMs` is SQLite's own wait, which blocks the thread (and so every
+ * request): open with a generous one for start-up, then call
+ * {@link stopBlockingOnBusy} and wait with {@link retryWhileBusy} instead.
  */
 export function configureConnection(db: SqliteDb, path: string, busyTimeoutMs: number): void {
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -142,4 +148,56 @@ export function configureConnection(db: SqliteDb, path: string, busyTimeoutMs: n
     db.exec("PRAGMA synchronous = NORMAL");
   }
   db.exec("PRAGMA foreign_keys = ON");
+}
+
+/** From now on a locked database fails at once (SQLITE_BUSY) instead of blocking the thread. */
+export function stopBlockingOnBusy(db: SqliteDb): void {
+  db.exec("PRAGMA busy_timeout = 0");
+}
+
+/** Longest pause between two attempts on a locked database, ms. */
+const MAX_BACKOFF_MS = 50;
+
+/**
+ * Runs `fn` (a synchronous SQLite operation that is safe to repeat: one
+ * statement or one transaction) and, while it fails with SQLITE_BUSY, runs it
+ * again after a growing pause (1, 2, 4 … 50 ms) until `waitMs` has passed,
+ * then rethrows the last error. The pauses are timers, so other requests run
+ * meanwhile; each attempt costs microseconds because the connection does not
+ * block on busy (see {@link stopBlockingOnBusy}). The first attempt is
+ * synchronous, so an uncontended call costs no timer. `stopped` ends the wait
+ * early (a closed store).
+ */
+export function retryWhileBusy<T>(
+  fn: () => T,
+  waitMs: number,
+  stopped: () => boolean = () => false,
+): T | Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    if (!isBusyError(error) || !(waitMs > 0)) throw error;
+    return retryLater(fn, performance.now() + waitMs, stopped, error);
+  }
+}
+
+async function retryLater<T>(
+  fn: () => T,
+  until: number,
+  stopped: () => boolean,
+  first: unknown,
+): Promise<T> {
+  let last = first;
+  for (let pause = 1;; pause = Math.min(pause * 2, MAX_BACKOFF_MS)) {
+    const left = until - performance.now();
+    if (left <= 0 || stopped()) throw last;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+    if (stopped()) throw last;
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusyError(error)) throw error;
+      last = error;
+    }
+  }
 }

@@ -43,3 +43,19 @@ export function isUnavailableError(e: unknown): boolean {
   }
   return typeof err.message === "string" && UNAVAILABLE_MESSAGE.test(err.message);
 }
+
+/**
+ * Whether `e` is SQLITE_BUSY: another connection (usually another process)
+ * holds a lock we need. Worth retrying a little later, unlike the rest.
+ */
+export function isBusyError(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const err = e as { errcode?: unknown; errno?: unknown; code?: unknown; message?: unknown };
+  for (const n of [err.errcode, err.errno]) {
+    if (typeof n === "number" && n > 0) return (n & 0xff) === 5;
+  }
+  if (typeof err.code === "string" && err.code.startsWith("SQLITE_")) {
+    return err.code === "SQLITE_BUSY" || err.code.startsWith("SQLITE_BUSY_");
+  }
+  return typeof err.message === "string" && /database is locked/i.test(err.message);
+}

@@ -43,7 +43,14 @@ export interface Statements {
   readonly retryGlob: SqliteStatement;
   readonly clearExact: SqliteStatement;
   readonly clearGlob: SqliteStatement;
+  readonly ping: SqliteStatement;
+  readonly pendingMissed: SqliteStatement;
 }
+
+/** Missed records waiting for a MISSED, both tables (the partial indexes answer it). */
+export const PENDING_MISSED = `SELECT (SELECT count(*) FROM ${EXACTS} ` +
+  `WHERE missed_next_retry_at IS NOT NULL) + (SELECT count(*) FROM ${GLOBS} ` +
+  `WHERE missed_next_retry_at IS NOT NULL) AS n`;
 
 /** Prepares {@link Statements} on `db` (whose schema is current). */
 export function prepareStatements(db: SqliteDb): Statements {
@@ -129,5 +136,8 @@ export function prepareStatements(db: SqliteDb): Statements {
       `UPDATE ${GLOBS} SET ${CLEAR_MISSED}, missed_topic = NULL ` +
         `WHERE glob = ? AND url = ? AND missed_lock_id = ?`,
     ),
+    // Reads a page of the schema: the file is there and readable.
+    ping: p(`SELECT 1 FROM ${EXACTS} LIMIT 1`),
+    pendingMissed: p(PENDING_MISSED),
   };
 }

@@ -31,8 +31,17 @@ import type {
   UnsubscribeResult,
   WriteResult,
 } from "../types.ts";
-import { configureConnection, openSqlite, type SqliteDb, transaction } from "./driver.ts";
+import { describeError, type Logger, silentLogger, ThrottledLog } from "../../log.ts";
+import {
+  configureConnection,
+  openSqlite,
+  retryWhileBusy,
+  type SqliteDb,
+  stopBlockingOnBusy,
+  transaction,
+} from "./driver.ts";
 import { isUnavailableError } from "./errors.ts";
+import { DatabaseFile } from "./file_watch.ts";
 import { GlobCache, rollback } from "./glob_cache.ts";
 import { leaseOverdue, releaseMissed, upsertMissed } from "./missed.ts";
 import { migrate } from "./schema.ts";
@@ -43,8 +52,14 @@ import { prepareStatements, type Statements } from "./statements.ts";
 export interface SqliteStoreOptions {
   /** Database file; `""` or `":memory:"` for a private in-memory database. */
   readonly path: string;
-  /** How long to wait for another connection's write lock, ms (default 5000). */
+  /**
+   * How long an operation waits for another connection's lock before it is
+   * `"unavailable"`, ms (default 5000). The wait is asynchronous (short
+   * attempts between timers): other requests go on meanwhile.
+   */
   readonly busyTimeoutMs?: number;
+  /** Where failures are reported (rate limited), with their cause. Default: nowhere. */
+  readonly log?: Logger;
 }
 
 /**
@@ -55,14 +70,26 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   const path = opts.path === "" ? ":memory:" : opts.path;
   const db = await openSqlite(path);
+  const waitMs = opts.busyTimeoutMs ?? 5000;
   try {
-    configureConnection(db, path, opts.busyTimeoutMs ?? 5000);
+    // Start-up may block on a lock like SQLite always does; requests never will.
+    configureConnection(db, path, waitMs);
     migrate(db);
-    return new SqliteStore(db);
+    stopBlockingOnBusy(db);
+    const file = new DatabaseFile(path);
+    return new SqliteStore(db, { path, file, waitMs, log: opts.log ?? silentLogger });
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+interface StoreSettings {
+  readonly path: string;
+  /** The file as opened, to notice it deleted or replaced. */
+  readonly file: DatabaseFile;
+  readonly waitMs: number;
+  readonly log: Logger;
 }
 
 class SqliteStore implements Store {
@@ -70,21 +97,48 @@ class SqliteStore implements Store {
   #st: Statements;
   #globs: GlobCache;
   #closed = false;
+  readonly #settings: StoreSettings;
+  readonly #failures: ThrottledLog;
+  readonly #isClosed = () => this.#closed;
 
-  constructor(db: SqliteDb) {
+  constructor(db: SqliteDb, settings: StoreSettings) {
     this.#db = db;
     this.#st = prepareStatements(db);
     this.#globs = new GlobCache(db);
+    this.#settings = settings;
+    this.#failures = new ThrottledLog(settings.log);
   }
 
-  // Runs `fn`, mapping contention/I/O errors (and a closed store) to "unavailable".
-  #guard<T>(fn: (st: Statements) => T): Promise<T | "unavailable"> {
-    if (this.#closed) return Promise.resolve("unavailable");
+  /**
+   * Runs `fn` (one statement or one transaction, so safe to repeat), waiting
+   * out another process's lock for up to the busy timeout without blocking;
+   * contention, I/O errors, a closed store and a database file deleted or
+   * replaced under us are `"unavailable"` (logged, rate limited, with the cause).
+   */
+  async #guard<T>(
+    op: string,
+    fn: (st: Statements) => T,
+    read = false,
+  ): Promise<T | "unavailable"> {
+    if (this.#closed) return "unavailable";
+    const moved = this.#settings.file.gone(read);
+    if (moved !== null) {
+      this.#failures.error("SQLite database file is gone: restart to open the new one", {
+        op,
+        path: this.#settings.path,
+        cause: moved,
+      });
+      return "unavailable";
+    }
     try {
-      return Promise.resolve(fn(this.#st));
+      return await retryWhileBusy(() => fn(this.#st), this.#settings.waitMs, this.#isClosed);
     } catch (e) {
-      if (isUnavailableError(e)) return Promise.resolve("unavailable");
-      return Promise.reject(e);
+      if (!isUnavailableError(e) || this.#closed) {
+        if (this.#closed) return "unavailable";
+        throw e;
+      }
+      this.#failures.warn("SQLite store unavailable", { op, cause: describeError(e) });
+      return "unavailable";
     }
   }
 
@@ -93,19 +147,21 @@ class SqliteStore implements Store {
     topic: Uint8Array,
     recovery: string | null,
   ): Promise<SubscribeResult> {
-    return this.#guard((st) =>
-      st.subscribeExact.run(url, topic, recovery).changes > 0 ? "success" : "conflict"
+    return this.#guard(
+      "subscribeExact",
+      (st) => st.subscribeExact.run(url, topic, recovery).changes > 0 ? "success" : "conflict",
     );
   }
 
   unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult> {
-    return this.#guard((st) =>
-      st.unsubscribeExact.run(topic, url).changes > 0 ? "success" : "not_found"
+    return this.#guard(
+      "unsubscribeExact",
+      (st) => st.unsubscribeExact.run(topic, url).changes > 0 ? "success" : "not_found",
     );
   }
 
   subscribeGlob(url: string, glob: string, recovery: string | null): Promise<SubscribeResult> {
-    return this.#guard((st) => {
+    return this.#guard("subscribeGlob", (st) => {
       const n = this.#globWrite(() => st.subscribeGlob.run(url, glob, recovery).changes);
       if (n === 0) return "conflict";
       this.#globs.apply([{ op: "put", url, glob, recovery }]);
@@ -114,7 +170,7 @@ class SqliteStore implements Store {
   }
 
   unsubscribeGlob(url: string, glob: string): Promise<UnsubscribeResult> {
-    return this.#guard((st) => {
+    return this.#guard("unsubscribeGlob", (st) => {
       const n = this.#globWrite(() => st.unsubscribeGlob.run(glob, url).changes);
       if (n === 0) return "not_found";
       this.#globs.apply([{ op: "remove", url, glob }]);
@@ -123,7 +179,7 @@ class SqliteStore implements Store {
   }
 
   listSubscriptions(url: string): Promise<SubscriptionSet | "unavailable"> {
-    return this.#guard((st) => {
+    return this.#guard("listSubscriptions", (st) => {
       // One read transaction: both lists come from the same snapshot.
       this.#db.exec("BEGIN DEFERRED");
       try {
@@ -141,18 +197,18 @@ class SqliteStore implements Store {
         rollback(this.#db);
         throw e;
       }
-    });
+    }, true);
   }
 
   setSubscriptions(url: string, desired: SubscriptionSet): Promise<WriteResult> {
-    return this.#guard((st) => {
+    return this.#guard("setSubscriptions", (st) => {
       setSubscriptions(this.#db, st, this.#globs, url, desired);
       return "success" as const;
     });
   }
 
   getSubscribers(topic: Uint8Array): Promise<Subscriber[] | "unavailable"> {
-    return this.#guard((st) => {
+    return this.#guard("getSubscribers", (st) => {
       const out: Subscriber[] = [];
       for (const r of st.exactSubscribers.all(topic)) {
         out.push({
@@ -164,7 +220,7 @@ class SqliteStore implements Store {
       this.#globs.sync();
       for (const g of this.#globs.match(topic)) out.push(g);
       return out;
-    });
+    }, true);
   }
 
   upsertMissed(
@@ -173,7 +229,7 @@ class SqliteStore implements Store {
     topic: Uint8Array,
     retry: MissedRetry,
   ): Promise<WriteResult> {
-    return this.#guard((st) => {
+    return this.#guard("upsertMissed", (st) => {
       upsertMissed(this.#db, st, this.#globs, subscription, recovery, topic, retry);
       return "success" as const;
     });
@@ -184,11 +240,30 @@ class SqliteStore implements Store {
     limit: number,
     leaseMs: number,
   ): Promise<LeasedMissed[] | "unavailable"> {
-    return this.#guard((st) => leaseOverdue(this.#db, st, now, limit, leaseMs));
+    return this.#guard(
+      "leaseOverdueMissed",
+      (st) => leaseOverdue(this.#db, st, now, limit, leaseMs),
+    );
   }
 
   releaseMissed(leased: LeasedMissed, retry: MissedRetry | null): Promise<ReleaseResult> {
-    return this.#guard((st) => releaseMissed(st, leased, retry) ? "ok" : "conflict");
+    return this.#guard(
+      "releaseMissed",
+      (st) => releaseMissed(st, leased, retry) ? "ok" : "conflict",
+    );
+  }
+
+  async ping(): Promise<"ok" | "unavailable"> {
+    const r = await this.#guard("ping", (st) => st.ping.get());
+    return r === "unavailable" ? r : "ok";
+  }
+
+  countPendingMissed(): Promise<number | "unavailable"> {
+    return this.#guard(
+      "countPendingMissed",
+      (st) => Number(st.pendingMissed.get()?.["n"] ?? 0),
+      true,
+    );
   }
 
   close(): Promise<void> {

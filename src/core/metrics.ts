@@ -1,0 +1,116 @@
+/**
+ * The broadcaster's counters: plain numbers and small maps bumped on the hot
+ * path (no labels built per event beyond one string key), read and formatted
+ * only when `/metrics` is scraped (`../http/routes/ops.ts`). Every metric is
+ * documented in the README ("Operating it").
+ *
+ * @module
+ */
+
+/** Upper bounds of the delivery latency histogram, seconds. */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
+
+/** What one outgoing delivery was. */
+export type DeliveryKind = "receive" | "missed";
+
+/** How one outgoing delivery ended. */
+export type DeliveryOutcome = "confirmed" | "unsubscribed" | "failed";
+
+/** A cumulative histogram over {@link LATENCY_BUCKETS}. */
+export class Histogram {
+  /** Observations at most each bucket's bound (not yet cumulative). */
+  readonly counts: number[] = LATENCY_BUCKETS.map(() => 0);
+  /** Every observation. */
+  count = 0;
+  /** Their sum, seconds. */
+  sum = 0;
+
+  /** Adds one observation, seconds. */
+  observe(seconds: number): void {
+    this.count++;
+    this.sum += seconds;
+    const i = LATENCY_BUCKETS.findIndex((bound) => seconds <= bound);
+    if (i >= 0) this.counts[i]!++;
+  }
+}
+
+/** The counters of one broadcaster. */
+export class Metrics {
+  /** Answered requests by `route status` (route: a known path, or "other"). */
+  readonly requests = new Map<string, number>();
+  /** Notifies accepted and fanned out (HTTP and websocket). */
+  notifies = 0;
+  /** Message bytes of those notifies. */
+  bytesIn = 0;
+  /** Message bytes sent in RECEIVE requests to webhooks and other broadcasters. */
+  bytesOut = 0;
+  /** Outgoing deliveries by `kind outcome`. */
+  readonly deliveries = new Map<string, number>();
+  /** Outgoing delivery latency by kind. */
+  readonly latency: Record<DeliveryKind, Histogram> = {
+    receive: new Histogram(),
+    missed: new Histogram(),
+  };
+  /** Outgoing RECEIVE and MISSED requests now in flight. */
+  deliveriesInFlight = 0;
+  /** Messages queued for this process's websocket connections. */
+  websocketDeliveries = 0;
+  /** Store operations that answered `unavailable`, by operation. */
+  readonly storeErrors = new Map<string, number>();
+  /** Notifies refused before their body was read, by reason. */
+  readonly notifyRefusals = new Map<string, number>();
+  /** Deliveries the SSRF guard refused (also counted as failed deliveries). */
+  ssrfRefusals = 0;
+  /** When the broadcaster started, epoch seconds. */
+  readonly startedAt = Date.now() / 1000;
+  /** Incoming connections open, as reported by the runtime adapter (null: it cannot tell). */
+  incomingConnections: number | null = null;
+
+  /** Counts one answered request. */
+  request(route: string, status: number): void {
+    bump(this.requests, `${route} ${status}`);
+  }
+
+  /** Counts one outgoing delivery and its latency. */
+  delivery(kind: DeliveryKind, outcome: DeliveryOutcome, seconds: number): void {
+    bump(this.deliveries, `${kind} ${outcome}`);
+    this.latency[kind].observe(seconds);
+  }
+
+  /** Counts one store operation that answered `unavailable`. */
+  storeError(op: string): void {
+    bump(this.storeErrors, op);
+  }
+
+  /** Counts one notify refused up front (`too_large`, `spool_quota`, `spool_full`, …). */
+  notifyRefused(reason: string): void {
+    bump(this.notifyRefusals, reason);
+  }
+
+  /** For runtime adapters: a connection was accepted. */
+  connectionOpened(): void {
+    this.incomingConnections = (this.incomingConnections ?? 0) + 1;
+  }
+
+  /** For runtime adapters: a connection ended. */
+  connectionClosed(): void {
+    this.incomingConnections = Math.max(0, (this.incomingConnections ?? 1) - 1);
+  }
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}

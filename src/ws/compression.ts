@@ -1,0 +1,245 @@
+/**
+ * zstd on websockets (stateful-websocket.md §10): which compressors a
+ * connection has (id 1, a configured preset, dictionaries trained for it),
+ * which one an outgoing message uses, decoding what the client sends, and
+ * training from the connection's own traffic (§10.5, done for real here: the
+ * reference never trains).
+ *
+ * The process holds one {@link Compression} (the backend, presets, the
+ * training budget, a cache of shared compressed payloads); each connection
+ * one {@link ConnectionCompression}.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { HeldMessage } from "../core/message.ts";
+import type { Logger } from "../log.ts";
+import { loadZstd, trainInWorker, type Zstd, type ZstdDictionary } from "../compression/mod.ts";
+
+/** 2^64 − 1: "no upper bound" in ENABLE_ZSTD_*. */
+export const NO_MAX_SIZE = 0xffff_ffff_ffff_ffffn;
+/** The first id of a dictionary trained for a connection. */
+export const FIRST_CUSTOM_ID = 65_536;
+
+/** A preset dictionary agreed out of band (ids 2–65,535). */
+export interface ZstdPreset {
+  /** Compressor id, 2–65,535. */
+  readonly id: number;
+  /** The raw zstd dictionary. */
+  readonly dictionary: Uint8Array;
+  /** Compression level. */
+  readonly level: number;
+}
+
+/** Compression settings (all optional). */
+export interface CompressionOptions {
+  /** Offer zstd to clients that ask for it. Default true. */
+  readonly enabled?: boolean;
+  /** libzstd to load (Deno, Bun); default the system's (`LONELYPSS_LIBZSTD` also works). */
+  readonly libraryPath?: string;
+  /** Preset dictionaries, announced to clients that ask for their id. */
+  readonly presets?: readonly ZstdPreset[];
+  /** Train dictionaries for clients that allow it. Default true (where the backend can). */
+  readonly training?: boolean;
+  /** Smallest message a preset or trained dictionary is used for, and sampled. Default 32. */
+  readonly minSize?: number;
+  /** Trained dictionaries are used (and samples taken) below this size; id 1 from it. Default 16,384. */
+  readonly trainedMaxSize?: number;
+  /** Sample bytes that trigger the first training (16 KiB dictionary, level 3). Default 100 KiB. */
+  readonly lowWatermark?: number;
+  /** Sample bytes that trigger the second (64 KiB, level 10). Default 10 MiB. */
+  readonly highWatermark?: number;
+  /** After two, retrain this often (with enough new samples), seconds. Default 86,400. */
+  readonly retrainIntervalSeconds?: number;
+  /** Sample bytes held for training across all connections. Default 64 MiB. */
+  readonly maxSampleBytes?: number;
+  /** Decoder window limit, bytes. Default 8 MiB. */
+  readonly maxWindowBytes?: number;
+  /** Largest decompressed length a client may declare; more → close 1009. Default 256 MiB. */
+  readonly maxDecompressedBytes?: number;
+  /** A training taking longer is abandoned, ms. Default 60,000. */
+  readonly trainTimeoutMs?: number;
+}
+
+/** {@link CompressionOptions} with every default applied. */
+export type CompressionSettings = Required<Omit<CompressionOptions, "libraryPath" | "presets">>;
+
+/** The defaults of {@link CompressionOptions}. */
+export const COMPRESSION_DEFAULTS: CompressionSettings = {
+  enabled: true,
+  training: true,
+  minSize: 32,
+  trainedMaxSize: 16_384,
+  lowWatermark: 100 * 1024,
+  highWatermark: 10 * 1024 * 1024,
+  retrainIntervalSeconds: 86_400,
+  maxSampleBytes: 64 * 1024 * 1024,
+  maxWindowBytes: 8 * 1024 * 1024,
+  maxDecompressedBytes: 256 * 1024 * 1024,
+  trainTimeoutMs: 60_000,
+};
+
+/** One compressor of a connection. */
+export interface Compressor {
+  /** Its id on the wire. */
+  readonly id: number;
+  /** Compression level. */
+  readonly level: number;
+  /** Smallest message length it is used for. */
+  readonly minSize: number;
+  /** Messages shorter than this use it; null = no bound. */
+  readonly maxSize: number | null;
+  /** The dictionary, if any. */
+  readonly dictionary: ZstdDictionary | null;
+  /** For id 1 and presets: the key of payloads shared across connections. */
+  readonly shareKey: string | null;
+}
+
+/** A payload compressed for the wire. */
+export interface Compressed {
+  /** The zstd frame. */
+  readonly bytes: Uint8Array;
+  /** Its SHA-512 (what the wire signs). */
+  readonly sha512: Uint8Array;
+}
+
+/** The process-wide part: backend, presets, training budget, shared payloads. */
+export class Compression {
+  readonly zstd: Zstd;
+  readonly settings: CompressionSettings;
+  readonly #presets = new Map<number, { dictionary: ZstdDictionary; level: number }>();
+  readonly #log: Logger;
+  readonly #libraryPath: string | undefined;
+  readonly #shared = new WeakMap<HeldMessage, Map<string, Promise<Compressed>>>();
+  #sampleBytes = 0;
+
+  private constructor(zstd: Zstd, settings: CompressionSettings, log: Logger, lib?: string) {
+    this.zstd = zstd;
+    this.settings = settings;
+    this.#log = log;
+    this.#libraryPath = lib;
+  }
+
+  /**
+   * Loads the backend; null (with one log line saying why) when compression
+   * is off or no backend is usable — then no compressor is ever announced.
+   *
+   * @throws {RangeError} for an invalid preset or setting
+   */
+  static async create(options: CompressionOptions, log: Logger): Promise<Compression | null> {
+    const settings = { ...COMPRESSION_DEFAULTS, ...definedOnly(options) } as CompressionSettings;
+    checkSettings(settings);
+    if (!settings.enabled) return null;
+    const zstd = await loadZstd(
+      options.libraryPath === undefined ? {} : { libraryPath: options.libraryPath },
+    );
+    if ("unavailable" in zstd) {
+      log.warn(`zstd compression disabled: ${zstd.unavailable}`);
+      return null;
+    }
+    const out = new Compression(zstd, settings, log, options.libraryPath);
+    for (const preset of options.presets ?? []) {
+      if (!Number.isInteger(preset.id) || preset.id < 2 || preset.id > 65_535) {
+        zstd.close();
+        throw new RangeError(`Invalid option: zstd preset id ${preset.id} is not in 2–65535`);
+      }
+      out.#presets.set(preset.id, {
+        dictionary: zstd.loadDictionary(preset.dictionary),
+        level: preset.level,
+      });
+    }
+    if (settings.training && !zstd.canTrain) {
+      log.info(
+        `zstd dictionary training is not available with ${zstd.name}; presets and id 1 only`,
+      );
+    }
+    log.debug("zstd compression available", { backend: zstd.name });
+    return out;
+  }
+
+  /** Whether connections may train dictionaries. */
+  get canTrain(): boolean {
+    return this.settings.training && this.zstd.canTrain;
+  }
+
+  /** The preset with this id, if configured. */
+  preset(id: number): { dictionary: ZstdDictionary; level: number } | undefined {
+    return this.#presets.get(id);
+  }
+
+  /**
+   * `message` compressed with `compressor` (whole, in memory). Payloads of id 1
+   * and presets are shared by every connection delivering the same message.
+   */
+  compress(message: HeldMessage, bytes: Uint8Array, compressor: Compressor): Promise<Compressed> {
+    const make = () => {
+      const frame = this.zstd.compress(bytes, {
+        level: compressor.level,
+        dictionary: compressor.dictionary ?? undefined,
+      });
+      return { bytes: frame, sha512: sha512(frame) };
+    };
+    if (compressor.shareKey === null) return Promise.resolve(make());
+    let byKey = this.#shared.get(message);
+    if (byKey === undefined) this.#shared.set(message, byKey = new Map());
+    let made = byKey.get(compressor.shareKey);
+    if (made === undefined) {
+      made = Promise.resolve().then(make);
+      byKey.set(compressor.shareKey, made);
+    }
+    return made;
+  }
+
+  /** Takes `bytes` of the process-wide sample budget; false when it is spent. */
+  takeSampleBytes(bytes: number): boolean {
+    if (this.#sampleBytes + bytes > this.settings.maxSampleBytes) return false;
+    this.#sampleBytes += bytes;
+    return true;
+  }
+
+  /** Returns sample bytes to the budget. */
+  returnSampleBytes(bytes: number): void {
+    this.#sampleBytes -= bytes;
+  }
+
+  /** Trains a dictionary off the request thread. */
+  train(samples: readonly Uint8Array[], dictBytes: number): Promise<Uint8Array> {
+    return trainInWorker(samples, dictBytes, {
+      timeoutMs: this.settings.trainTimeoutMs,
+      ...(this.#libraryPath === undefined ? {} : { libraryPath: this.#libraryPath }),
+    });
+  }
+
+  /** Diagnostics. */
+  get log(): Logger {
+    return this.#log;
+  }
+
+  /** Frees the presets and the backend. */
+  close(): void {
+    for (const { dictionary } of this.#presets.values()) dictionary.close();
+    this.#presets.clear();
+    this.zstd.close();
+  }
+}
+
+function checkSettings(s: CompressionSettings): void {
+  for (const [key, value] of Object.entries(s)) {
+    if (typeof value === "number" && (!Number.isFinite(value) || value <= 0)) {
+      throw new RangeError(`Invalid option: compression.${key} must be a positive number`);
+    }
+  }
+  if (s.lowWatermark > s.highWatermark) {
+    throw new RangeError("Invalid option: compression.lowWatermark exceeds highWatermark");
+  }
+}
+
+/** SHA-512 of `bytes`. */
+export function sha512(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha512").update(bytes).digest());
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
