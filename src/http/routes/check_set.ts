@@ -61,8 +61,6 @@ export const setSubscriptionsRoute: Route = async (req, ctx) => {
   const reading = RequestBody.of(req, ctx);
   const head = await reading.readUntil(parseSetSubscriptionsHead, max);
   if (head instanceof Response) return head;
-  const invalidUrl = checkCallbacks([head.url]);
-  if (invalidUrl !== null) return invalidUrl;
   const verdict = await ctx.auth.toBroadcaster.verify(
     { type: "set_subscriptions", url: head.url, etag: { format: 0, etag: head.etag } },
     head.tracing,
@@ -75,6 +73,7 @@ export const setSubscriptionsRoute: Route = async (req, ctx) => {
   const msg = parseOr400(parseSetSubscriptions, body);
   if (msg instanceof Response) return msg;
   const invalid = checkCallbacks([
+    msg.url,
     ...msg.set.exacts.map((e) => e.recovery),
     ...msg.set.globs.map((g) => g.recovery),
   ]);
