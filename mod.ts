@@ -242,8 +242,8 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     handle: (req, upgrader) => handler.handle(req, upgrader),
     store: ctx.store,
     limits,
-    metrics,
     logger: log,
+    metrics,
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);
       return closing;

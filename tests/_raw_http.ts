@@ -8,7 +8,9 @@
 
 /** A raw connection that records when the server closed it and what it answered. */
 export class RawClient {
+  /** The connection. */
   readonly conn: Deno.TcpConn;
+  /** When it opened, epoch ms. */
   readonly opened = Date.now();
   /** Everything the server sent. */
   text = "";
@@ -20,6 +22,7 @@ export class RawClient {
     this.closed = this.#read();
   }
 
+  /** Connects to the port of `base` on 127.0.0.1. */
   static async open(base: string): Promise<RawClient> {
     const port = Number(new URL(base).port);
     return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
@@ -63,6 +66,7 @@ export class RawClient {
     return sent;
   }
 
+  /** Closes our end (idempotent). */
   close(): void {
     try {
       this.conn.close();

@@ -29,8 +29,6 @@ import { sweepOnce } from "../src/delivery/sweeper.ts";
 import { silentLogger } from "../src/log.ts";
 import type { Context } from "../src/core/context.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";
-import { ByteBudget } from "../src/core/byte_budget.ts";
-import { Semaphore } from "../src/delivery/semaphore.ts";
 
 const TOPIC = new TextEncoder().encode("cache/bust");
 const MESSAGE = new TextEncoder().encode("user 42 changed");
@@ -186,8 +184,6 @@ async function missedScenario(
       log: silentLogger,
       local: NO_LOCAL_SUBSCRIBERS,
       ...contextParts(b.broadcaster.limits),
-      outgoing: new Semaphore(b.broadcaster.limits.maxOutgoingConnections),
-      bodyMemory: new ByteBudget(b.broadcaster.limits.maxBufferedBodyBytes),
     };
     await check(ctx, sub, b);
   } finally {

@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hmacAuth } from "../src/auth/hmac.ts";
 import { memoryReplayStore } from "../src/auth/replay_store.ts";
@@ -134,10 +134,12 @@ Deno.test("request bodies past the memory budget are answered 503 with Retry-Aft
   }
 });
 
-/** Resident memory of `pid`, bytes (Linux). */
+/** Resident memory of `pid`, bytes (`ps`: Deno reads another process's /proc only with -A). */
 async function rss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  const kib = Number(new TextDecoder().decode(out.stdout).trim());
+  if (!out.success || !Number.isFinite(kib) || kib <= 0) throw new Error(`No RSS for ${pid}`);
+  return kib * 1024;
 }
 
 /** A chunked body of `size` zero bytes, made on demand. */

@@ -16,8 +16,6 @@ import { noneAuth } from "../src/auth/none.ts";
 import { silentLogger } from "../src/log.ts";
 import type { Context } from "../src/core/context.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";
-import { ByteBudget } from "../src/core/byte_budget.ts";
-import { Semaphore } from "../src/delivery/semaphore.ts";
 
 const TOPIC = new TextEncoder().encode("orders/42");
 const MESSAGE = new TextEncoder().encode("missed me?");
@@ -40,8 +38,6 @@ function contextOf(b: TestBroadcaster): Context {
     log: silentLogger,
     local: NO_LOCAL_SUBSCRIBERS,
     ...contextParts(b.broadcaster.limits),
-    outgoing: new Semaphore(b.broadcaster.limits.maxOutgoingConnections),
-    bodyMemory: new ByteBudget(b.broadcaster.limits.maxBufferedBodyBytes),
   };
 }
 

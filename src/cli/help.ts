@@ -75,12 +75,12 @@ Options:
   --debug              print stack traces on errors
   -h, --help           show this help
 
-GET <prefix>/healthz, /readyz and /metrics (Prometheus) are served beside the
-protocol; LONELYPSS_METRICS_TOKEN makes /metrics require "Bearer <token>".
-
 Without authorization anyone who can reach the broadcaster can subscribe any URL
 and publish: bound elsewhere than this machine, serve prints a warning. Start
 with "lonelypss setup" (hmac both ways).
+
+GET <prefix>/healthz, /readyz and /metrics (Prometheus) are served beside the
+protocol; LONELYPSS_METRICS_TOKEN makes /metrics require "Bearer <token>".
 
 Ctrl+C or SIGTERM stops accepting requests, lets deliveries in flight finish
 (up to the grace period) and closes the database cleanly.`;

@@ -16,8 +16,8 @@ const RESERVED = 64;
 
 /**
  * The soft limit on open files (`ulimit -n`), read from `/proc/self/limits`
- * (Linux; works on Deno, Bun and Node alike), or null where that file is
- * missing or unreadable (other systems, or no read permission).
+ * (Linux; Node and Bun read it freely, Deno only with `--allow-all`), or null
+ * where that file is missing or unreadable.
  */
 export function openFilesLimit(): number | null {
   let text: string;

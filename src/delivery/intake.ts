@@ -104,7 +104,7 @@ export class MessageSink {
   readonly #hash = createHash("sha512");
   readonly #chunks: Uint8Array[] = [];
   readonly #spool: SpoolFile | null;
-  /** Gives back the spool bytes or the memory budget reserved for this message (once). */
+  /** Gives back the memory or spool bytes reserved for this message (once). */
   readonly #release: () => void;
   #received = 0n;
   #ended = false;
@@ -116,10 +116,10 @@ export class MessageSink {
   }
 
   /**
-   * Starts a message of `length` bytes: in memory when at most the threshold
-   * and `memory` (the budget for request bodies) can hold it while keeping a
-   * quarter free for other requests; otherwise spooled, after reserving its
-   * length in `budget`.
+   * Starts a message of `length` bytes: in memory up to the threshold while
+   * `memory` (the budget for request bodies) can hold it with a quarter left
+   * free for other requests; else spooled, after reserving its length in
+   * `budget`.
    *
    * @throws {SpoolError} when the quota cannot take it or the file cannot be created
    */
@@ -130,15 +130,15 @@ export class MessageSink {
     memory?: ByteBudget,
   ): Promise<MessageSink> {
     const bytes = Number(length);
-    const inMemory = length <= BigInt(limits.spoolThresholdBytes) &&
-      (memory === undefined || memory.tryReserve(bytes, memory.max / 4));
-    if (inMemory) {
-      let held = memory !== undefined;
-      const releaseMemory = () => {
-        if (held) memory!.release(bytes);
-        held = false;
-      };
-      return new MessageSink(length, null, releaseMemory);
+    if (
+      length <= BigInt(limits.spoolThresholdBytes) &&
+      (memory === undefined || memory.tryReserve(bytes, memory.max / 4))
+    ) {
+      return new MessageSink(
+        length,
+        null,
+        memory === undefined ? noop : once(() => memory.release(bytes)),
+      );
     }
     if (budget !== undefined && !budget.reserve(bytes)) {
       throw new SpoolError(
@@ -146,12 +146,7 @@ export class MessageSink {
         "Insufficient storage: the spool quota cannot hold this message now",
       );
     }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      budget?.release(bytes);
-    };
+    const release = once(() => budget?.release(bytes));
     try {
       return new MessageSink(length, await SpoolFile.create(limits.spoolDir), release);
     } catch (error) {
@@ -231,13 +226,22 @@ export class MessageSink {
     if (this.#ended) return;
     this.#ended = true;
     this.#chunks.length = 0;
-    this.#release();
     await this.#spool?.remove();
     this.#release();
   }
 }
 
 function noop(): void {}
+
+/** `fn`, callable any number of times, running once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
 
 /** `message`, whose disposal also returns its share of the memory budget. */
 function releasing(message: HeldMessage, release: () => void): HeldMessage {

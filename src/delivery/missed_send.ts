@@ -9,6 +9,7 @@ import type { Context } from "../core/context.ts";
 import { ParseError } from "../protocol/bytes.ts";
 import { encodeMissed, parseResponseConfirmMissed } from "../protocol/missed.ts";
 import { postBytes } from "./http_client.ts";
+import { holding } from "./semaphore.ts";
 
 /** Longest well-formed RESPONSE_CONFIRM_MISSED: type, lp16 authorization, lp16 tracing. */
 export const MAX_MISSED_RESPONSE_BYTES = 2 + 2 + 65_535 + 2 + 65_535;
@@ -28,13 +29,12 @@ export async function sendMissed(
   topic: Uint8Array,
   signal?: AbortSignal,
 ): Promise<MissedOutcome> {
-  const release = await ctx.outgoing.acquire(signal);
-  if (release === null) return { ok: false, reason: "Shutting down" };
-  try {
-    return await exchange(ctx, recovery, topic, signal);
-  } finally {
-    release();
-  }
+  return await holding(
+    ctx.outgoing,
+    signal,
+    { ok: false, reason: "Shutting down" },
+    () => exchange(ctx, recovery, topic, signal),
+  );
 }
 
 async function exchange(

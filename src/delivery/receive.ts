@@ -14,6 +14,7 @@ import {
   reprDigestHeader,
 } from "../protocol/receive.ts";
 import { postBytes } from "./http_client.ts";
+import { holding } from "./semaphore.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 
 /**
@@ -42,13 +43,12 @@ export async function sendReceive(
   signal?: AbortSignal,
 ): Promise<ReceiveOutcome> {
   // Taken before signing, so a long wait never ages the authorization.
-  const release = await ctx.outgoing.acquire(signal);
-  if (release === null) return { kind: "failed", reason: "Shutting down" };
-  try {
-    return await exchange(ctx, url, msg, signal);
-  } finally {
-    release();
-  }
+  return await holding(
+    ctx.outgoing,
+    signal,
+    { kind: "failed", reason: "Shutting down" },
+    () => exchange(ctx, url, msg, signal),
+  );
 }
 
 async function exchange(

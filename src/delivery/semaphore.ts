@@ -86,3 +86,22 @@ export class Semaphore implements Slots {
     };
   }
 }
+
+/**
+ * Runs `fn` holding one of `slots`, released however `fn` ends; `aborted`
+ * without running `fn` when `signal` aborts while waiting for a slot.
+ */
+export async function holding<T>(
+  slots: Slots,
+  signal: AbortSignal | undefined,
+  aborted: T,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const release = await slots.acquire(signal);
+  if (release === null) return aborted;
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Semaphore } from "./semaphore.ts";
+import { holding, Semaphore } from "./semaphore.ts";
 
 Deno.test("Semaphore never lets more than its capacity run, across any number of callers", async () => {
   const slots = new Semaphore(3);
@@ -67,4 +67,18 @@ Deno.test("Semaphore acquire gives up when its signal aborts, and the slot goes 
 Deno.test("Semaphore refuses a capacity below one", () => {
   assert.throws(() => new Semaphore(0), RangeError);
   assert.throws(() => new Semaphore(1.5), RangeError);
+});
+
+Deno.test("holding releases its slot however the work ends, and skips it when aborted", async () => {
+  const slots = new Semaphore(1);
+  assert.equal(await holding(slots, undefined, "aborted", () => Promise.resolve("done")), "done");
+  await assert.rejects(holding(slots, undefined, "aborted", () => Promise.reject(new Error("x"))));
+  assert.equal(slots.inUse, 0);
+  let ran = false;
+  const skipped = await holding(slots, AbortSignal.abort(), "aborted", () => {
+    ran = true;
+    return Promise.resolve("done");
+  });
+  assert.equal(skipped, "aborted");
+  assert.equal(ran, false);
 });

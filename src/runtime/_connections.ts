@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import { type Logger, ThrottledLog } from "../log.ts";
 
 /** What the table enforces. */
 export interface ConnectionPolicy {
@@ -100,11 +100,7 @@ export class TrackedConnection {
    * adapter reports {@link TrackedConnection.closed}.
    */
   close(): void {
-    if (this.#gone || this.#closing) return;
-    this.#closing = true;
-    this.#stopTimer();
-    this.#table._busy(this);
-    this.#hooks.close();
+    if (this.#startClosing()) this.#hooks.close();
   }
 
   /**
@@ -113,11 +109,16 @@ export class TrackedConnection {
    * when shutting down).
    */
   finish(): void {
-    if (this.#gone || this.#closing) return;
+    if (this.#startClosing()) this.#hooks.finish();
+  }
+
+  /** False when already closing or gone; else no longer idle nor timed. */
+  #startClosing(): boolean {
+    if (this.#gone || this.#closing) return false;
     this.#closing = true;
     this.#stopTimer();
     this.#table._busy(this);
-    this.#hooks.finish();
+    return true;
   }
 
   /** @internal Starts the header or keep-alive timer (the table calls it on idle). */
@@ -238,38 +239,27 @@ export class ConnectionTable {
 /**
  * What to do after `accept` (or anything else that needs a descriptor) fails
  * with EMFILE, ENFILE, ENOBUFS, …: wait a little longer each time in a row
- * (10 ms doubling to 1 s), and log at most one line per `logEveryMs` saying
- * how many failed since the last line.
+ * (10 ms doubling to 1 s), and log at most one line per `logEveryMs`
+ * (`ThrottledLog`: the next line says how many were held back).
  */
 export class AcceptErrors {
-  readonly #log: Logger;
+  readonly #log: ThrottledLog;
   readonly #what: string;
-  readonly #logEveryMs: number;
   #delayMs = 0;
-  #unlogged = 0;
-  #lastLogAt = -Infinity;
 
   /** Logs `what` failed through `log`, at most once per `logEveryMs`. */
   constructor(log: Logger, what = "Accepting connections", logEveryMs = 10_000) {
-    this.#log = log;
+    this.#log = new ThrottledLog(log, logEveryMs);
     this.#what = what;
-    this.#logEveryMs = logEveryMs;
   }
 
   /** Records a failure; returns how long to wait before accepting again, ms. */
   failed(error: unknown): number {
     this.#delayMs = Math.min(Math.max(this.#delayMs * 2, 10), 1000);
-    this.#unlogged++;
-    const now = Date.now();
-    if (now - this.#lastLogAt >= this.#logEveryMs) {
-      this.#log.warn(`${this.#what} failed; backing off, still serving`, {
-        error: error instanceof Error ? error.message : String(error),
-        failures: this.#unlogged,
-        retryInMs: this.#delayMs,
-      });
-      this.#lastLogAt = now;
-      this.#unlogged = 0;
-    }
+    this.#log.warn(`${this.#what} failed; backing off, still serving`, {
+      error: error instanceof Error ? error.message : String(error),
+      retryInMs: this.#delayMs,
+    });
     return this.#delayMs;
   }
 

@@ -233,6 +233,7 @@ class DenoFront {
         linger = setTimeout(close, LINGER_MS);
       },
     });
+    this.#broadcaster.metrics.connectionOpened();
     try {
       try {
         upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
@@ -257,6 +258,7 @@ class DenoFront {
       clearTimeout(linger);
       close();
       tracked.closed();
+      this.#broadcaster.metrics.connectionClosed();
     }
   }
 }

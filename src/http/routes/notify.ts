@@ -4,9 +4,12 @@
  * out, and answers RESPONSE_NOTIFY with simple tracing (DECISIONS §5).
  *
  * The body is never buffered whole (except a small one, ≤ 64 KiB by its
- * Content-Length, read in one call): the header is at most 131 402 bytes,
- * the message stays in memory up to `spoolThresholdBytes` and goes to a
- * spool file beyond, which is deleted however the request ends.
+ * Content-Length, read into one buffer): the header is at most 131 402
+ * bytes, the message stays in memory up to `spoolThresholdBytes` (while the
+ * memory budget for request bodies has room) and goes to a spool file
+ * beyond, which is deleted however the request ends. Without an
+ * Authorization header where one is required, nothing is read (401); a body
+ * that stalls or trickles is cut (408, see `../request_body.ts`).
  *
  * @module
  */
@@ -28,9 +31,9 @@ import { describeError } from "../../log.ts";
 const U32_MAX = 0xffff_ffff;
 
 /**
- * Bodies declaring at most this many bytes are read in one call: cheaper than
- * a stream reader for the small notifies that are the common case, and the
- * declared length bounds what is held.
+ * Bodies declaring at most this many bytes are read whole first: cheaper
+ * than parsing chunk by chunk for the small notifies that are the common
+ * case, and the declared length bounds what is held.
  */
 const READ_WHOLE_BYTES = 64 * 1024;
 
