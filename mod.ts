@@ -32,6 +32,8 @@ import type { AuthConfig } from "./src/auth/types.ts";
 import { deadline } from "./src/deadline.ts";
 import { startSweeper } from "./src/delivery/sweeper.ts";
 import { holdOutgoingClient } from "./src/delivery/http1/mod.ts";
+import { Semaphore } from "./src/delivery/semaphore.ts";
+import { ByteBudget } from "./src/core/byte_budget.ts";
 import type { Context, Limits } from "./src/core/context.ts";
 import { createHandler, type Handler, normalisePrefix } from "./src/http/handler.ts";
 import { type OpsOptions, opsRoutes } from "./src/http/routes/ops.ts";
@@ -148,6 +150,8 @@ export interface Broadcaster {
   readonly store: Store;
   /** The effective limits. */
   readonly limits: Limits;
+  /** Where diagnostics go (the runtime adapters log there too). */
+  readonly logger: Logger;
   /**
    * The counters behind `/metrics`. Runtime adapters that can see connections
    * report them through `connectionOpened` / `connectionClosed`.
@@ -202,6 +206,8 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     metrics,
     spool: new SpoolBudget(limits.spoolQuotaBytes),
     outbound,
+    outgoing: new Semaphore(limits.maxOutgoingConnections),
+    bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
   };
   const zstd = hub === null ? null : await Compression.create(options.compression ?? {}, log);
   const ws = hub === null
@@ -219,7 +225,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     }),
   );
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
-  const releaseClient = await holdOutgoingClient();
+  const releaseClient = await holdOutgoingClient(limits.maxOutgoingConnections);
 
   async function shutdown(graceMs: number): Promise<void> {
     await ws?.close(Math.min(graceMs, 5_000));
@@ -240,6 +246,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     handle: (req, upgrader) => handler.handle(req, upgrader),
     store: ctx.store,
     limits,
+    logger: log,
     metrics,
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);

@@ -6,6 +6,7 @@
 
 import { tmpdir } from "node:os";
 import type { Limits, MissedRetryPolicy } from "./core/context.ts";
+import { processDescriptorShares } from "./core/descriptors.ts";
 
 /** Default retry policy: the reference template's (config chapter §2.5), ~20 tries over ~3 h. */
 export const DEFAULT_MISSED_RETRY: MissedRetryPolicy = {
@@ -17,10 +18,24 @@ export const DEFAULT_MISSED_RETRY: MissedRetryPolicy = {
   jitterSeconds: 2,
 };
 
-/** Default limits; every one can be overridden. */
+/** Default of {@link Limits.maxBufferedBodyBytes} (raised to `maxBodyBytes` if that is larger). */
+export const DEFAULT_BUFFERED_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Default limits; every one can be overridden. The connection caps come from
+ * this process's open-files limit (see `core/descriptors.ts`).
+ */
 export function defaultLimits(): Limits {
+  const shares = processDescriptorShares();
   return {
     maxBodyBytes: 64 * 1024 * 1024,
+    maxBufferedBodyBytes: DEFAULT_BUFFERED_BODY_BYTES,
+    bodyIdleTimeoutMs: 10_000,
+    bodyMinBytesPerSecond: 4096,
+    headersTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 30_000,
+    maxConnections: shares.incoming,
+    maxOutgoingConnections: shares.outgoing,
     spoolThresholdBytes: 10 * 1024 * 1024,
     spoolDir: tmpdir(),
     spoolQuotaBytes: 8 * 1024 * 1024 * 1024,
@@ -49,13 +64,26 @@ export function defaultLimits(): Limits {
 
 /** Merges overrides into the defaults and checks every value. */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const given = definedOnly(overrides);
+  const defaults = defaultLimits();
   const limits: Limits = {
-    ...defaultLimits(),
-    ...definedOnly(overrides),
+    ...defaults,
+    // A set_subscriptions body as large as allowed must fit in the budget.
+    maxBufferedBodyBytes: Math.max(
+      defaults.maxBufferedBodyBytes,
+      given.maxBodyBytes ?? defaults.maxBodyBytes,
+    ),
+    ...given,
     missedRetry: { ...DEFAULT_MISSED_RETRY, ...definedOnly(overrides.missedRetry ?? {}) },
   };
   const positive: (keyof Limits)[] = [
     "maxBodyBytes",
+    "maxBufferedBodyBytes",
+    "bodyIdleTimeoutMs",
+    "headersTimeoutMs",
+    "keepAliveTimeoutMs",
+    "maxConnections",
+    "maxOutgoingConnections",
     "fanoutConcurrency",
     "connectTimeoutMs",
     "totalTimeoutMs",
@@ -76,6 +104,18 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   ];
   for (const key of positive) requirePositive(key, limits[key] as number);
   requireNonNegative("websocketMaxUnacknowledged", limits.websocketMaxUnacknowledged);
+  requireNonNegative("bodyMinBytesPerSecond", limits.bodyMinBytesPerSecond);
+  for (const key of ["maxConnections", "maxOutgoingConnections"] as const) {
+    if (!Number.isInteger(limits[key])) {
+      throw new RangeError(`Invalid option: ${key} must be an integer, got ${limits[key]}`);
+    }
+  }
+  if (limits.maxBufferedBodyBytes < limits.maxBodyBytes) {
+    throw new RangeError(
+      `Invalid option: maxBufferedBodyBytes (${limits.maxBufferedBodyBytes}) must be at least ` +
+        `maxBodyBytes (${limits.maxBodyBytes}), or no body that large could ever be accepted`,
+    );
+  }
   if (limits.websocketMaxMessageBytes < 1024 || limits.websocketMaxMessageBytes > 4 * 1024 * 1024) {
     throw new RangeError(
       `Invalid option: websocketMaxMessageBytes must be from 1024 to 4194304 (the official ` +

@@ -103,6 +103,8 @@ export async function runCli(args: string[], opts: SpawnOptions = {}): Promise<R
 export interface Served extends AsyncDisposable {
   /** Base url from the banner (prefix included). */
   readonly url: string;
+  /** The child's process id (the runtime itself: `exec` replaces a wrapping shell). */
+  readonly pid: number;
   /** The banner line. */
   readonly banner: string;
   /** Resolves with the first stderr line matching `re`. */
@@ -143,6 +145,7 @@ export async function startServe(
   const stop = (signal: Deno.Signal = "SIGTERM") => stopped ??= stopWith(signal);
   return {
     url: match[1]!,
+    pid: child.pid,
     banner: first!,
     waitForStderr: (re) => stderr.waitFor(re),
     stop,

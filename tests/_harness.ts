@@ -20,6 +20,8 @@ import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import type { Limits } from "../src/core/context.ts";
 import { Metrics } from "../src/core/metrics.ts";
 import { SpoolBudget } from "../src/core/spool_budget.ts";
+import { ByteBudget } from "../src/core/byte_budget.ts";
+import { Semaphore } from "../src/delivery/semaphore.ts";
 import { type Logger, ThrottledLog } from "../src/log.ts";
 import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
 import {
@@ -141,11 +143,20 @@ export async function checkEtag(base: string, url: string): Promise<Uint8Array> 
 export function contextParts(
   limits: Limits,
   log: Logger = silentLogger,
-): { metrics: Metrics; spool: SpoolBudget; faults: ThrottledLog; outbound: null } {
+): {
+  metrics: Metrics;
+  spool: SpoolBudget;
+  faults: ThrottledLog;
+  outbound: null;
+  outgoing: Semaphore;
+  bodyMemory: ByteBudget;
+} {
   return {
     outbound: null,
     metrics: new Metrics(),
     spool: new SpoolBudget(limits.spoolQuotaBytes),
     faults: new ThrottledLog(log),
+    outgoing: new Semaphore(limits.maxOutgoingConnections),
+    bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
   };
 }

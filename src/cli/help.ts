@@ -39,7 +39,8 @@ Options:
   --to-broadcasters-secret <secret>       its secret (default: 64 random bytes, base64url)
   --to-subscribers-auth hmac|token|none   auth of messages to subscribers (default hmac)
   --to-subscribers-secret <secret>        its secret (default: 64 random bytes, base64url)
-  --host <addr>                           interface serve binds (default 0.0.0.0)
+  --host <addr>                           interface serve binds (default 0.0.0.0, or
+                                          127.0.0.1 with --to-broadcasters-auth none)
   --port <n>                              port serve listens on (default 3003)
   -h, --help                              show this help
 
@@ -55,7 +56,9 @@ Flags beat environment variables, which beat the configuration file.
 
 Options:
   --config <path>      configuration file            LONELYPSS_CONFIG      default ./lonelypss.json
-  --host <addr>        interface to bind             LONELYPSS_HOST        default 0.0.0.0
+  --host <addr>        interface to bind             LONELYPSS_HOST        default 127.0.0.1, or
+                                                     0.0.0.0 when requests to the broadcaster need
+                                                     authorization (the secrets file says so)
   --port <n>           port, 0 = any free one        LONELYPSS_PORT        default 3003
   --db <path>          SQLite file, or :memory:      LONELYPSS_DB          default subscriptions.db
   --rqlite-url <urls>  rqlite node urls, comma-separated, instead of --db
@@ -71,6 +74,10 @@ Options:
                        this one (websocket relay)                          first websocket request
   --debug              print stack traces on errors
   -h, --help           show this help
+
+Without authorization anyone who can reach the broadcaster can subscribe any URL
+and publish: bound elsewhere than this machine, serve prints a warning. Start
+with "lonelypss setup" (hmac both ways).
 
 GET <prefix>/healthz, /readyz and /metrics (Prometheus) are served beside the
 protocol; LONELYPSS_METRICS_TOKEN makes /metrics require "Bearer <token>".

@@ -22,7 +22,13 @@ import { loadCompression } from "./config_compression.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { SERVE_HELP } from "./help.ts";
 import type { Io } from "./io.ts";
-import { resolveSettings, type ServeFlags, type ServeSettings } from "./settings.ts";
+import {
+  defaultHost,
+  isLoopback,
+  resolveSettings,
+  type ServeFlags,
+  type ServeSettings,
+} from "./settings.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs `serve` with `args` (after the command name); returns the exit code once stopped. */
@@ -71,29 +77,33 @@ async function run(
   const config = await findConfig(flags.config ?? io.env.LONELYPSS_CONFIG, io.cwd);
   const settings = resolveSettings(flags, io.env, config);
   const logger = consoleLogger(settings.logLevel);
-  const { broadcaster, authKinds } = await open(settings, logger);
+  const { broadcaster, authKinds, toBroadcaster } = await open(settings, logger);
+  const host = settings.host ?? defaultHost(toBroadcaster);
   let server: RunningServer;
   try {
-    server = await listen(broadcaster, { hostname: settings.host, port: settings.port });
+    server = await listen(broadcaster, { hostname: host, port: settings.port });
   } catch (e) {
     await broadcaster.close(0);
     if (e instanceof AddressInUseError) {
       throw new CliError(
-        `Port ${settings.port} on ${settings.host} is already in use: ` +
+        `Port ${settings.port} on ${host} is already in use: ` +
           `stop the other server or pick another port with --port`,
         1,
         { cause: e },
       );
     }
-    throw new CliError(
-      `Cannot listen on ${settings.host}:${settings.port}: ${errorMessage(e)}`,
-      1,
-      {
-        cause: e,
-      },
-    );
+    throw new CliError(`Cannot listen on ${host}:${settings.port}: ${errorMessage(e)}`, 1, {
+      cause: e,
+    });
   }
   io.out(banner(server, settings, authKinds));
+  if (toBroadcaster === "none" && !isLoopback(host)) {
+    io.err(
+      `${io.errColour.red("warning:")} no authorization is configured and ${host} is ` +
+        `reachable from other machines: anyone who can reach it can subscribe any URL and ` +
+        `publish. Run "lonelypss setup" for hmac authorization both ways, or bind 127.0.0.1.`,
+    );
+  }
 
   const signal = await Promise.race([stopped, server.finished.then(() => null)]);
   if (signal !== null) {
@@ -115,7 +125,11 @@ async function findConfig(given: string | undefined, cwd: string): Promise<FileC
 async function open(
   settings: ServeSettings,
   logger: Logger,
-): Promise<{ broadcaster: Broadcaster; authKinds: string }> {
+): Promise<{
+  broadcaster: Broadcaster;
+  authKinds: string;
+  toBroadcaster: "none" | "token" | "hmac";
+}> {
   const compression = await loadCompression(settings.compression);
   let secrets: SecretsFile | null = null;
   if (settings.secrets !== null) {
@@ -186,7 +200,7 @@ async function open(
     const authKinds = auth === undefined
       ? "none/none"
       : `${auth.toBroadcaster.kind}/${auth.toSubscriber.kind}`;
-    return { broadcaster, authKinds };
+    return { broadcaster, authKinds, toBroadcaster: auth?.toBroadcaster.kind ?? "none" };
   } catch (e) {
     await Promise.all([closeAuth(), store?.close()]);
     throw new CliError(`Cannot open database ${storageLabel(settings)}: ${errorMessage(e)}`, 1, {

@@ -34,8 +34,11 @@ export interface ServeFlags {
 
 /** Everything `serve` needs, resolved. */
 export interface ServeSettings {
-  /** Interface to bind. */
-  readonly host: string;
+  /**
+   * Interface to bind, as asked for (flag, environment or configuration
+   * file); null when not asked: see {@link defaultHost}.
+   */
+  readonly host: string | null;
   /** Port (0 = any free one). */
   readonly port: number;
   /** Subscriptions database (SQLite), unless `rqlite` is set. */
@@ -81,7 +84,7 @@ export function resolveSettings(
     if (e !== undefined && e !== "") return { text: e, what: name };
     return null;
   };
-  const host = pick("host", "LONELYPSS_HOST")?.text ?? config?.host ?? "0.0.0.0";
+  const host = pick("host", "LONELYPSS_HOST")?.text ?? config?.host ?? null;
   const portText = pick("port", "LONELYPSS_PORT");
   const port = portText === null
     ? config?.port ?? 3003
@@ -142,6 +145,22 @@ export function resolveSettings(
       ...(env.LONELYPSS_METRICS_TOKEN ? { metricsToken: env.LONELYPSS_METRICS_TOKEN } : {}),
     },
   };
+}
+
+/**
+ * Where `serve` binds when no host was asked for: this machine only
+ * (`127.0.0.1`) unless requests to the broadcaster need authorization, then
+ * every interface (`0.0.0.0`). With no authorization, anyone who can reach
+ * the broadcaster can subscribe any URL and publish.
+ */
+export function defaultHost(toBroadcasterAuth: "none" | "token" | "hmac"): string {
+  return toBroadcasterAuth === "none" ? "127.0.0.1" : "0.0.0.0";
+}
+
+/** True for an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /**

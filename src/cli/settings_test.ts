@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { CliError, UsageError } from "./errors.ts";
 import { parseConfigFile } from "./config.ts";
-import { resolveSettings } from "./settings.ts";
+import { defaultHost, isLoopback, resolveSettings } from "./settings.ts";
 
 Deno.test("settings: defaults without flags, environment or config", () => {
   assert.deepEqual(resolveSettings({}, {}, null), {
-    host: "0.0.0.0",
+    host: null,
     port: 3003,
     database: "subscriptions.db",
     rqlite: null,
@@ -124,4 +124,19 @@ Deno.test("settings: rqlite from the file, the flags, or neither", () => {
     () => resolveSettings({ "rqlite-consistency": "weak" }, {}, null),
     /--rqlite-consistency needs an rqlite cluster/,
   );
+});
+
+Deno.test("settings: the host is unset unless asked for; unset, it follows the authorization", () => {
+  assert.equal(resolveSettings({}, { LONELYPSS_HOST: "0.0.0.0" }, null).host, "0.0.0.0");
+  assert.equal(resolveSettings({}, {}, { host: "10.0.0.5", limits: {} }).host, "10.0.0.5");
+  assert.equal(resolveSettings({ host: "::" }, {}, null).host, "::");
+  assert.equal(defaultHost("none"), "127.0.0.1");
+  assert.equal(defaultHost("hmac"), "0.0.0.0");
+  assert.equal(defaultHost("token"), "0.0.0.0");
+  for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) {
+    assert.equal(isLoopback(host), true, host);
+  }
+  for (const host of ["0.0.0.0", "::", "10.0.0.5", "example.com"]) {
+    assert.equal(isLoopback(host), false, host);
+  }
 });

@@ -21,7 +21,7 @@ import { CliError, errorMessage, UsageError } from "./errors.ts";
 import { SETUP_HELP } from "./help.ts";
 import type { Io } from "./io.ts";
 import { selfCommand } from "./self.ts";
-import { parseUrls } from "./settings.ts";
+import { defaultHost, parseUrls } from "./settings.ts";
 
 const AUTH_KINDS = ["hmac", "token", "none"] as const;
 type AuthKind = (typeof AUTH_KINDS)[number];
@@ -70,7 +70,8 @@ export async function setup(args: string[], io: Io): Promise<number> {
     flags["to-subscribers-auth"],
     flags["to-subscribers-secret"],
   );
-  const host = flags.host ?? "0.0.0.0";
+  // Without authorization of requests to the broadcaster, this machine only.
+  const host = flags.host ?? defaultHost(toBroadcaster.kind);
   if (host === "") throw new UsageError("Invalid --host: must not be empty");
   const port = parseInteger("--port", flags.port ?? "3003", 0, 65535);
 

@@ -9,6 +9,7 @@
 import type { AuthConfig } from "../auth/types.ts";
 import type { Store } from "../storage/types.ts";
 import type { Logger, ThrottledLog } from "../log.ts";
+import type { ByteBudget } from "./byte_budget.ts";
 import type { LocalSubscribers } from "./local.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OutboundGuard } from "./outbound.ts";
@@ -16,8 +17,44 @@ import type { SpoolBudget } from "./spool_budget.ts";
 
 /** Limits and tunables the routes and the delivery code read. */
 export interface Limits {
-  /** Largest request body accepted by every route but notify, bytes (413 beyond). */
+  /**
+   * Largest set_subscriptions body, bytes (413 beyond). Every other route but
+   * notify and the relay's receive is capped at the largest valid body of its
+   * message (e.g. 256 KiB for a subscribe), or at this if smaller.
+   */
   readonly maxBodyBytes: number;
+  /**
+   * Request-body bytes held in memory at once, all requests together. A
+   * request that would go over is answered 503 with Retry-After; a notify
+   * message that would go over is spooled to disk instead.
+   */
+  readonly maxBufferedBodyBytes: number;
+  /**
+   * Longest stretch, ms, the server may wait on a request body; each such
+   * stretch must bring `bodyMinBytesPerSecond` on average (or the rest of the
+   * body), else the request is cut with 408.
+   */
+  readonly bodyIdleTimeoutMs: number;
+  /** Slowest request body accepted, bytes per second, averaged over `bodyIdleTimeoutMs`. */
+  readonly bodyMinBytesPerSecond: number;
+  /**
+   * A connection must deliver complete request headers within this, ms, from
+   * when it opened (Deno, Node).
+   */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, ms (every runtime). */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * Incoming connections (HTTP and websocket) open at once (Deno, Node). At
+   * the cap the oldest idle connection is closed for a new one (Deno), or new
+   * connections wait (Deno) or are refused (Node). Default: from `ulimit -n`.
+   */
+  readonly maxConnections: number;
+  /**
+   * Outgoing RECEIVE and MISSED requests in flight at once, across every
+   * notify, relay and sweep. Default: from `ulimit -n`.
+   */
+  readonly maxOutgoingConnections: number;
   /** Notify bodies up to this size stay in memory; larger ones are spooled to disk. */
   readonly spoolThresholdBytes: number;
   /** Directory for spooled notify bodies. */
@@ -29,7 +66,7 @@ export interface Limits {
   readonly spoolQuotaBytes: number;
   /** Largest notify message accepted, bytes (413 beyond); Infinity: no limit. */
   readonly maxNotifyBytes: number;
-  /** Most RECEIVE requests in flight for one notify. */
+  /** Most RECEIVE requests in flight for one notify (all notifies share `maxOutgoingConnections`). */
   readonly fanoutConcurrency: number;
   /** Outgoing connect timeout, ms. */
   readonly connectTimeoutMs: number;
@@ -115,4 +152,17 @@ export interface Context {
   readonly spool: SpoolBudget;
   /** The SSRF guard every outgoing RECEIVE and MISSED goes through, or null when off. */
   readonly outbound: OutboundGuard | null;
+  /** Slots for outgoing requests, `limits.maxOutgoingConnections` of them. */
+  readonly outgoing: Slots;
+  /** Request-body bytes held in memory, at most `limits.maxBufferedBodyBytes`. */
+  readonly bodyMemory: ByteBudget;
+}
+
+/** Slots shared by every caller, handed out in arrival order (`delivery/semaphore.ts`). */
+export interface Slots {
+  /**
+   * Waits for a slot and resolves with its release function (call it once),
+   * or null when `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<(() => void) | null>;
 }

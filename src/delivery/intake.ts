@@ -7,6 +7,7 @@
  */
 
 import { sha512, sha512Stream } from "../crypto/mod.ts";
+import type { ByteBudget } from "../core/byte_budget.ts";
 import { bytesEqual } from "../protocol/bytes.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
@@ -52,7 +53,9 @@ export interface SpoolReservations {
  * header) then the rest of `reader`. Stops reading as soon as the body is
  * longer than announced. On failure nothing is left on disk; on success the
  * caller must call `dispose` (in a finally). A throwing stream (client abort)
- * also leaves nothing behind.
+ * also leaves nothing behind. With `memory`, a message small enough to stay
+ * in memory does so only if the budget has room for it (see
+ * {@link MessageSink.open}).
  */
 export async function takeMessage(
   reader: ChunkReader,
@@ -61,10 +64,11 @@ export async function takeMessage(
   claimedSha512: Uint8Array,
   limits: IntakeLimits,
   budget?: SpoolReservations,
+  memory?: ByteBudget,
 ): Promise<Intake> {
   let sink: MessageSink;
   try {
-    sink = MessageSink.inMemory(length, limits) ?? await MessageSink.open(length, limits, budget);
+    sink = await MessageSink.open(length, limits, budget, memory);
   } catch (error) {
     if (!(error instanceof SpoolError)) throw error;
     return { ok: false, reason: error.message, spool: error };
@@ -105,7 +109,7 @@ export class MessageSink {
   readonly #staged: StagedSpool | null;
   /** The digest, once computed (by finishing, or for {@link finishComputed}). */
   #digest: Promise<Uint8Array> | null = null;
-  /** Gives back the spool bytes reserved for this message (once). */
+  /** Gives back the memory or spool bytes reserved for this message (once). */
   readonly #release: () => void;
   #received = 0n;
   #ended = false;
@@ -117,8 +121,10 @@ export class MessageSink {
   }
 
   /**
-   * Starts a message of `length` bytes (spooled when longer than the
-   * threshold, after reserving its length in `budget`).
+   * Starts a message of `length` bytes: in memory up to the threshold while
+   * `memory` (the budget for request bodies) can hold it with a quarter left
+   * free for other requests; else spooled, after reserving its length in
+   * `budget`.
    *
    * @throws {SpoolError} when the quota cannot take it or the file cannot be created
    */
@@ -126,35 +132,32 @@ export class MessageSink {
     length: bigint,
     limits: IntakeLimits,
     budget?: SpoolReservations,
+    memory?: ByteBudget,
   ): Promise<MessageSink> {
-    const inMemory = MessageSink.inMemory(length, limits);
-    if (inMemory !== null) return inMemory;
     const bytes = Number(length);
+    if (
+      length <= BigInt(limits.spoolThresholdBytes) &&
+      (memory === undefined || memory.tryReserve(bytes, memory.max / 4))
+    ) {
+      return new MessageSink(
+        length,
+        null,
+        memory === undefined ? noop : once(() => memory.release(bytes)),
+      );
+    }
     if (budget !== undefined && !budget.reserve(bytes)) {
       throw new SpoolError(
         "spool_quota",
         "Insufficient storage: the spool quota cannot hold this message now",
       );
     }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      budget?.release(bytes);
-    };
+    const release = once(() => budget?.release(bytes));
     try {
       return new MessageSink(length, await SpoolFile.create(limits.spoolDir), release);
     } catch (error) {
       release();
       throw error;
     }
-  }
-
-  /** {@link open} without a promise for a message kept in memory; null when it would spool. */
-  static inMemory(length: bigint, limits: IntakeLimits): MessageSink | null {
-    return length <= BigInt(limits.spoolThresholdBytes)
-      ? new MessageSink(length, null, noop)
-      : null;
   }
 
   /** True when the message goes to a spool file (each chunk is copied, never kept). */
@@ -208,13 +211,14 @@ export class MessageSink {
     this.#ended = true;
     const spool = this.#staged?.spool ?? null;
     if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
-      return { ok: true, message: bytesMessage(concat(this.#chunks, Number(this.#length))) };
+      const message = bytesMessage(concat(this.#chunks, Number(this.#length)));
+      return { ok: true, message: releasing(message, this.#release) };
     }
     if (spool === null) {
       // One copy into the Blob; subscribers' Blobs then reference it.
       const blob = new Blob(this.#chunks as Uint8Array<ArrayBuffer>[]);
       this.#chunks.length = 0;
-      return { ok: true, message: blobMessage(blob) };
+      return { ok: true, message: releasing(blobMessage(blob), this.#release) };
     }
     await spool.close();
     return { ok: true, message: spooledMessage(spool, this.#length, this.#release) };
@@ -249,6 +253,35 @@ export class MessageSink {
     await this.#staged?.spool.remove();
     this.#release();
   }
+}
+
+function noop(): void {}
+
+/** `fn`, callable any number of times, running once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
+/** `message`, whose disposal also returns its share of the memory budget. */
+function releasing(message: HeldMessage, release: () => void): HeldMessage {
+  if (release === noop) return message;
+  // Delegates rather than spreads: a class's methods live on its prototype.
+  return {
+    length: message.length,
+    inMemory: message.inMemory,
+    withPrefix: (prefix) => message.withPrefix(prefix),
+    read: (start, end, into) => message.read(start, end, into),
+    retain: () => message.retain(),
+    dispose: () => {
+      release();
+      return message.dispose();
+    },
+  };
 }
 
 /** A message held as one byte array (copied per RECEIVE, shared by websocket parts). */
@@ -355,5 +388,3 @@ function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
   }
   return out;
 }
-
-function noop(): void {}

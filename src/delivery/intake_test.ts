@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { streamOf } from "./_test_util.ts";
 import { takeMessage } from "./intake.ts";
+import { ByteBudget } from "../core/byte_budget.ts";
 
 function sha512(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash("sha512").update(b).digest());
@@ -119,5 +120,51 @@ Deno.test("takeMessage accepts an empty message", async () => {
     );
     assert.deepEqual(body, new Uint8Array([1]));
     await got.message.dispose();
+  });
+});
+
+Deno.test("takeMessage spools a small message when the memory budget cannot hold it", async () => {
+  await withDir(async (dir) => {
+    const limits = { spoolThresholdBytes: 1 << 20, spoolDir: dir };
+    // Room for the message, but not with a quarter of the budget left free.
+    const budget = new ByteBudget(MESSAGE.length + 4);
+    const take = () =>
+      takeMessage(
+        streamOf([MESSAGE]),
+        [],
+        BigInt(MESSAGE.length),
+        sha512(MESSAGE),
+        limits,
+        undefined,
+        budget,
+      );
+    const spooled = await take();
+    assert.ok(spooled.ok);
+    assert.equal(spooled.message.inMemory, false);
+    assert.equal((await readdir(dir)).length, 1);
+    await spooled.message.dispose();
+    assert.deepEqual(await readdir(dir), []);
+
+    const roomy = new ByteBudget(1 << 20);
+    const inMemory = await takeMessage(
+      streamOf([MESSAGE]),
+      [],
+      BigInt(MESSAGE.length),
+      sha512(MESSAGE),
+      limits,
+      undefined,
+      roomy,
+    );
+    assert.ok(inMemory.ok);
+    assert.equal(inMemory.message.inMemory, true);
+    // The budget's wrapper still sends and reads the message.
+    const body = inMemory.message.withPrefix(new Uint8Array([7]));
+    assert.deepEqual(body, new Uint8Array([7, ...MESSAGE]));
+    assert.deepEqual(await inMemory.message.read(0, 2), MESSAGE.subarray(0, 2));
+    assert.equal(roomy.used, MESSAGE.length, "held while the message lives");
+    await inMemory.message.dispose();
+    await inMemory.message.dispose();
+    assert.equal(roomy.used, 0, "returned once on dispose");
+    assert.equal(budget.used, 0);
   });
 });

@@ -9,6 +9,7 @@ import type { Context } from "../core/context.ts";
 import { ParseError } from "../protocol/bytes.ts";
 import { encodeMissed, parseResponseConfirmMissed } from "../protocol/missed.ts";
 import { postBytes } from "./http_client.ts";
+import { holding } from "./semaphore.ts";
 
 /** Longest well-formed RESPONSE_CONFIRM_MISSED: type, lp16 authorization, lp16 tracing. */
 export const MAX_MISSED_RESPONSE_BYTES = 2 + 2 + 65_535 + 2 + 65_535;
@@ -20,8 +21,23 @@ export type MissedOutcome = { readonly ok: true } | { readonly ok: false; readon
  * POSTs MISSED for `topic` to `recovery`. Success needs a 2xx status (our
  * decision; the reference ignores it), a RESPONSE_CONFIRM_MISSED body and a
  * passing confirm_missed check. Never throws for network or peer errors.
+ * Holds one of the broadcaster's outgoing slots (`ctx.outgoing`) meanwhile.
  */
 export async function sendMissed(
+  ctx: Context,
+  recovery: string,
+  topic: Uint8Array,
+  signal?: AbortSignal,
+): Promise<MissedOutcome> {
+  return await holding(
+    ctx.outgoing,
+    signal,
+    { ok: false, reason: "Shutting down" },
+    () => exchange(ctx, recovery, topic, signal),
+  );
+}
+
+async function exchange(
   ctx: Context,
   recovery: string,
   topic: Uint8Array,

@@ -14,6 +14,7 @@ import {
 } from "../protocol/receive.ts";
 import { postBytes } from "./http_client.ts";
 import { randomIdentifier } from "../crypto/random.ts";
+import { holding } from "./semaphore.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 
 /**
@@ -31,8 +32,26 @@ export type ReceiveOutcome =
   | { readonly kind: "unsubscribe" }
   | { readonly kind: "failed"; readonly reason: string; readonly refused?: boolean };
 
-/** POSTs RECEIVE to `url` and interprets the answer; never throws. */
+/**
+ * POSTs RECEIVE to `url` and interprets the answer; never throws. Holds one
+ * of the broadcaster's outgoing slots (`ctx.outgoing`) for the whole exchange.
+ */
 export async function sendReceive(
+  ctx: Context,
+  url: string,
+  msg: OutgoingMessage,
+  signal?: AbortSignal,
+): Promise<ReceiveOutcome> {
+  // Taken before signing, so a long wait never ages the authorization.
+  return await holding(
+    ctx.outgoing,
+    signal,
+    { kind: "failed", reason: "Shutting down" },
+    () => exchange(ctx, url, msg, signal),
+  );
+}
+
+async function exchange(
   ctx: Context,
   url: string,
   msg: OutgoingMessage,

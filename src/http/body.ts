@@ -1,62 +1,29 @@
 /**
- * Reading small request bodies with a hard cap. Notify never comes here: it
- * streams (see `routes/notify.ts`).
+ * Reading small request bodies whole, within the route's limit and the
+ * broadcaster's memory budget (see `request_body.ts`). Notify and the relay's
+ * receive never come here: they stream.
  *
  * @module
  */
 
+import type { Context } from "../core/context.ts";
 import { ParseError } from "../protocol/bytes.ts";
 import { callbackUrlProblem } from "../protocol/callback_url.ts";
-import { badRequest, fail } from "./responses.ts";
+import { RequestBody } from "./request_body.ts";
+import { badRequest } from "./responses.ts";
 
 /**
- * Reads the whole body of `req` if it is at most `max` bytes; otherwise stops
- * reading and answers 413 with the limit. A declared `Content-Length` over the
- * limit is refused before reading anything.
+ * Reads the whole body of `req` if it is at most `max` bytes; otherwise
+ * stops reading and answers 413 with the limit (at once when the declared
+ * Content-Length is over it). 503 when the memory budget for request bodies
+ * is full, 408 when the client sends too slowly.
  */
-export async function readBodyCapped(req: Request, max: number): Promise<Uint8Array | Response> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) return tooLarge(max);
-  if (req.body === null) return new Uint8Array(0);
-  if (declared !== null) {
-    // The server enforces the declared length, so it bounds what we hold.
-    try {
-      return new Uint8Array(await req.arrayBuffer());
-    } catch {
-      return badRequest("Request body could not be read");
-    }
-  }
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > max) {
-        await reader.cancel().catch(() => {});
-        return tooLarge(max);
-      }
-      chunks.push(value);
-    }
-  } catch {
-    return badRequest("Request body could not be read");
-  } finally {
-    reader.releaseLock();
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-function tooLarge(max: number): Response {
-  return fail(413, `Request body larger than the limit of ${max} bytes`);
+export function readBodyCapped(
+  req: Request,
+  ctx: Context,
+  max: number,
+): Promise<Uint8Array | Response> {
+  return RequestBody.of(req, ctx).readAll(max);
 }
 
 /** Runs a parser; a {@link ParseError} becomes 400 with its message. */

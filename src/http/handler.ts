@@ -8,6 +8,7 @@
 import type { Context } from "../core/context.ts";
 import type { Route } from "./context.ts";
 import { fail } from "./responses.ts";
+import { settleBody } from "./request_body.ts";
 import { notifyRoute } from "./routes/notify.ts";
 import { checkSubscriptionsRoute, setSubscriptionsRoute } from "./routes/check_set.ts";
 import { missedForWebsocketsRoute, receiveForWebsocketsRoute } from "./routes/relay.ts";
@@ -98,19 +99,23 @@ export function createHandler(
       return await guarded(opsRoute, req, path);
     }
     const route = ROUTES.get(local);
-    if (route === undefined) return fail(404, "Not found");
+    if (route === undefined) return await settleBody(req, fail(404, "Not found"));
     seen.route = local;
-    if (req.method !== "POST") return fail(405, "Method not allowed: use POST", { allow: "POST" });
+    if (req.method !== "POST") {
+      return await settleBody(req, fail(405, "Method not allowed: use POST", { allow: "POST" }));
+    }
     return await guarded(route, req, path);
   }
 
   async function guarded(route: Route, req: Request, path: string): Promise<Response> {
+    let res: Response;
     try {
-      return await route(req, ctx);
+      res = await route(req, ctx);
     } catch (e) {
       ctx.log.error("Unhandled error in route", { path, error: e });
-      return fail(500, "Internal error");
+      res = fail(500, "Internal error");
     }
+    return await settleBody(req, res);
   }
 
   return {

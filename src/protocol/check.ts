@@ -14,6 +14,9 @@ import { BroadcasterToSubscriberType } from "./types.ts";
 /** Length of a strong etag (a SHA-512 digest). */
 export const ETAG_BYTES = 64;
 
+/** Longest valid check_subscriptions body: `lp16` tracing, `lp16` url. */
+export const MAX_CHECK_SUBSCRIPTIONS_BYTES = 2 * (2 + 0xffff);
+
 /** Body of `POST /v1/check_subscriptions`. */
 export interface CheckSubscriptionsRequest {
   /** Opaque tracing bytes (first on the wire). */

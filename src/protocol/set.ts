@@ -8,8 +8,15 @@
  * @module
  */
 
-import { compareBytes, ParseError, Reader, Writer } from "./bytes.ts";
-import { checkEtagLength, readEtag } from "./check.ts";
+import {
+  compareBytes,
+  decodeUtf8,
+  ParseError,
+  parseIncrementally,
+  Reader,
+  Writer,
+} from "./bytes.ts";
+import { checkEtagLength, ETAG_BYTES, readEtag } from "./check.ts";
 import { readGlob } from "./subscribe.ts";
 import type { ExactEntry, GlobEntry, SubscriptionSet } from "./subscription_set.ts";
 
@@ -25,6 +32,36 @@ export interface SetSubscriptionsRequest {
   etag: Uint8Array;
   /** The requested subscriptions, in strong-etag order. */
   set: SubscriptionSet;
+}
+
+/** What a set_subscriptions body starts with: all its authorization covers. */
+export interface SetSubscriptionsHead {
+  /** Opaque tracing bytes. */
+  tracing: Uint8Array;
+  /** The subscriber url. */
+  url: string;
+  /** The sender's strong etag of the lists that follow. */
+  etag: Uint8Array;
+}
+
+/** Longest head: `lp16` tracing, `lp16` url, format byte, etag. */
+export const MAX_SET_SUBSCRIPTIONS_HEAD_BYTES = 2 * (2 + 0xffff) + 1 + ETAG_BYTES;
+
+/**
+ * Parses the head of a set_subscriptions body from the start of `b`: null
+ * while `b` is too short to hold it; {@link ParseError} when it is malformed.
+ * Lets the route check authorization before reading the lists.
+ */
+export function parseSetSubscriptionsHead(b: Uint8Array): SetSubscriptionsHead | null {
+  const head = parseIncrementally(b, (r) => ({
+    tracing: r.lp16("tracing"),
+    url: r.lp16("url"),
+    format: r.u8("etag format"),
+    etag: r.bytes(ETAG_BYTES, "etag"),
+  }));
+  if (head === null) return null;
+  if (head.format !== 0) throw new ParseError(`Unsupported etag format: ${head.format}`);
+  return { tracing: head.tracing, url: decodeUtf8(head.url, "url"), etag: head.etag };
 }
 
 /**

@@ -11,6 +11,18 @@
 import { decodeUtf8, ParseError, Reader, Writer } from "./bytes.ts";
 import { MAX_GLOB_BYTES } from "./types.ts";
 
+/** One `lp16` field at its longest. */
+const LP16_MAX = 2 + 0xffff;
+
+/** Longest valid subscribe/exact body: url, topic, recovery, tracing. */
+export const MAX_SUBSCRIBE_EXACT_BYTES = 4 * LP16_MAX;
+/** Longest valid subscribe/glob body: url, glob (at most {@link MAX_GLOB_BYTES}), recovery, tracing. */
+export const MAX_SUBSCRIBE_GLOB_BYTES = 3 * LP16_MAX + 2 + MAX_GLOB_BYTES;
+/** Longest valid unsubscribe/exact body: url, topic, tracing. */
+export const MAX_UNSUBSCRIBE_EXACT_BYTES = 3 * LP16_MAX;
+/** Longest valid unsubscribe/glob body: url, glob, tracing. */
+export const MAX_UNSUBSCRIBE_GLOB_BYTES = 2 * LP16_MAX + 2 + MAX_GLOB_BYTES;
+
 /** Body of `POST /v1/subscribe/exact`. */
 export interface SubscribeExactRequest {
   /** The subscriber's RECEIVE url. */

@@ -15,6 +15,8 @@ interface BunServer {
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
   upgrade(req: Request, options: { data: BunSocketData }): boolean;
+  /** Sets the idle timeout of `req`'s connection, seconds (0: none). */
+  timeout(req: Request, seconds: number): void;
 }
 
 /** What we attach to each Bun websocket. */
@@ -110,7 +112,7 @@ export function isUpgraded(res: Response): boolean {
 interface BunServeOptions {
   hostname: string;
   port: number;
-  /** Seconds a connection may stay silent; 0 disables (Bun's default of 10 s would cut long fan-outs). */
+  /** Seconds a connection may stay silent, at most 255; 0 disables. */
   idleTimeout: number;
   /** Bun refuses bodies over 128 MiB by default; notify bodies may be any size. */
   maxRequestBodySize: number;
@@ -127,23 +129,36 @@ interface BunGlobal {
  * Starts listening with `Bun.serve` (binding is synchronous: a port in use
  * throws {@link AddressInUseError} here). Bun streams request and response
  * bodies and aborts `req.signal` when the client disconnects.
+ *
+ * Bun's idle timeout (whole seconds, at most 255, checked every few seconds)
+ * closes keep-alive connections idle after a response; it is lifted while a
+ * request is handled, so long fan-outs are not cut. Bun has no header
+ * timeout and no connection cap, and never times out a connection that has
+ * sent no complete request: put a proxy that enforces them in front of Bun.
  */
 export function serveWithBun(broadcaster: Broadcaster, options: ServeOptions = {}): RunningServer {
   const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
-  const hostname = options.hostname ?? "0.0.0.0";
+  const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 3003;
   let server: BunServer;
   const ws = bunWebSocket(broadcaster.limits.websocketMaxIncomingBytes);
+  const idleSeconds = Math.min(
+    255,
+    Math.max(1, Math.ceil(broadcaster.limits.keepAliveTimeoutMs / 1000)),
+  );
   try {
     server = bun.serve({
       hostname,
       port,
-      idleTimeout: 0,
+      idleTimeout: idleSeconds,
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       websocket: ws.handlers,
       fetch: async (req, srv) => {
+        srv.timeout(req, 0);
         const res = await broadcaster.handle(req, ws.upgrader(srv));
-        return isUpgraded(res) ? undefined : res;
+        if (isUpgraded(res)) return undefined;
+        srv.timeout(req, idleSeconds);
+        return res;
       },
       error(error) {
         console.error("Unhandled server error", error);

@@ -41,14 +41,27 @@ interface NodeWebSocketServer {
  * Starts listening with `node:http`. Binding is asynchronous on Node, so this
  * resolves once listening and rejects with {@link AddressInUseError} when the
  * port is taken.
+ *
+ * Node enforces the header and keep-alive timeouts and the connection cap
+ * itself (a connection over the cap is closed at once); its whole-request
+ * timeout is off, since notify bodies may be any size: the core's body guard
+ * cuts slow bodies instead.
  */
 export async function serveWithNode(
   broadcaster: Broadcaster,
   options: ServeOptions = {},
 ): Promise<RunningServer> {
-  const hostname = options.hostname ?? "0.0.0.0";
+  const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 3003;
-  const server = createServer((req, res) => void answer(broadcaster, req, res));
+  const { headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = broadcaster.limits;
+  const server = createServer({
+    requestTimeout: 0,
+    headersTimeout: headersTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // How often Node looks for connections past the header timeout.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeoutMs / 4)),
+  }, (req, res) => void answer(broadcaster, req, res));
+  server.maxConnections = maxConnections;
   // Node can see connections: report them for /metrics.
   server.on("connection", (socket: Socket) => {
     broadcaster.metrics.connectionOpened();

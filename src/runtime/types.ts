@@ -7,7 +7,7 @@
 
 /** Where to listen. */
 export interface ServeOptions {
-  /** Interface to bind. Default `0.0.0.0`. */
+  /** Interface to bind. Default `127.0.0.1` (this machine only). */
   readonly hostname?: string;
   /** Port; 0 picks a free one. Default 3003. */
   readonly port?: number;

@@ -25,7 +25,7 @@ import { Deadlines } from "./deadlines.ts";
 import { ConnectionPool } from "./pool.ts";
 import { loadConnector } from "./socket.ts";
 
-/** Most outgoing connections open at once, all origins together. */
+/** Most outgoing connections open at once, all origins together, unless a holder asks for fewer. */
 export const MAX_OUTGOING_CONNECTIONS = 1024;
 /** Idle keep-alive connections are closed after this, ms. */
 export const IDLE_TIMEOUT_MS = 4_000;
@@ -40,12 +40,17 @@ let shared: Shared | null = null;
 let loading: Promise<Shared | null> | null = null;
 
 /**
- * Holds the process's client until the returned function is called (once).
+ * Holds the process's client until the returned function is called (once),
+ * with at most `maxConnections` open (the lowest any holder asked for).
  * Resolves to a no-op holder where raw sockets are unavailable.
  */
-export async function holdOutgoingClient(): Promise<() => Promise<void>> {
+export async function holdOutgoingClient(
+  maxConnections = MAX_OUTGOING_CONNECTIONS,
+): Promise<() => Promise<void>> {
   const client = await load();
   if (client === null) return () => Promise.resolve();
+  // Idle keep-alive connections count too: the cap bounds descriptors.
+  client.pool.limitConnections(maxConnections);
   client.holders++;
   let released = false;
   return async () => {

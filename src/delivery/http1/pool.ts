@@ -86,11 +86,18 @@ export class ConnectionPool {
   readonly #all = new Set<Connection>();
   readonly #waiters: Waiter[] = [];
   #open = 0;
+  #max: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(opts: PoolOptions) {
     this.#opts = opts;
+    this.#max = opts.maxConnections;
+  }
+
+  /** Lowers the cap (never raises it): the strictest holder's limit wins. */
+  limitConnections(max: number): void {
+    if (Number.isFinite(max) && max >= 1) this.#max = Math.min(this.#max, Math.floor(max));
   }
 
   /** True once {@link close} was called. */
@@ -122,8 +129,8 @@ export class ConnectionPool {
         const conn = stack.pop()!;
         if (!conn.ended) return { conn, reused: true };
       }
-      if (this.#open >= this.#opts.maxConnections) this.#closeOldestIdle();
-      if (this.#open < this.#opts.maxConnections) {
+      if (this.#open >= this.#max) this.#closeOldestIdle();
+      if (this.#open < this.#max) {
         return { conn: await this.#connect(target, cancel), reused: false };
       }
       await this.#waitForRoom(cancel);

@@ -6,11 +6,16 @@
  */
 
 import { bytesEqual } from "../../protocol/bytes.ts";
-import { encodeResponseCheckSubscriptions, parseCheckSubscriptions } from "../../protocol/check.ts";
+import {
+  encodeResponseCheckSubscriptions,
+  MAX_CHECK_SUBSCRIPTIONS_BYTES,
+  parseCheckSubscriptions,
+} from "../../protocol/check.ts";
 import { strongEtag } from "../../protocol/etag.ts";
 import { encodeResponseGeneric } from "../../protocol/generic.ts";
-import { parseSetSubscriptions } from "../../protocol/set.ts";
+import { parseSetSubscriptions, parseSetSubscriptionsHead } from "../../protocol/set.ts";
 import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
+import { missingAuthorization, RequestBody } from "../request_body.ts";
 import type { Route } from "../context.ts";
 import { authFailure, badRequest, ok, storeUnavailable } from "../responses.ts";
 
@@ -18,7 +23,10 @@ const EMPTY = new Uint8Array(0);
 
 /** `POST /v1/check_subscriptions`: the etag of everything stored for a url. */
 export const checkSubscriptionsRoute: Route = async (req, ctx) => {
-  const body = await readBodyCapped(req, ctx.limits.maxBodyBytes);
+  const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
+  if (missing !== null) return missing;
+  const max = Math.min(MAX_CHECK_SUBSCRIPTIONS_BYTES, ctx.limits.maxBodyBytes);
+  const body = await readBodyCapped(req, ctx, max);
   if (body instanceof Response) return body;
   const msg = parseOr400(parseCheckSubscriptions, body);
   if (msg instanceof Response) return msg;
@@ -43,9 +51,24 @@ export const checkSubscriptionsRoute: Route = async (req, ctx) => {
 /**
  * `POST /v1/set_subscriptions`: replaces a url's subscriptions. The body's
  * etag must equal the etag of the body's own lists (else 400, nothing changed).
+ * The authorization covers only the head (url and etag), so it is checked
+ * before the lists, which may be large, are read.
  */
 export const setSubscriptionsRoute: Route = async (req, ctx) => {
-  const body = await readBodyCapped(req, ctx.limits.maxBodyBytes);
+  const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
+  if (missing !== null) return missing;
+  const max = ctx.limits.maxBodyBytes;
+  const reading = RequestBody.of(req, ctx);
+  const head = await reading.readUntil(parseSetSubscriptionsHead, max);
+  if (head instanceof Response) return head;
+  const verdict = await ctx.auth.toBroadcaster.verify(
+    { type: "set_subscriptions", url: head.url, etag: { format: 0, etag: head.etag } },
+    head.tracing,
+    req.headers.get("authorization"),
+    ctx.now(),
+  );
+  if (verdict !== "ok") return authFailure(verdict);
+  const body = await reading.readAll(max);
   if (body instanceof Response) return body;
   const msg = parseOr400(parseSetSubscriptions, body);
   if (msg instanceof Response) return msg;
@@ -55,13 +78,6 @@ export const setSubscriptionsRoute: Route = async (req, ctx) => {
     ...msg.set.globs.map((g) => g.recovery),
   ]);
   if (invalid !== null) return invalid;
-  const verdict = await ctx.auth.toBroadcaster.verify(
-    { type: "set_subscriptions", url: msg.url, etag: { format: msg.etagFormat, etag: msg.etag } },
-    msg.tracing,
-    req.headers.get("authorization"),
-    ctx.now(),
-  );
-  if (verdict !== "ok") return authFailure(verdict);
   const etag = strongEtag(msg.url, msg.set);
   if (!bytesEqual(etag, msg.etag)) {
     return badRequest("Strong etag does not match the subscriptions in the body");

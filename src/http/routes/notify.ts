@@ -4,14 +4,17 @@
  * out, and answers RESPONSE_NOTIFY with simple tracing (DECISIONS §5).
  *
  * The body is never buffered whole (except a small one, ≤ 64 KiB by its
- * Content-Length, read in one call): the header is at most 131 402 bytes,
- * the message stays in memory up to `spoolThresholdBytes` and goes to a
- * spool file beyond, which is deleted however the request ends.
+ * Content-Length, read into one buffer): the header is at most 131 402
+ * bytes, the message stays in memory up to `spoolThresholdBytes` (while the
+ * memory budget for request bodies has room) and goes to a spool file
+ * beyond, which is deleted however the request ends. Without an
+ * Authorization header where one is required, nothing is read (401); a body
+ * that stalls or trickles is cut (408, see `../request_body.ts`).
  *
  * @module
  */
 
-import { ByobChunkReader, bytesReader, type ChunkReader } from "../../delivery/chunks.ts";
+import { bytesReader, type ChunkReader } from "../../delivery/chunks.ts";
 import { fanOut } from "../../delivery/fanout.ts";
 import { takeMessage } from "../../delivery/intake.ts";
 import { readNotifyHead } from "../../delivery/notify_head.ts";
@@ -20,6 +23,7 @@ import { encodeSimpleTracing } from "../../protocol/tracing.ts";
 import type { TraceEntry } from "../../protocol/tracing.ts";
 import type { Context } from "../../core/context.ts";
 import type { Route } from "../context.ts";
+import { missingAuthorization, RequestBody } from "../request_body.ts";
 import { authFailure, badRequest, fail, ok, storeUnavailable } from "../responses.ts";
 import type { SpoolError } from "../../delivery/spool.ts";
 import { describeError } from "../../log.ts";
@@ -27,29 +31,28 @@ import { describeError } from "../../log.ts";
 const U32_MAX = 0xffff_ffff;
 
 /**
- * Bodies declaring at most this many bytes are read in one call: cheaper than
- * a stream reader for the small notifies that are the common case, and the
- * declared length bounds what is held.
+ * Bodies declaring at most this many bytes are read whole first: cheaper
+ * than parsing chunk by chunk for the small notifies that are the common
+ * case, and the declared length bounds what is held.
  */
 const READ_WHOLE_BYTES = 64 * 1024;
 
 /** Handles `/v1/notify`. */
 export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Response> => {
   const receivedAtNs = epochNs(ctx);
+  const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
+  if (missing !== null) return missing;
   if (req.body === null) return badRequest("Truncated body: incomplete notify header");
-  if (Number(req.headers.get("content-length") ?? NaN) <= READ_WHOLE_BYTES) {
-    let body: Uint8Array;
-    try {
-      body = new Uint8Array(await req.arrayBuffer());
-    } catch {
-      return badRequest("Request body could not be read");
-    }
-    return await handleNotify(req, ctx, bytesReader(body), receivedAtNs);
+  const body = RequestBody.of(req, ctx);
+  const declared = body.declared;
+  if (declared !== null && declared <= READ_WHOLE_BYTES) {
+    const bytes = await body.readAll(READ_WHOLE_BYTES);
+    if (bytes instanceof Response) return bytes;
+    return await handleNotify(req, ctx, bytesReader(bytes), receivedAtNs);
   }
-  const reader = ByobChunkReader.of(req.body) ?? req.body.getReader();
   let consumed = false;
   try {
-    const res = await handleNotify(req, ctx, reader, receivedAtNs);
+    const res = await handleNotify(req, ctx, body, receivedAtNs);
     consumed = res.status === 200;
     return res;
   } catch (error) {
@@ -57,8 +60,7 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
     throw error;
   } finally {
     // Stops an over-long or abandoned upload (a body read to its end needs nothing).
-    if (!consumed) await reader.cancel().catch(() => {});
-    reader.releaseLock();
+    if (!consumed) await body.cancel();
   }
 };
 
@@ -84,7 +86,15 @@ async function handleNotify(
     return fail(413, `Notify message larger than the limit of ${max} bytes`);
   }
   const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
-  const intake = await takeMessage(reader, head.rest, length, sha512, ctx.limits, ctx.spool);
+  const intake = await takeMessage(
+    reader,
+    head.rest,
+    length,
+    sha512,
+    ctx.limits,
+    ctx.spool,
+    ctx.bodyMemory,
+  );
   if (!intake.ok) return intake.spool ? spoolFailure(ctx, intake.spool) : badRequest(intake.reason);
   try {
     entries.push(trace(ctx, "auth_accepted"));

@@ -21,6 +21,7 @@ import {
   parseReprDigest,
 } from "../../protocol/receive.ts";
 import { parseOr400, readBodyCapped } from "../body.ts";
+import { missingAuthorization, RequestBody } from "../request_body.ts";
 import type { Route } from "../context.ts";
 import { fail, ok } from "../responses.ts";
 
@@ -51,8 +52,10 @@ export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Contex
   if (digest === null) return unsubscribeImmediate();
   const url = requestUrl(req);
   if (url !== ctx.local.receiveUrl) return unsubscribeImmediate();
+  const missing = missingAuthorization(req, ctx.auth.toSubscriber, () => unsubscribeImmediate(401));
+  if (missing !== null) return missing;
   if (req.body === null) return fail(400, "Truncated body: incomplete receive header");
-  const reader = req.body.getReader();
+  const reader = RequestBody.of(req, ctx);
   let consumed = false;
   try {
     const head = await readHead(reader, parseReceiveHeader, MAX_RECEIVE_HEADER_BYTES, "receive");
@@ -68,7 +71,15 @@ export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Contex
     if (verdict === "unavailable") return fail(503, "Authorization service unavailable");
     if (verdict === "unauthorized") return unsubscribeImmediate(401);
     if (verdict === "forbidden") return unsubscribeImmediate(403);
-    const intake = await takeMessage(reader, head.rest, length, digest, ctx.limits, ctx.spool);
+    const intake = await takeMessage(
+      reader,
+      head.rest,
+      length,
+      digest,
+      ctx.limits,
+      ctx.spool,
+      ctx.bodyMemory,
+    );
     if (!intake.ok) {
       return intake.spool ? spoolFailure(ctx, intake.spool) : fail(400, intake.reason);
     }
@@ -95,8 +106,7 @@ export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Contex
       numSubscribers: count,
     }));
   } finally {
-    if (!consumed) await reader.cancel().catch(() => {});
-    reader.releaseLock();
+    if (!consumed) await reader.cancel();
   }
 };
 
@@ -109,7 +119,13 @@ export const missedForWebsocketsRoute: Route = async (req: Request, ctx: Context
       headers: { "content-type": "application/json; charset=utf-8" },
     });
   }
-  const body = await readBodyCapped(req, MAX_MISSED_BODY_BYTES);
+  const missing = missingAuthorization(
+    req,
+    ctx.auth.toSubscriber,
+    () => new Response(null, { status: 401 }),
+  );
+  if (missing !== null) return missing;
+  const body = await readBodyCapped(req, ctx, MAX_MISSED_BODY_BYTES);
   if (body instanceof Response) return body;
   const msg = parseOr400(parseMissed, body);
   if (msg instanceof Response) return msg;

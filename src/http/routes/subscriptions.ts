@@ -7,6 +7,10 @@
 
 import type { AuthMessage } from "../../auth/types.ts";
 import {
+  MAX_SUBSCRIBE_EXACT_BYTES,
+  MAX_SUBSCRIBE_GLOB_BYTES,
+  MAX_UNSUBSCRIBE_EXACT_BYTES,
+  MAX_UNSUBSCRIBE_GLOB_BYTES,
   parseSubscribeExact,
   parseSubscribeGlob,
   parseUnsubscribeExact,
@@ -15,6 +19,7 @@ import {
 import { encodeResponseGeneric } from "../../protocol/generic.ts";
 import type { Store, SubscribeResult, UnsubscribeResult } from "../../storage/types.ts";
 import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
+import { missingAuthorization } from "../request_body.ts";
 import type { Route } from "../context.ts";
 import { authFailure, conflict, ok, storeUnavailable } from "../responses.ts";
 
@@ -22,6 +27,8 @@ const EMPTY = new Uint8Array(0);
 
 /** What distinguishes the four routes. */
 interface SubscriptionOp<T extends { tracing: Uint8Array }> {
+  /** The longest valid body: larger ones are refused unread. */
+  maxBytes: number;
   parse(body: Uint8Array): T;
   /** The request's authorization (unsubscribe reuses subscribe's, no recovery: spec §3.3). */
   request(msg: T): AuthMessage;
@@ -35,7 +42,9 @@ interface SubscriptionOp<T extends { tracing: Uint8Array }> {
 
 function subscriptionRoute<T extends { tracing: Uint8Array }>(op: SubscriptionOp<T>): Route {
   return async (req, ctx) => {
-    const body = await readBodyCapped(req, ctx.limits.maxBodyBytes);
+    const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
+    if (missing !== null) return missing;
+    const body = await readBodyCapped(req, ctx, Math.min(op.maxBytes, ctx.limits.maxBodyBytes));
     if (body instanceof Response) return body;
     const msg = parseOr400(op.parse, body);
     if (msg instanceof Response) return msg;
@@ -58,6 +67,7 @@ function subscriptionRoute<T extends { tracing: Uint8Array }>(op: SubscriptionOp
 
 /** `POST /v1/subscribe/exact`. */
 export const subscribeExactRoute: Route = subscriptionRoute({
+  maxBytes: MAX_SUBSCRIBE_EXACT_BYTES,
   parse: parseSubscribeExact,
   request: ({ url, recovery, topic }) => ({ type: "subscribe_exact", url, recovery, topic }),
   confirm: ({ url, recovery, topic }) => ({
@@ -73,6 +83,7 @@ export const subscribeExactRoute: Route = subscriptionRoute({
 
 /** `POST /v1/subscribe/glob`. */
 export const subscribeGlobRoute: Route = subscriptionRoute({
+  maxBytes: MAX_SUBSCRIBE_GLOB_BYTES,
   parse: parseSubscribeGlob,
   request: ({ url, recovery, glob }) => ({ type: "subscribe_glob", url, recovery, glob }),
   confirm: ({ url, recovery, glob }) => ({ type: "confirm_subscribe_glob", url, recovery, glob }),
@@ -83,6 +94,7 @@ export const subscribeGlobRoute: Route = subscriptionRoute({
 
 /** `POST /v1/unsubscribe/exact`. */
 export const unsubscribeExactRoute: Route = subscriptionRoute({
+  maxBytes: MAX_UNSUBSCRIBE_EXACT_BYTES,
   parse: parseUnsubscribeExact,
   request: ({ url, topic }) => ({ type: "subscribe_exact", url, recovery: null, topic }),
   confirm: ({ url, topic }) => ({ type: "confirm_subscribe_exact", url, recovery: null, topic }),
@@ -92,6 +104,7 @@ export const unsubscribeExactRoute: Route = subscriptionRoute({
 
 /** `POST /v1/unsubscribe/glob`. */
 export const unsubscribeGlobRoute: Route = subscriptionRoute({
+  maxBytes: MAX_UNSUBSCRIBE_GLOB_BYTES,
   parse: parseUnsubscribeGlob,
   request: ({ url, glob }) => ({ type: "subscribe_glob", url, recovery: null, glob }),
   confirm: ({ url, glob }) => ({ type: "confirm_subscribe_glob", url, recovery: null, glob }),
