@@ -36,6 +36,7 @@ import { Semaphore } from "./src/delivery/semaphore.ts";
 import { ByteBudget } from "./src/core/byte_budget.ts";
 import type { Context, Limits } from "./src/core/context.ts";
 import { createHandler, type Handler, normalisePrefix } from "./src/http/handler.ts";
+import { stopIdleBodyGuards } from "./src/http/request_body.ts";
 import { type OpsOptions, opsRoutes } from "./src/http/routes/ops.ts";
 import { countedStore } from "./src/core/counted_store.ts";
 import { Metrics } from "./src/core/metrics.ts";
@@ -240,6 +241,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     await releaseClient();
     await store.close();
     await Promise.all([auth.toBroadcaster.close(), auth.toSubscriber.close()]);
+    stopIdleBodyGuards();
   }
 
   return {

@@ -12,6 +12,7 @@
  *
  * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…]]
  *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S] [--compression JSON]
+ *   [--front off]   (serve with Deno.serve directly: `serveWithDeno`'s `front: false`)
  *
  * @module
  */
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     "hmac-s2b": { type: "string" },
     "hmac-b2s": { type: "string" },
     compression: { type: "string" },
+    front: { type: "string", default: "on" },
   },
 });
 
@@ -75,6 +77,7 @@ const broadcaster = await createBroadcaster({
 const server = serveWithDeno(broadcaster, {
   hostname: "127.0.0.1",
   port: 0,
+  front: values.front !== "off",
   onListen: ({ port }) => console.log(`LISTENING ${port}`),
 });
 Deno.addSignalListener("SIGTERM", () => void server.shutdown(2000));

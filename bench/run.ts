@@ -346,6 +346,14 @@ async function main(): Promise<void> {
       metric: "rps",
       ...(c === 1 ? {} : { goal: "≥0.9× fwd" }),
     }));
+    // The same with the Deno front off (`front: false`, `--front off`):
+    // Deno.serve on the public port, as the forwarder runs.
+    const direct = [16, 64].map((c): Row => ({
+      id: `notify1-direct-c${c}`,
+      label: `the same, c=${c}, front off (Deno.serve direct)`,
+      metric: "rps",
+      goal: "≥0.9× fwd",
+    }));
     for (const sys of [...systems, "fwd"] as Sys[]) {
       await withServer(start(sys), async (s) => {
         if (sys !== "fwd") await subscribeMany(s, "one", 1, subUrl("/one/"));
@@ -355,7 +363,18 @@ async function main(): Promise<void> {
         }
       });
     }
+    await withServer(start("ours", ["--front", "off"]), async (s) => {
+      await subscribeMany(s, "one", 1, subUrl("/one/"));
+      for (const [i, c] of [16, 64].entries()) {
+        direct[i]!.ours = await repeat(
+          P.runs,
+          () => measure(s, notifyJob(s.port, "one", c, { expectCount: 1 })),
+        );
+        direct[i]!.fwd = rs[i + 1]!.fwd;
+      }
+    });
     rs.forEach(show);
+    direct.forEach(show);
   }
 
   if (want("fanout")) {

@@ -53,9 +53,13 @@ export interface TestBroadcaster extends AsyncDisposable {
   readonly dbPath: string;
 }
 
-/** Starts a broadcaster on 127.0.0.1:0 with a file database. */
+/**
+ * Starts a broadcaster on 127.0.0.1:0 with a file database; `front: false`
+ * serves it with `Deno.serve` directly instead of behind the Deno front.
+ */
 export async function startBroadcaster(
   options: BroadcasterOptions = {},
+  { front = true }: { front?: boolean } = {},
 ): Promise<TestBroadcaster> {
   const dir = await mkdtemp(join(tmpdir(), "lonelypss-test-"));
   const dbPath = join(dir, "subscriptions.db");
@@ -65,7 +69,7 @@ export async function startBroadcaster(
     ...options,
     limits: { spoolDir: dir, ...options.limits },
   });
-  const server = serveWithDeno(broadcaster, { hostname: "127.0.0.1", port: 0 });
+  const server = serveWithDeno(broadcaster, { hostname: "127.0.0.1", port: 0, front });
   return {
     url: `http://127.0.0.1:${server.addr.port}${options.pathPrefix ?? ""}`,
     broadcaster,

@@ -226,25 +226,27 @@ async function startNotify(base: string, topic: Uint8Array) {
   ).then((r) => ({ ...r, error: null }), (e: Error) => ({ status: 0, body: EMPTY, error: e }));
 }
 
-Deno.test("cli: SIGTERM lets a delivery in flight finish, then exits 0", async () => {
-  await using dir = await tempDir();
-  await using subscriber = new TestSubscriber();
-  const [exe, args] = await serveArgs("--db", "subs.db");
-  await using server = await startServe(exe, args, { cwd: dir.path });
-  const topic = new TextEncoder().encode("graceful");
-  assert.equal(await subscribeOver(server.url, subscriber.url("/receive"), topic), 200);
+for (const front of ["on", "off"]) {
+  Deno.test(`cli: SIGTERM lets a delivery in flight finish, then exits 0 (--deno-front ${front})`, async () => {
+    await using dir = await tempDir();
+    await using subscriber = new TestSubscriber();
+    const [exe, args] = await serveArgs("--db", "subs.db", "--deno-front", front);
+    await using server = await startServe(exe, args, { cwd: dir.path });
+    const topic = new TextEncoder().encode("graceful");
+    assert.equal(await subscribeOver(server.url, subscriber.url("/receive"), topic), 200);
 
-  subscriber.hold();
-  const notified = startNotify(server.url, topic);
-  await subscriber.waitForHeld();
-  const stopped = server.stop("SIGTERM");
-  await server.waitForStderr(/INFO Shutting down/);
-  subscriber.release();
-  const answer = await notified;
-  assert.equal(answer.status, 200, String(answer.error));
-  assert.equal(parseResponseNotify(answer.body).count, 1);
-  assert.equal((await stopped).code, 0);
-});
+    subscriber.hold();
+    const notified = startNotify(server.url, topic);
+    await subscriber.waitForHeld();
+    const stopped = server.stop("SIGTERM");
+    await server.waitForStderr(/INFO Shutting down/);
+    subscriber.release();
+    const answer = await notified;
+    assert.equal(answer.status, 200, String(answer.error));
+    assert.equal(parseResponseNotify(answer.body).count, 1);
+    assert.equal((await stopped).code, 0);
+  });
+}
 
 Deno.test("cli: shutdown stops waiting for a stuck delivery after --grace", async () => {
   await using dir = await tempDir();

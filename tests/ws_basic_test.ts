@@ -12,31 +12,35 @@ import { WsClient } from "./_ws_client.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-Deno.test("websocket: subscribe, notify over the websocket and over HTTP, receive once", async () => {
-  await using b = await startBroadcaster({ limits: { websocketMaxMessageBytes: 4096 } });
-  await using client = await WsClient.connect(b.url);
-  await client.configure();
-  await client.subscription("subscribe_exact", enc("demo/exact"));
-  await client.subscription("subscribe_glob", "demo/*");
+for (const front of [true, false]) {
+  Deno.test(`websocket: subscribe, notify over the websocket and over HTTP, receive once (Deno front ${front ? "on" : "off"})`, async () => {
+    await using b = await startBroadcaster({ limits: { websocketMaxMessageBytes: 4096 } }, {
+      front,
+    });
+    await using client = await WsClient.connect(b.url);
+    await client.configure();
+    await client.subscription("subscribe_exact", enc("demo/exact"));
+    await client.subscription("subscribe_glob", "demo/*");
 
-  // Exact and glob both match: one delivery, counted once.
-  const small = enc("hello websocket");
-  const countP = client.notify(enc("demo/exact"), small);
-  const got = await client.receive();
-  assert.equal(await countP, 1);
-  assert.deepEqual(got.message, small);
+    // Exact and glob both match: one delivery, counted once.
+    const small = enc("hello websocket");
+    const countP = client.notify(enc("demo/exact"), small);
+    const got = await client.receive();
+    assert.equal(await countP, 1);
+    assert.deepEqual(got.message, small);
 
-  const large = crypto.getRandomValues(new Uint8Array(10_000));
-  assert.equal(await notifyOver(b.url, enc("demo/other"), large), 1);
-  const big = await client.receive();
-  assert.deepEqual(big.message, large);
-  assert.equal(big.parts, 3);
+    const large = crypto.getRandomValues(new Uint8Array(10_000));
+    assert.equal(await notifyOver(b.url, enc("demo/other"), large), 1);
+    const big = await client.receive();
+    assert.deepEqual(big.message, large);
+    assert.equal(big.parts, 3);
 
-  await client.subscription("unsubscribe_glob", "demo/*");
-  await client.subscription("unsubscribe_exact", enc("demo/exact"));
-  assert.equal(await notifyOver(b.url, enc("demo/exact"), small), 0);
-  assert.equal((await client.close()).code, 1000);
-});
+    await client.subscription("unsubscribe_glob", "demo/*");
+    await client.subscription("unsubscribe_exact", enc("demo/exact"));
+    assert.equal(await notifyOver(b.url, enc("demo/exact"), small), 0);
+    assert.equal((await client.close()).code, 1000);
+  });
+}
 
 Deno.test("websocket: past the queued-bytes limit a delivery becomes MISSED for its topic", async () => {
   await using b = await startBroadcaster({

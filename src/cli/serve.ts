@@ -47,6 +47,7 @@ export async function serve(args: string[], io: Io): Promise<number> {
     "relay-url": { type: "string" },
     compression: { type: "string" },
     libzstd: { type: "string" },
+    "deno-front": { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -81,7 +82,11 @@ async function run(
   const host = settings.host ?? defaultHost(toBroadcaster);
   let server: RunningServer;
   try {
-    server = await listen(broadcaster, { hostname: host, port: settings.port });
+    server = await listen(broadcaster, {
+      hostname: host,
+      port: settings.port,
+      front: settings.denoFront,
+    });
   } catch (e) {
     await broadcaster.close(0);
     if (e instanceof AddressInUseError) {

@@ -30,6 +30,7 @@ export interface ServeFlags {
   readonly "relay-url"?: string | undefined;
   readonly compression?: string | undefined;
   readonly libzstd?: string | undefined;
+  readonly "deno-front"?: string | undefined;
 }
 
 /** Everything `serve` needs, resolved. */
@@ -65,6 +66,8 @@ export interface ServeSettings {
   readonly ssrfGuard: { readonly enabled: boolean; readonly allow: readonly string[] } | null;
   /** The operations endpoints (`LONELYPSS_METRICS_TOKEN` sets the metrics token). */
   readonly operations: OpsOptions;
+  /** Deno: accept connections in the front (true) or with `Deno.serve` directly. */
+  readonly denoFront: boolean;
 }
 
 /**
@@ -115,6 +118,7 @@ export function resolveSettings(
   const relay = pick("relay-url", "LONELYPSS_RELAY_URL");
   const compression = pick("compression", "LONELYPSS_COMPRESSION");
   const libzstd = pick("libzstd", "LONELYPSS_LIBZSTD");
+  const front = pick("deno-front", "LONELYPSS_DENO_FRONT");
   return {
     host,
     port,
@@ -144,6 +148,7 @@ export function resolveSettings(
       ...config?.operations,
       ...(env.LONELYPSS_METRICS_TOKEN ? { metricsToken: env.LONELYPSS_METRICS_TOKEN } : {}),
     },
+    denoFront: front === null || parseChoice(front.what, front.text, ["on", "off"]) === "on",
   };
 }
 

@@ -19,7 +19,21 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     compression: {},
     ssrfGuard: null,
     operations: {},
+    denoFront: true,
   });
+});
+
+Deno.test("settings: --deno-front / LONELYPSS_DENO_FRONT turn the Deno front off, and are checked", () => {
+  assert.equal(resolveSettings({ "deno-front": "off" }, {}, null).denoFront, false);
+  assert.equal(resolveSettings({}, { LONELYPSS_DENO_FRONT: "off" }, null).denoFront, false);
+  assert.equal(
+    resolveSettings({ "deno-front": "on" }, { LONELYPSS_DENO_FRONT: "off" }, null).denoFront,
+    true,
+  );
+  assert.throws(
+    () => resolveSettings({ "deno-front": "no" }, {}, null),
+    (e: unknown) => e instanceof UsageError && /--deno-front/.test(e.message),
+  );
 });
 
 Deno.test("settings: the SSRF guard and operations come from the config; the metrics token also from the environment", () => {

@@ -11,6 +11,13 @@ export interface ServeOptions {
   readonly hostname?: string;
   /** Port; 0 picks a free one. Default 3003. */
   readonly port?: number;
+  /**
+   * Deno only (Bun and Node ignore it): accept connections in a front of our
+   * own, default `true`; `false` serves with `Deno.serve` directly, for use
+   * behind a proxy that caps and times out connections. See
+   * `DenoServeOptions.front` in `deno.ts`.
+   */
+  readonly front?: boolean;
 }
 
 /** A listening server. */
