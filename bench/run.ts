@@ -370,7 +370,8 @@ async function main(): Promise<void> {
           P.runs,
           () => measure(s, notifyJob(s.port, "one", c, { expectCount: 1 })),
         );
-        direct[i]!.fwd = rs[i + 1]!.fwd;
+        const fwd = rs[i + 1]!.fwd;
+        if (fwd !== undefined) direct[i]!.fwd = fwd;
       }
     });
     rs.forEach(show);
@@ -437,26 +438,31 @@ async function main(): Promise<void> {
       metric: "rps",
       ours: hello,
     });
-    for (const db of ["memory", "file"]) {
+    // "memory-direct": the same with the Deno front off (`--front off`).
+    for (const db of ["memory", "memory-direct", "file"]) {
+      const direct = db === "memory-direct";
       const row: Row = {
         id: `subscribe-${db}`,
-        label: `subscribe_exact ×${P.subscribeOurs.toLocaleString("en-US")} (${db} DB), c=16`,
+        label: direct
+          ? "the same, front off (Deno.serve direct)"
+          : `subscribe_exact ×${P.subscribeOurs.toLocaleString("en-US")} (${db} DB), c=16`,
         metric: "rps",
-        goal: db === "memory" ? "≥0.7× hello" : "≥10× ref",
-        ...(db === "memory" ? { fwd: hello } : {}),
+        goal: db === "file" ? "≥10× ref" : "≥0.7× hello",
+        ...(db === "file" ? {} : { fwd: hello }),
       };
-      const refCount = P.subscribeRef[db]!;
-      if (withRef && refCount !== P.subscribeOurs) {
+      const refCount = P.subscribeRef[direct ? "memory" : db]!;
+      if (withRef && !direct && refCount !== P.subscribeOurs) {
         row.note = `ref capped at ${refCount.toLocaleString("en-US")}`;
       }
-      for (const sys of systems) {
+      for (const sys of direct ? ["ours" as const] : systems) {
         const count = sys === "ours" ? P.subscribeOurs : refCount;
         row[sys] = await repeat(P.runs, async () => {
           const file = `${RESULTS}sub-${sys}.db`;
-          const dbArg = db === "memory" ? ":memory:" : file;
+          const dbArg = db === "file" ? file : ":memory:";
           await removeDb(file);
           try {
-            return await withServer(start(sys, ["--db", dbArg]), (s) =>
+            const args = ["--db", dbArg, ...(direct ? ["--front", "off"] : [])];
+            return await withServer(start(sys, args), (s) =>
               measure(s, {
                 mode: "subscribe",
                 url: `http://127.0.0.1:${s.port}/v1/subscribe/exact`,
