@@ -64,6 +64,8 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "no-ref": { type: "boolean", default: false },
+    // "off": every broadcaster of ours serves with Deno.serve directly (`--front off`).
+    "deno-front": { type: "string", default: "on" },
     // wszstd: notifies per second in the measured part (default: as fast as delivered).
     "zstd-rate": { type: "string" },
   },
@@ -137,7 +139,17 @@ function startOurs(extra: string[] = []): Promise<Server> {
       `--cpu-prof-name=ours-${++profRun}.cpuprofile`,
     ]
     : [];
-  return startServer("ours", "deno", ["run", "-A", ...prof, here("./ours_server.ts"), ...extra]);
+  const front = flags["deno-front"] === "off" && !extra.includes("--front")
+    ? ["--front", "off"]
+    : [];
+  return startServer("ours", "deno", [
+    "run",
+    "-A",
+    ...prof,
+    here("./ours_server.ts"),
+    ...front,
+    ...extra,
+  ]);
 }
 
 function startRef(extra: string[] = []): Promise<Server> {
@@ -588,7 +600,7 @@ async function main(): Promise<void> {
   console.log(
     `\nlonelypss-ts bench (${Q ? "quick" : "full"}, median of ${P.runs} run(s), ${
       elapsed.toFixed(0)
-    } s)`,
+    } s${flags["deno-front"] === "off" ? ", ours with the Deno front off" : ""})`,
   );
   console.log(
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryMiB} MiB, deno ${m.deno}, ${py}\n`,
@@ -610,6 +622,7 @@ async function main(): Promise<void> {
         machine: m,
         params: P,
         quick: Q,
+        denoFront: flags["deno-front"] !== "off",
         elapsedS: elapsed,
         notes,
         rows,
