@@ -50,3 +50,37 @@ Deno.test("an empty path opens a private in-memory store", async () => {
     await store.close();
   }
 });
+
+Deno.test("exact subscribes sent together are committed together, each answered as if alone", async () => {
+  await withTempDb(async (path) => {
+    const topic = bytes("together");
+    const url = (i: number) => `http://127.0.0.1:3002/v1/receive/${i}`;
+    let store = await openSqliteStore({ path });
+    try {
+      // 40 distinct urls, then the first 10 again, all in flight at once.
+      const calls = [...Array.from({ length: 40 }, (_, i) => url(i))];
+      calls.push(...calls.slice(0, 10));
+      const results = await Promise.all(calls.map((u) => store.subscribeExact(u, topic, null)));
+      assert.deepEqual(results, [
+        ...Array<string>(40).fill("success"),
+        ...Array<string>(10).fill("conflict"),
+      ]);
+    } finally {
+      await store.close();
+    }
+    store = await openSqliteStore({ path });
+    try {
+      const urls = ok(await store.getSubscribers(topic)).map((s) => s.url).sort();
+      assert.deepEqual(urls, Array.from({ length: 40 }, (_, i) => url(i)).sort());
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("an exact subscribe waiting for its commit when the store closes is answered unavailable", async () => {
+  const store = await openSqliteStore({ path: ":memory:" });
+  const pending = store.subscribeExact("http://127.0.0.1:3002/v1/receive", bytes("late"), null);
+  await store.close();
+  assert.equal(await pending, "unavailable");
+});
