@@ -1,7 +1,8 @@
 /**
  * The single binary: `bun build --compile` (works offline, unlike
  * `deno compile`, which downloads its runtime the first time) produces one
- * executable that answers --help and serves, with bun:sqlite underneath.
+ * executable that answers --help and serves, with bun:sqlite underneath, and
+ * trains zstd dictionaries in its bundled worker.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import {
   tempDir,
 } from "./_cli.ts";
 import { TestSubscriber } from "./_subscriber.ts";
+import { WsClient } from "./_ws_client.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -30,7 +32,11 @@ Deno.test("binary: bun build --compile gives one executable that serves", async 
   await using work = await tempDir();
   const binary = join(build.path, "lonelypss");
   const bun = await runtimeExecutable("bun");
-  const built = await run(bun, ["build", "--compile", CLI, "--outfile", binary], { cwd: ROOT });
+  // As `deno task compile:bun` builds it: the training worker is a second entry point.
+  const worker = join(ROOT, "src/compression/_train_worker.ts");
+  const built = await run(bun, ["build", "--compile", CLI, worker, "--outfile", binary], {
+    cwd: ROOT,
+  });
   assert.equal(built.code, 0, built.stderr);
 
   const help = await run(binary, ["--help"], { cwd: work.path });
@@ -40,7 +46,11 @@ Deno.test("binary: bun build --compile gives one executable that serves", async 
   // Spool everything over 1 KiB, so the notify below goes through a file.
   await writeFile(
     join(work.path, "lonelypss.json"),
-    JSON.stringify({ limits: { spoolThresholdBytes: 1024, spoolDir: "." } }),
+    JSON.stringify({
+      limits: { spoolThresholdBytes: 1024, spoolDir: "." },
+      // Train a dictionary from the first 20 kB a websocket client sends.
+      compression: { lowWatermark: 20_000, highWatermark: 40_000 },
+    }),
   );
   await using subscriber = new TestSubscriber();
   const db = join(build.path, "subs.db");
@@ -62,6 +72,29 @@ Deno.test("binary: bun build --compile gives one executable that serves", async 
   assert.equal(res.status, 200);
   assert.equal(parseResponseNotify(res.body).count, 1);
   assert.deepEqual(subscriber.received.at(-1)?.message, message);
+
+  // The training worker runs inside the binary: NOTIFYs over a websocket
+  // that enables training bring a custom dictionary.
+  {
+    await using client = await WsClient.connect(server.url);
+    await client.configure({ enableZstd: true, enableTraining: true });
+    assert.equal((await client.expect("enable_zstd_preset")).identifier, 1);
+    const nobody = new TextEncoder().encode("nobody");
+    let sent = 0;
+    for (let i = 0; sent < 20_000; i++) {
+      const event = new TextEncoder().encode(
+        JSON.stringify({
+          type: "cache.invalidate",
+          key: `user:${i}:profile`,
+          at: 1_700_000_000 + i,
+        }),
+      );
+      assert.equal(await client.notify(nobody, event), 0);
+      sent += event.length;
+    }
+    assert.equal((await client.expect("enable_zstd_custom")).identifier, 65_536);
+    assert.equal((await client.close()).code, 1000);
+  }
 
   const stopped = await server.stop("SIGTERM");
   assert.equal(stopped.code, 0, stopped.stderr);

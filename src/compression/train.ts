@@ -64,6 +64,19 @@ export async function trainInWorker(
   return await run;
 }
 
+/**
+ * The worker's module. In a `bun build --compile` binary every module's
+ * `import.meta.url` is the binary's own (`file:///$bunfs/root/<name>`), so
+ * the worker, built in as a second entry point (`deno task compile:bun`), is
+ * named by its path from the project root, which Bun resolves inside the
+ * binary. Elsewhere (`deno compile --include` too) it sits beside this file.
+ */
+function workerUrl(): string | URL {
+  return import.meta.url.startsWith("file:///$bunfs/")
+    ? "./src/compression/_train_worker.ts"
+    : new URL("./_train_worker.ts", import.meta.url);
+}
+
 function runWorker(
   request: TrainRequest,
   deadline: number,
@@ -71,7 +84,7 @@ function runWorker(
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const worker = new Worker(new URL("./_train_worker.ts", import.meta.url), {
+    const worker = new Worker(workerUrl(), {
       type: "module",
       name: "zstd-trainer",
     });
