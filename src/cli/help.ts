@@ -73,8 +73,8 @@ Options:
   --deno-front on|off  Deno: accept connections in   LONELYPSS_DENO_FRONT  default on
                        our front (connection cap, header and keep-alive timeouts,
                        survives running out of descriptors); off: Deno.serve
-                       directly, ~25% more small notifies/s, for use behind a
-                       proxy that caps and times out connections
+                       directly (20-70% more small requests/s), for use behind
+                       a proxy that caps and times out connections
   --relay-url <url>    how other broadcasters reach  LONELYPSS_RELAY_URL   default learnt from the
                        this one (websocket relay)                          first websocket request
   --debug              print stack traces on errors
