@@ -66,6 +66,8 @@ const { values: flags } = parseArgs({
     "no-ref": { type: "boolean", default: false },
     // "off": every broadcaster of ours serves with Deno.serve directly (`--front off`).
     "deno-front": { type: "string", default: "on" },
+    // Length of the long hmac run, seconds (default 60; 5 with --quick).
+    "hmac-long-s": { type: "string" },
     // wszstd: notifies per second in the measured part (default: as fast as delivered).
     "zstd-rate": { type: "string" },
   },
@@ -83,7 +85,7 @@ const P = {
   bigBytes: Q ? 64 * 1024 * 1024 : 1024 * 1024 * 1024,
   fanout: [100, 1000],
   /** The long hmac run (RSS over time). */
-  hmacLongS: Q ? 5 : 60,
+  hmacLongS: Number(flags["hmac-long-s"] ?? (Q ? 5 : 60)),
   /** Subscriber processes the fan-out urls are spread over. */
   fanoutSubscribers: 3,
   // Websocket rows. Deliveries owed (queued by the broadcaster, not yet

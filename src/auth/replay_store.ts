@@ -57,6 +57,11 @@ export function memoryReplayStore(opts: MemoryReplayStoreOptions = {}): ReplaySt
     throw new RangeError(`Invalid maxEntries: ${max}, expected a positive integer`);
   }
   const codes = new Map<string, number>();
+  // When full, the whole map is searched for codes expired out of order at
+  // most once a second: searching it on every call would make a full store
+  // cost O(entries) a request (a bench subscriber at 6,000 requests a second
+  // slowed to half its rate that way).
+  let nextFullScan = -Infinity;
   return {
     markUsed(code, expiresAtSeconds, now) {
       pruneHead(codes, now);
@@ -64,7 +69,10 @@ export function memoryReplayStore(opts: MemoryReplayStoreOptions = {}): ReplaySt
       const held = codes.get(key);
       if (held !== undefined && held >= now) return Promise.resolve("replay");
       if (held === undefined && codes.size >= max) {
-        for (const [k, exp] of codes) if (exp < now) codes.delete(k);
+        if (now >= nextFullScan) {
+          nextFullScan = now + 1;
+          for (const [k, exp] of codes) if (exp < now) codes.delete(k);
+        }
         if (codes.size >= max) return Promise.resolve("unavailable");
       }
       // Delete first so re-inserted keys move to the end (insertion order ≈ expiry order).
