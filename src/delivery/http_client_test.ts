@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isDroppedConnection, postBytes } from "./http_client.ts";
 import type { PostOptions } from "./http_client.ts";
 import { holdOutgoingClient } from "./http1/mod.ts";
+import { withRawServer } from "./_test_util.ts";
 
 /**
  * Registers `fn` once per client behind `postBytes`: `fetch` (nothing held)
@@ -135,95 +136,30 @@ clientTest(
 );
 
 clientTest("postBytes retries once when a reused keep-alive connection is dropped", async () => {
-  // A raw HTTP/1.1 server: the first connection answers one request with
-  // keep-alive, then closes as soon as a second request arrives on it (what a
-  // server closing an idle connection does). Later connections answer normally.
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const answer = new TextEncoder().encode(
-    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok",
+  // The first connection answers one request with keep-alive, then closes as
+  // soon as a second request arrives on it (what a server closing an idle
+  // connection does). Later connections answer normally.
+  const answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok";
+  const closing = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+  await withRawServer(
+    (_request, conn, n) => conn === 1 ? (n === 2 ? null : answer) : { thenClose: closing },
+    async (url, connections) => {
+      for (let i = 0; i < 2; i++) {
+        const res = await postBytes(url, { ...OPTS, body: new Blob([new Uint8Array([1, 2, 3])]) });
+        assert.deepEqual(res.ok && new TextDecoder().decode(res.body), "ok", `request ${i}`);
+      }
+      assert.equal(connections(), 2, "the second request moved to a fresh connection");
+    },
   );
-  const closing = new TextEncoder().encode(
-    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-  );
-  let connections = 0;
-  const handlers: Promise<void>[] = [];
-  const serving = (async () => {
-    for await (const conn of listener) {
-      const n = ++connections;
-      handlers.push((async () => {
-        const buf = new Uint8Array(64 * 1024);
-        let requests = 0;
-        try {
-          while (true) {
-            const read = await conn.read(buf);
-            if (read === null) break;
-            // Each test request fits in one read (tiny body, loopback).
-            if (n === 1 && ++requests === 2) break;
-            await conn.write(n === 1 ? answer : closing);
-            if (n > 1) break;
-          }
-        } catch {
-          // The client may reset; either way this connection is done.
-        } finally {
-          conn.close();
-        }
-      })());
-    }
-  })();
-  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`;
-  try {
-    for (let i = 0; i < 2; i++) {
-      const res = await postBytes(url, { ...OPTS, body: new Blob([new Uint8Array([1, 2, 3])]) });
-      assert.deepEqual(res.ok && new TextDecoder().decode(res.body), "ok", `request ${i}`);
-    }
-    assert.equal(connections, 2, "the second request moved to a fresh connection");
-  } finally {
-    listener.close();
-    await serving.catch(() => {});
-    await Promise.all(handlers);
-  }
 });
 
-/** A raw TCP server answering every connection with `reply` after one read; counts connections. */
-async function withRawServer(
-  reply: Uint8Array,
-  fn: (port: number, connections: () => number) => Promise<void>,
-): Promise<void> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  let connections = 0;
-  const handlers: Promise<void>[] = [];
-  const serving = (async () => {
-    for await (const conn of listener) {
-      connections++;
-      handlers.push((async () => {
-        try {
-          await conn.read(new Uint8Array(64 * 1024));
-          await conn.write(reply);
-        } catch {
-          // The client may give up first.
-        } finally {
-          conn.close();
-        }
-      })());
-    }
-  })();
-  try {
-    await fn((listener.addr as Deno.NetAddr).port, () => connections);
-  } finally {
-    listener.close();
-    await serving.catch(() => {});
-    await Promise.all(handlers);
-  }
-}
-
 clientTest("postBytes does not retry a malformed response or a failed TLS handshake", async () => {
-  const garbage = new TextEncoder().encode("HELLO garbage\r\n\r\n");
-  await withRawServer(garbage, async (port, connections) => {
-    const res = await postBytes(`http://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
+  await withRawServer(() => ({ thenClose: "HELLO garbage\r\n\r\n" }), async (url, connections) => {
+    const res = await postBytes(url, { ...OPTS, body: new Blob([]) });
     assert.equal(res.ok, false);
     assert.equal(connections(), 1, "a malformed answer is not a dropped connection");
     // https to a plain-text server: the handshake fails, which no retry can fix.
-    const tls = await postBytes(`https://127.0.0.1:${port}/`, { ...OPTS, body: new Blob([]) });
+    const tls = await postBytes(url.replace("http:", "https:"), { ...OPTS, body: new Blob([]) });
     assert.equal(tls.ok, false);
     assert.equal(connections(), 2, "one connection for the https attempt");
   });

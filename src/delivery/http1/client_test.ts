@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { postBytes } from "../http_client.ts";
 import type { PostOptions } from "../post_types.ts";
 import { FileStream } from "../spool.ts";
+import { type RawAnswer, withRawServer as rawServer } from "../_test_util.ts";
 import { holdOutgoingClient } from "./mod.ts";
 
 const OPTS: Omit<PostOptions, "body"> = {
@@ -34,51 +35,16 @@ async function withServer(
   }
 }
 
-/**
- * A raw TCP server: `answer(request bytes, connection number, request number)`
- * returns what to write back (null: close the connection without answering).
- */
-async function withRawServer(
-  answer: (request: string, conn: number, n: number) => string | { thenClose: string } | null,
+/** The shared raw server (see `../_test_util.ts`), with our client held unless `hold` is false. */
+function withRawServer(
+  answer: (request: string, conn: number, n: number) => RawAnswer,
   fn: (url: string, connections: () => number) => Promise<void>,
   hold = true,
 ): Promise<void> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  let connections = 0;
-  const handlers: Promise<void>[] = [];
-  const serving = (async () => {
-    for await (const conn of listener) {
-      const c = ++connections;
-      handlers.push((async () => {
-        const buf = new Uint8Array(64 * 1024);
-        let n = 0;
-        try {
-          for (;;) {
-            const read = await conn.read(buf);
-            if (read === null) break;
-            const reply = answer(new TextDecoder().decode(buf.subarray(0, read)), c, ++n);
-            if (reply === null) break;
-            const bytes = typeof reply === "string" ? reply : reply.thenClose;
-            await conn.write(new TextEncoder().encode(bytes));
-            if (typeof reply !== "string") break;
-          }
-        } catch {
-          // The client may reset; either way this connection is done.
-        } finally {
-          conn.close();
-        }
-      })());
-    }
-  })();
-  const run = () =>
-    fn(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/path`, () => connections);
-  try {
-    await (hold ? held(run) : run());
-  } finally {
-    listener.close();
-    await serving.catch(() => {});
-    await Promise.all(handlers);
-  }
+  return rawServer(answer, (url, connections) => {
+    const run = () => fn(url, connections);
+    return hold ? held(run) : run();
+  });
 }
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
