@@ -130,14 +130,9 @@ export class ResponseParser {
         case Phase.Head:
           at = this.#feedHead(chunk, at);
           break;
-        case Phase.Fixed: {
-          const n = Math.min(this.#remaining, chunk.length - at);
-          this.#keep(chunk, at, n);
-          this.#remaining -= n;
-          at += n;
-          if (this.#remaining === 0) this.#phase = Phase.Done;
+        case Phase.Fixed:
+          at = this.#feedCounted(chunk, at, Phase.Done);
           break;
-        }
         case Phase.UntilClose:
           this.#keep(chunk, at, chunk.length - at);
           at = chunk.length;
@@ -147,14 +142,9 @@ export class ResponseParser {
         case Phase.Trailer:
           at = this.#feedLine(chunk, at);
           break;
-        case Phase.ChunkData: {
-          const n = Math.min(this.#remaining, chunk.length - at);
-          this.#keep(chunk, at, n);
-          this.#remaining -= n;
-          at += n;
-          if (this.#remaining === 0) this.#phase = Phase.ChunkDataEnd;
+        case Phase.ChunkData:
+          at = this.#feedCounted(chunk, at, Phase.ChunkDataEnd);
           break;
-        }
         case Phase.Done:
           this.trailing += chunk.length - at;
           this.keepAlive = false;
@@ -187,6 +177,19 @@ export class ResponseParser {
     throw new MalformedResponseError(
       this.headDone ? "Response body cut short" : "Connection closed before the response head",
     );
+  }
+
+  /**
+   * Takes body bytes counted by `#remaining` (a Content-Length body, or one
+   * chunk's data); once it reaches 0 the phase becomes `then`. Returns where
+   * reading stopped.
+   */
+  #feedCounted(chunk: Uint8Array, at: number, then: number): number {
+    const n = Math.min(this.#remaining, chunk.length - at);
+    this.#keep(chunk, at, n);
+    this.#remaining -= n;
+    if (this.#remaining === 0) this.#phase = then;
+    return at + n;
   }
 
   #keep(chunk: Uint8Array, at: number, n: number): void {
