@@ -31,19 +31,6 @@ export type { RunningServer } from "./types.ts";
 export interface DenoServeOptions extends ServeOptions {
   /** Called once listening, with the bound address. */
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
-  /**
-   * Accept connections in a front of our own (default `true`): it survives
-   * running out of descriptors, caps connections (`limits.maxConnections`)
-   * and closes connections that send no request in time
-   * (`limits.headersTimeoutMs`, `limits.keepAliveTimeoutMs`), at the price of
-   * relaying every byte once more (about a quarter of the throughput of small
-   * notifies). `false` serves with `Deno.serve` directly: faster, for use
-   * behind a reverse proxy or load balancer that already caps and times out
-   * client connections. Without the front an accept error (out of
-   * descriptors) stops the server, those three limits do not apply, and
-   * `/metrics` counts no connections.
-   */
-  readonly front?: boolean;
 }
 
 /**
@@ -79,7 +66,7 @@ export function serveWithDeno(
   return front.running(addr);
 }
 
-/** `Deno.serve` on the public address, no front (see {@link DenoServeOptions.front}). */
+/** `Deno.serve` on the public address, no front (see `ServeOptions.front`). */
 function serveDirect(
   broadcaster: Broadcaster,
   hostname: string,

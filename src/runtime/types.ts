@@ -13,9 +13,15 @@ export interface ServeOptions {
   readonly port?: number;
   /**
    * Deno only (Bun and Node ignore it): accept connections in a front of our
-   * own, default `true`; `false` serves with `Deno.serve` directly, for use
-   * behind a proxy that caps and times out connections. See
-   * `DenoServeOptions.front` in `deno.ts`.
+   * own (default `true`). It survives running out of descriptors, caps
+   * connections (`limits.maxConnections`) and closes connections that send
+   * no request in time (`limits.headersTimeoutMs`,
+   * `limits.keepAliveTimeoutMs`), at the price of relaying every byte once
+   * more (10–40 % of the rate of small requests). `false` serves with
+   * `Deno.serve` directly: faster, for use behind a reverse proxy or load
+   * balancer that already caps and times out client connections. Without the
+   * front an accept error (out of descriptors) stops the server, those three
+   * limits do not apply, and `/metrics` counts no connections.
    */
   readonly front?: boolean;
 }
