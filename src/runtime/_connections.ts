@@ -76,7 +76,7 @@ export class TrackedConnection {
     }
   }
 
-  /** The connection became a websocket: no HTTP timers apply any more. */
+  /** The connection became a websocket: no HTTP timeouts apply any more. */
   upgraded(): void {
     this.#upgraded = true;
     this.#requests = 0;
@@ -165,7 +165,7 @@ export class ConnectionTable {
     return this.#all.size;
   }
 
-  /** Starts tracking a new connection (its header timer runs from now). */
+  /** Starts tracking a new connection (its header timeout runs from now). */
   add(hooks: ConnectionHooks): TrackedConnection {
     const conn = new TrackedConnection(this, hooks);
     this.#all.add(conn);
