@@ -17,11 +17,11 @@ import {
   silentLogger,
 } from "../mod.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
-import type { Limits } from "../src/core/context.ts";
+import type { Limits } from "../src/core/limits.ts";
 import { Metrics } from "../src/core/metrics.ts";
 import { SpoolBudget } from "../src/core/spool_budget.ts";
 import { ByteBudget } from "../src/core/byte_budget.ts";
-import { Semaphore } from "../src/delivery/semaphore.ts";
+import { Semaphore } from "../src/fanout/semaphore.ts";
 import { type Logger, ThrottledLog } from "../src/log.ts";
 import { type RunningServer, serveWithDeno } from "../src/runtime/deno.ts";
 import {

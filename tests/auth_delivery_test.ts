@@ -25,7 +25,7 @@ import {
   tokenAuth,
 } from "../src/auth/mod.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
-import { sweepOnce } from "../src/delivery/sweeper.ts";
+import { sweepOnce } from "../src/fanout/sweeper.ts";
 import { silentLogger } from "../src/log.ts";
 import type { Context } from "../src/core/context.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "../src/core/local.ts";

@@ -11,7 +11,7 @@ import type { TestBroadcaster } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { encodeMissed } from "../src/protocol/missed.ts";
-import { startSweeper, sweepOnce } from "../src/delivery/sweeper.ts";
+import { startSweeper, sweepOnce } from "../src/fanout/sweeper.ts";
 import { noneAuth } from "../src/auth/none.ts";
 import { silentLogger } from "../src/log.ts";
 import type { Context } from "../src/core/context.ts";

@@ -13,7 +13,7 @@ import { startBroadcaster } from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 import { encodeNotifyHeader, parseResponseNotify } from "../src/protocol/notify.ts";
 import { parseReprDigest } from "../src/protocol/receive.ts";
-import { fileStream } from "../src/delivery/spool.ts";
+import { fileStream } from "../src/core/spool.ts";
 
 const MIB = 1024 * 1024;
 const SIZE = 64 * MIB;
@@ -96,7 +96,7 @@ Deno.test("a 64 MiB notify is spooled, delivered intact to two subscribers, and 
   console.log(`RSS growth during the 64 MiB spooled notify: ${growthMiB.toFixed(1)} MiB`);
   // Informational only: this process also runs the notifier and the
   // subscribers, so garbage from ~6 × 64 MiB of chunks dominates. That the
-  // spooled body is streamed is asserted in src/delivery/intake_test.ts.
+  // spooled body is streamed is asserted in src/intake/intake_test.ts.
 
   assert.equal(sub.received.length, 2);
   for (const r of sub.received) {

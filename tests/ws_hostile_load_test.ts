@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { encodeB2S, parseB2S } from "../src/protocol/stateful/mod.ts";
-import type { Limits } from "../src/core/context.ts";
+import type { Limits } from "../src/core/limits.ts";
 import { CloseCode } from "../src/ws/close.ts";
 import { startBroadcaster, type TestBroadcaster } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";

@@ -7,9 +7,9 @@
  */
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { hmacSha512 } from "../crypto/mod.ts";
+import { hmacSha512 } from "../crypto/sha512.ts";
 import { randomIdentifier } from "../crypto/random.ts";
-import { encodeUtf8 } from "../protocol/bytes.ts";
+import { encodeUtf8 } from "../protocol/mod.ts";
 import { decodeBase64Exact, encodeBase64 } from "./_base64.ts";
 import { replayExpiry, type ReplayStore } from "./replay_store.ts";
 import { encodeToSign } from "./signed_fields.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import extra from "../../tests/vectors/auth_extra.json" with { type: "json" };
-import { fromHex } from "../protocol/bytes.ts";
-import { messageFromInputs } from "./_vector_messages.ts";
+import { fromHex } from "../protocol/mod.ts";
+import { messageFromInputs } from "./_testing.ts";
 import { hmacAuth } from "./hmac.ts";
 import { memoryReplayStore } from "./replay_store.ts";
 import type { AuthMessageType } from "./types.ts";

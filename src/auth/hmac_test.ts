@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import vectors from "../../tests/vectors/auth.json" with { type: "json" };
-import { fromHex } from "../protocol/bytes.ts";
-import { messageFromInputs, operationType } from "./_vector_messages.ts";
+import { fromHex } from "../protocol/mod.ts";
+import { messageFromInputs, operationType } from "./_testing.ts";
 import { decodeHmacSecret, hmacAuth } from "./hmac.ts";
 import { memoryReplayStore, type ReplayStore } from "./replay_store.ts";
 import type { AuthMessageType, AuthResult } from "./types.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import vectors from "../../tests/vectors/auth.json" with { type: "json" };
-import { operationType } from "./_vector_messages.ts";
+import { operationType } from "./_testing.ts";
 import { noneAuth } from "./none.ts";
 import type { AuthMessage } from "./types.ts";
 

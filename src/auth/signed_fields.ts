@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Writer } from "../protocol/bytes.ts";
+import { Writer } from "../protocol/mod.ts";
 import type { AuthMessage, AuthMessageType, SignedEtag } from "./types.ts";
 
 /**

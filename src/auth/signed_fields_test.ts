@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import vectors from "../../tests/vectors/auth.json" with { type: "json" };
 import extra from "../../tests/vectors/auth_extra.json" with { type: "json" };
-import { fromHex, toHex } from "../protocol/bytes.ts";
-import { messageFromInputs, operationType } from "./_vector_messages.ts";
+import { fromHex, toHex } from "../protocol/mod.ts";
+import { messageFromInputs, operationType } from "./_testing.ts";
 import { encodeToSign, MESSAGE_TYPE_VALUES } from "./signed_fields.ts";
 import type { AuthMessageType } from "./types.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { encodeUtf8 } from "../protocol/bytes.ts";
+import { encodeUtf8 } from "../protocol/mod.ts";
 import type { AuthStrategy } from "./types.ts";
 
 // Comparing keyed digests instead of the texts gives equal-length inputs

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import vectors from "../../tests/vectors/auth.json" with { type: "json" };
-import { operationType } from "./_vector_messages.ts";
+import { operationType } from "./_testing.ts";
 import { tokenAuth } from "./token.ts";
 import type { AuthMessage, AuthResult } from "./types.ts";
 

@@ -8,18 +8,18 @@
 
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
-import type { Limits, MissedRetryPolicy } from "../core/context.ts";
+import type { Limits, MissedRetryPolicy } from "../core/limits.ts";
 import type { LogLevel } from "../log.ts";
-import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../options.ts";
+import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../core/limits.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
 import { checkRqliteUrl } from "../storage/rqlite/store.ts";
 import { LOG_LEVELS } from "./args.ts";
-import { parseCidr } from "../delivery/ip_ranges.ts";
+import { parseCidr } from "../outbound/ip_ranges.ts";
 import type { OpsOptions } from "../http/routes/ops.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { type FileCompression, parseCompression } from "./config_compression.ts";
-import { parseRelayUrl } from "./settings.ts";
+import { parseRelayUrl } from "./urls.ts";
 
 /** The name `serve` looks for in the current directory. */
 export const CONFIG_FILE = "lonelypss.json";

@@ -7,7 +7,7 @@
  */
 
 import { readFile } from "node:fs/promises";
-import { COMPRESSION_DEFAULTS, type CompressionOptions } from "../ws/compression.ts";
+import { COMPRESSION_DEFAULTS, type CompressionOptions } from "../ws/mod.ts";
 import { CliError, errorMessage } from "./errors.ts";
 
 /** A preset as the file names it. */

@@ -9,10 +9,15 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { type Broadcaster, consoleLogger, createBroadcaster, type Logger } from "../../mod.ts";
-import { authFromSecrets, loadSecretsFile, type SecretsFile } from "../auth/secrets_file.ts";
-import { sqliteReplayStore } from "../auth/sqlite_replay_store.ts";
-import type { AuthConfig } from "../auth/types.ts";
+import { type Broadcaster, createBroadcaster } from "../broadcaster.ts";
+import { consoleLogger, type Logger } from "../log.ts";
+import {
+  type AuthConfig,
+  authFromSecrets,
+  loadSecretsFile,
+  type SecretsFile,
+  sqliteReplayStore,
+} from "../auth/mod.ts";
 import { AddressInUseError, type RunningServer, serve as listen } from "../runtime/mod.ts";
 import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
 import type { Store } from "../storage/types.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Limits } from "../core/context.ts";
+import type { Limits } from "../core/limits.ts";
 import type { LogLevel } from "../log.ts";
 import type { OpsOptions } from "../http/routes/ops.ts";
 import { normalisePrefix } from "../http/handler.ts";
@@ -13,7 +13,7 @@ import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig, RqliteConfig } from "./config.ts";
 import type { FileCompression } from "./config_compression.ts";
 import { READ_CONSISTENCIES } from "../storage/rqlite/client.ts";
-import { checkRqliteUrl } from "../storage/rqlite/store.ts";
+import { parseRelayUrl, parseUrls } from "./urls.ts";
 import { UsageError } from "./errors.ts";
 
 /** `serve`'s flags, as parsed. */
@@ -166,45 +166,4 @@ export function defaultHost(toBroadcasterAuth: "none" | "token" | "hmac"): strin
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
   return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
-/**
- * Checks a relay base url: absolute http(s), no query or fragment; a trailing
- * slash is dropped. Peers compare it with the URL they send, so it is kept as typed.
- *
- * @throws {UsageError} naming `what` when it is not such a url
- */
-export function parseRelayUrl(what: string, text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`${what} must be an absolute http(s) url, got "${text}"`);
-  }
-  if (
-    (url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== ""
-  ) {
-    throw new UsageError(`${what} must be an http(s) url without query or fragment, got "${text}"`);
-  }
-  return text.replace(/\/+$/, "");
-}
-
-/**
- * A comma-separated list of rqlite node urls.
- *
- * @throws {UsageError} naming `what` and the bad url
- */
-export function parseUrls(what: string, text: string): string[] {
-  const urls = text.split(",").map((u) => u.trim()).filter((u) => u !== "");
-  if (urls.length === 0) throw new UsageError(`Invalid ${what}: expected URL[,URL...]`);
-  for (const u of urls) {
-    try {
-      checkRqliteUrl(u);
-    } catch (e) {
-      throw new UsageError(
-        `Invalid ${what}: ${(e as Error).message.replace(/^Invalid rqlite url /, "")}`,
-      );
-    }
-  }
-  return urls;
 }

@@ -8,20 +8,23 @@
 
 import { lstat, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { decodeHmacSecret, encodeHmacSecret, generateHmacSecret } from "../auth/hmac.ts";
 import {
+  decodeHmacSecret,
+  encodeHmacSecret,
   formatSecretsFile,
+  generateHmacSecret,
   parseSecretsFile,
   type SecretsEntry,
   type SecretsFile,
-} from "../auth/secrets_file.ts";
+} from "../auth/mod.ts";
 import { parseChoice, parseFlags, parseInteger } from "./args.ts";
 import { CONFIG_FILE } from "./config.ts";
 import { CliError, errorMessage, UsageError } from "./errors.ts";
 import { SETUP_HELP } from "./help.ts";
 import type { Io } from "./io.ts";
 import { selfCommand } from "./self.ts";
-import { defaultHost, parseUrls } from "./settings.ts";
+import { defaultHost } from "./settings.ts";
+import { parseUrls } from "./urls.ts";
 
 const AUTH_KINDS = ["hmac", "token", "none"] as const;
 type AuthKind = (typeof AUTH_KINDS)[number];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { rawFrame, rleBomb } from "../../tests/compression/_frames.ts";
-import { fromHex } from "../protocol/bytes.ts";
+import { fromHex } from "../protocol/mod.ts";
 import { declaredContentSize, dictionaryId, FrameEnd } from "./_frame.ts";
 
 const ID1_PREFIX = fromHex("28b52ffd00200d140096716116902b6b");

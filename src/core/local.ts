@@ -1,6 +1,6 @@
 /**
  * The seam between the fan-out and this process's websocket subscribers.
- * `ws/` implements it; `delivery/` and the relay routes in `http/` use it, so
+ * `ws/` implements it; `fanout/` and the relay routes in `http/` use it, so
  * neither transport imports the other.
  *
  * @module

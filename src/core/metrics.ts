@@ -50,7 +50,7 @@ export class Histogram {
 /** The counters of one broadcaster. */
 export class Metrics {
   /** Answered requests by `route status` (route: a known path, or "other"). */
-  readonly requests = new Map<string, number>();
+  readonly requests: Map<string, number> = new Map();
   /** Notifies accepted and fanned out (HTTP and websocket). */
   notifies = 0;
   /** Message bytes of those notifies. */
@@ -58,7 +58,7 @@ export class Metrics {
   /** Message bytes sent in RECEIVE requests to webhooks and other broadcasters. */
   bytesOut = 0;
   /** Outgoing deliveries by `kind outcome`. */
-  readonly deliveries = new Map<string, number>();
+  readonly deliveries: Map<string, number> = new Map();
   /** Outgoing delivery latency by kind. */
   readonly latency: Record<DeliveryKind, Histogram> = {
     receive: new Histogram(),
@@ -69,13 +69,13 @@ export class Metrics {
   /** Messages queued for this process's websocket connections. */
   websocketDeliveries = 0;
   /** Store operations that answered `unavailable`, by operation. */
-  readonly storeErrors = new Map<string, number>();
+  readonly storeErrors: Map<string, number> = new Map();
   /** Notifies refused before their body was read, by reason. */
-  readonly notifyRefusals = new Map<string, number>();
+  readonly notifyRefusals: Map<string, number> = new Map();
   /** Deliveries the SSRF guard refused (also counted as failed deliveries). */
   ssrfRefusals = 0;
   /** When the broadcaster started, epoch seconds. */
-  readonly startedAt = Date.now() / 1000;
+  readonly startedAt: number = Date.now() / 1000;
   /** Incoming connections open, as reported by the runtime adapter (null: it cannot tell). */
   incomingConnections: number | null = null;
 

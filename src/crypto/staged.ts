@@ -7,7 +7,7 @@
  * @module
  */
 
-import { sha512Stream } from "./mod.ts";
+import { sha512Stream } from "./sha512.ts";
 import type { Sha512Stream } from "./types.ts";
 
 /** Bytes hashed per call (two such blocks are held). */

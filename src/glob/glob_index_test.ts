@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import vectors from "../../tests/vectors/glob.json" with { type: "json" };
-import { fromHex } from "../protocol/bytes.ts";
-import { pick, prng } from "./_prng.ts";
+import { fromHex } from "../protocol/mod.ts";
+import { pick, prng } from "./_testing.ts";
 import { compileGlob, GlobIndex } from "./mod.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);

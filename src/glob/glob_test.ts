@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import vectors from "../../tests/vectors/glob.json" with { type: "json" };
-import { fromHex, toHex } from "../protocol/bytes.ts";
-import { prng, randomString } from "./_prng.ts";
+import { fromHex, toHex } from "../protocol/mod.ts";
+import { prng, randomString } from "./_testing.ts";
 import { compileGlob, globMatches } from "./mod.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);

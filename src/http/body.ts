@@ -7,8 +7,7 @@
  */
 
 import type { Context } from "../core/context.ts";
-import { ParseError } from "../protocol/bytes.ts";
-import { callbackUrlProblem } from "../protocol/callback_url.ts";
+import { callbackUrlProblem, ParseError } from "../protocol/mod.ts";
 import { RequestBody } from "./request_body.ts";
 import { badRequest } from "./responses.ts";
 

@@ -14,8 +14,8 @@
  */
 
 import type { Context } from "../core/context.ts";
-import { ByobChunkReader, type ChunkReader } from "../delivery/chunks.ts";
-import { ParseError } from "../protocol/bytes.ts";
+import { ByobChunkReader, type ChunkReader } from "../intake/chunks.ts";
+import { ParseError } from "../protocol/mod.ts";
 import { badRequest, fail } from "./responses.ts";
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AuthResult } from "../auth/types.ts";
+import type { AuthResult } from "../auth/mod.ts";
 
 const OCTETS = { "content-type": "application/octet-stream" };
 const TEXT = { "content-type": "text/plain; charset=utf-8" };

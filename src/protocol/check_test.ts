@@ -13,7 +13,7 @@ import {
   checkCodec,
   vector,
   vectorBytes,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 interface SubsVector {
   exacts: { topic_hex: string; recovery: string | null }[];

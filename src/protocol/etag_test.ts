@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { compareBytes, encodeUtf8, fromHex, toHex } from "./bytes.ts";
 import { compareGlobs, strongEtag, strongEtagDocument } from "./etag.ts";
-import { ITERATIONS, Rand, randomSet, VECTORS } from "./test_util.ts";
+import { ITERATIONS, Rand, randomSet, VECTORS } from "./_testing.ts";
 
 for (const v of VECTORS.strong_etags) {
   Deno.test(`etag vector: ${v.name} document and etag equal the reference's`, () => {

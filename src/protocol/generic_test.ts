@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeResponseGeneric, parseResponseGeneric } from "./generic.ts";
 import { fromHex } from "./bytes.ts";
-import { assertOnlyParseErrors, assertParseError, checkCodec, vectorBytes } from "./test_util.ts";
+import { assertOnlyParseErrors, assertParseError, checkCodec, vectorBytes } from "./_testing.ts";
 
 Deno.test("generic vector: response_generic is 00 03 00 00 00 00 and round-trips", () => {
   const bytes = vectorBytes("response_generic");

@@ -13,7 +13,7 @@ import {
   checkCodec,
   vector,
   vectorBytes,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 Deno.test("missed vector: missed_request parses and re-encodes", () => {
   const bytes = vectorBytes("missed_request");

@@ -21,4 +21,5 @@ export * from "./notify.ts";
 export * from "./receive.ts";
 export * from "./missed.ts";
 export * from "./tracing.ts";
+export * from "./callback_url.ts";
 export * from "./stateful/mod.ts";

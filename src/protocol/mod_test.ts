@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as protocol from "./mod.ts";
-import { VECTORS } from "./test_util.ts";
+import { VECTORS } from "./_testing.ts";
 
 /** Every message vector, each asserted by name in one of this folder's tests. */
 const COVERED = [

@@ -19,7 +19,7 @@ import {
   sha512,
   vector,
   vectorBytes,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 /** Parses a whole notify body: header plus what follows it. */
 function split(name: string): { header: NotifyHeader; rest: Uint8Array } {

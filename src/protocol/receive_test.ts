@@ -20,7 +20,7 @@ import {
   sha512,
   vector,
   vectorBytes,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 Deno.test("receive vector: receive_request header parses; body and digest re-encode", () => {
   const v = vector("receive_request");

@@ -13,7 +13,7 @@ import {
   randomSet,
   vector,
   vectorBytes,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 const URL = "http://127.0.0.1:3010/v1/receive";
 const REC = "http://127.0.0.1:3010/v1/recover";

@@ -16,7 +16,7 @@ import {
   checkCodec,
   vector,
   vectorBytes,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 const URL = "http://127.0.0.1:3010/v1/receive";
 

@@ -8,7 +8,7 @@ import {
   ITERATIONS,
   Rand,
   vector,
-} from "./test_util.ts";
+} from "./_testing.ts";
 
 function entry(size: number, i: number): TraceEntry {
   // 4 length bytes + name + extra + 8 time bytes = size.

@@ -4,7 +4,7 @@ import {
   MAX_GLOB_BYTES,
   SubscriberToBroadcasterType,
 } from "./types.ts";
-import { VECTORS } from "./test_util.ts";
+import { VECTORS } from "./_testing.ts";
 
 Deno.test("types: subscriber-to-broadcaster enum equals the reference's", () => {
   assert.deepEqual(

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Broadcaster } from "../../mod.ts";
-import type { WebSocketUpgrader, WsEvents, WsPeer } from "../ws/socket.ts";
+import type { Broadcaster } from "../broadcaster.ts";
+import type { WebSocketUpgrader, WsEvents, WsPeer } from "../ws/mod.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
 interface BunServer {

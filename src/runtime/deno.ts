@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Broadcaster } from "../../mod.ts";
+import type { Broadcaster } from "../broadcaster.ts";
 import { deadline } from "../deadline.ts";
 import { AcceptErrors, ConnectionTable, type TrackedConnection } from "./_connections.ts";
 import { pump } from "./_pump.ts";

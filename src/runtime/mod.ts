@@ -1,7 +1,11 @@
 /**
- * Serves a broadcaster on whichever runtime runs us (Deno, Bun or Node),
- * loading only that runtime's adapter: each adapter touches APIs the others
- * lack, so they are imported lazily.
+ * Serves a broadcaster: `serve` on whichever runtime runs us (Deno, Bun or
+ * Node), loading only that runtime's adapter, or one runtime's entry point
+ * directly. To embed the broadcaster in your own server: on Deno
+ * `broadcaster.handle(req)` needs nothing more; on Bun pass
+ * `bunWebSocket(...).upgrader(server)` to `handle` and its `handlers` to
+ * `Bun.serve` (see {@link bunWebSocket}); on Node use {@link serveWithNode},
+ * which wires `node:http`'s `upgrade` event to the `ws` package.
  *
  * @example
  * ```ts
@@ -17,20 +21,14 @@
  * @module
  */
 
-import type { Broadcaster } from "../../mod.ts";
+import type { Broadcaster } from "../broadcaster.ts";
 import type { RunningServer, ServeOptions } from "./types.ts";
+import { currentRuntime } from "../runtime_name.ts";
 
+export { currentRuntime, type RuntimeName } from "../runtime_name.ts";
 export { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
-
-/** The runtimes we have an adapter for. */
-export type RuntimeName = "deno" | "bun" | "node";
-
-/** Which runtime this process is (Bun first: it also defines `process`). */
-export function currentRuntime(): RuntimeName {
-  if ("Bun" in globalThis) return "bun";
-  if ("Deno" in globalThis) return "deno";
-  return "node";
-}
+export { bunWebSocket, type BunWebSocketHandlers, isUpgraded, serveWithBun } from "./bun.ts";
+export { type DenoServeOptions, serveWithDeno } from "./deno.ts";
 
 /**
  * Starts listening with the current runtime's server.
@@ -55,4 +53,19 @@ export async function serve(
       return await serveWithNode(broadcaster, options);
     }
   }
+}
+
+/**
+ * Starts listening with `node:http`, websockets through the `ws` package
+ * (loaded on first call, so other runtimes never load it). Resolves once
+ * listening.
+ *
+ * @throws {AddressInUseError} when the port is taken
+ */
+export async function serveWithNode(
+  broadcaster: Broadcaster,
+  options: ServeOptions = {},
+): Promise<RunningServer> {
+  const node = await import("./node.ts");
+  return await node.serveWithNode(broadcaster, options);
 }

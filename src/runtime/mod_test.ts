@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createBroadcaster, silentLogger } from "../../mod.ts";
+import { createBroadcaster } from "../broadcaster.ts";
+import { silentLogger } from "../log.ts";
 import { AddressInUseError, currentRuntime, serve } from "./mod.ts";
 
 Deno.test("runtime: picks the Deno adapter here and reports a taken port portably", async () => {

@@ -12,8 +12,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { WebSocketServer } from "ws";
-import type { Broadcaster } from "../../mod.ts";
-import type { WebSocketUpgrader } from "../ws/socket.ts";
+import type { Broadcaster } from "../broadcaster.ts";
+import type { WebSocketUpgrader } from "../ws/mod.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
 /** The part of a `ws` WebSocket we use (the package ships no types). */

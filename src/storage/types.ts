@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { SubscriptionSet } from "../protocol/subscription_set.ts";
-export type { ExactEntry, GlobEntry, SubscriptionSet } from "../protocol/subscription_set.ts";
+import type { SubscriptionSet } from "../protocol/mod.ts";
+export type { ExactEntry, GlobEntry, SubscriptionSet } from "../protocol/mod.ts";
 
 /** Subscribe outcome: `conflict` = the (url, topic|glob) pair already exists (unchanged). */
 export type SubscribeResult = "success" | "conflict" | "unavailable";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { sha512 } from "../crypto/mod.ts";
+import { sha512 } from "../crypto/sha512.ts";
 import type { HeldMessage } from "../core/message.ts";
 import type { Logger } from "../log.ts";
 import { loadZstd, trainInWorker, type Zstd, type ZstdDictionary } from "../compression/mod.ts";

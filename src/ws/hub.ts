@@ -17,8 +17,7 @@ import {
 import type { OutgoingMessage } from "../core/message.ts";
 import type { Logger } from "../log.ts";
 import { GlobIndex } from "../glob/mod.ts";
-import { compareBytes, toHex } from "../protocol/bytes.ts";
-import { compareGlobs } from "../protocol/etag.ts";
+import { compareBytes, compareGlobs, toHex } from "../protocol/mod.ts";
 import type { Store, Subscriber } from "../storage/types.ts";
 
 /** What the hub needs from a connection. */

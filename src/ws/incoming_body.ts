@@ -11,10 +11,9 @@
 import { createHash, type Hash } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { MessageSink } from "../delivery/intake.ts";
-import { SpoolError } from "../delivery/spool.ts";
-import { bytesEqual } from "../protocol/bytes.ts";
-import type { StreamStart } from "../protocol/stateful/mod.ts";
+import { MessageSink } from "../intake/intake.ts";
+import { SpoolError } from "../core/spool.ts";
+import { bytesEqual, type StreamStart } from "../protocol/mod.ts";
 import { ZstdError, type ZstdStreamDecompressor } from "../compression/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
 import type { Compressor } from "./compression.ts";

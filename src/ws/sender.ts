@@ -10,8 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import { bytesEqual, toHex } from "../protocol/bytes.ts";
-import { encodeB2S, encodeReceiveStreamHead } from "../protocol/stateful/mod.ts";
+import { bytesEqual, encodeB2S, encodeReceiveStreamHead, toHex } from "../protocol/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
 import type { ConnectionCompression } from "./conn_compression.ts";
 import type { WsPeer } from "./socket.ts";

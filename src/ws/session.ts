@@ -13,8 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Context } from "../core/context.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import { ParseError } from "../protocol/bytes.ts";
-import { encodeB2S, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/stateful/mod.ts";
+import { encodeB2S, ParseError, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/mod.ts";
 import { authClose, CloseCode, WsClose } from "./close.ts";
 import type { HubConnection, WebsocketHub } from "./hub.ts";
 import type { Compression } from "./compression.ts";

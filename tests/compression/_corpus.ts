@@ -7,7 +7,7 @@
  * @module
  */
 
-import { pick, prng } from "../../src/glob/_prng.ts";
+import { pick, prng } from "../../src/glob/_testing.ts";
 
 const CACHES = ["user-profile", "org-settings", "feature-flags", "product", "price", "session"];
 const REGIONS = ["eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2"];

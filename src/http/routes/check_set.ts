@@ -5,15 +5,16 @@
  * @module
  */
 
-import { bytesEqual } from "../../protocol/bytes.ts";
 import {
+  bytesEqual,
   encodeResponseCheckSubscriptions,
+  encodeResponseGeneric,
   MAX_CHECK_SUBSCRIPTIONS_BYTES,
   parseCheckSubscriptions,
-} from "../../protocol/check.ts";
-import { strongEtag } from "../../protocol/etag.ts";
-import { encodeResponseGeneric } from "../../protocol/generic.ts";
-import { parseSetSubscriptions, parseSetSubscriptionsHead } from "../../protocol/set.ts";
+  parseSetSubscriptions,
+  parseSetSubscriptionsHead,
+  strongEtag,
+} from "../../protocol/mod.ts";
 import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
 import { missingAuthorization, RequestBody } from "../request_body.ts";
 import type { Route } from "../context.ts";

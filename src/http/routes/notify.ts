@@ -14,18 +14,16 @@
  * @module
  */
 
-import { bytesReader, type ChunkReader } from "../../delivery/chunks.ts";
-import { fanOut } from "../../delivery/fanout.ts";
-import { takeMessage } from "../../delivery/intake.ts";
-import { readNotifyHead } from "../../delivery/notify_head.ts";
-import { encodeResponseNotify } from "../../protocol/notify.ts";
-import { encodeSimpleTracing } from "../../protocol/tracing.ts";
-import type { TraceEntry } from "../../protocol/tracing.ts";
+import { bytesReader, type ChunkReader } from "../../intake/chunks.ts";
+import { fanOut } from "../../fanout/fanout.ts";
+import { takeMessage } from "../../intake/intake.ts";
+import { readNotifyHead } from "../../intake/notify_head.ts";
+import { encodeResponseNotify, encodeSimpleTracing, type TraceEntry } from "../../protocol/mod.ts";
 import type { Context } from "../../core/context.ts";
 import type { Route } from "../context.ts";
 import { missingAuthorization, RequestBody } from "../request_body.ts";
 import { authFailure, badRequest, fail, ok, storeUnavailable } from "../responses.ts";
-import type { SpoolError } from "../../delivery/spool.ts";
+import type { SpoolError } from "../../core/spool.ts";
 import { describeError } from "../../log.ts";
 
 const U32_MAX = 0xffff_ffff;

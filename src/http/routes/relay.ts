@@ -9,17 +9,18 @@
  */
 
 import type { Context } from "../../core/context.ts";
-import { takeMessage } from "../../delivery/intake.ts";
+import { takeMessage } from "../../intake/intake.ts";
 import { spoolFailure } from "./notify.ts";
-import { readHead } from "../../delivery/notify_head.ts";
-import { encodeResponseConfirmMissed, parseMissed } from "../../protocol/missed.ts";
-import { INVALID_MISSED_URL_BODY } from "../../protocol/missed.ts";
+import { readHead } from "../../intake/notify_head.ts";
 import {
+  encodeResponseConfirmMissed,
   encodeResponseConfirmReceive,
   encodeResponseUnsubscribeImmediate,
+  INVALID_MISSED_URL_BODY,
+  parseMissed,
   parseReceiveHeader,
   parseReprDigest,
-} from "../../protocol/receive.ts";
+} from "../../protocol/mod.ts";
 import { parseOr400, readBodyCapped } from "../body.ts";
 import { missingAuthorization, RequestBody } from "../request_body.ts";
 import type { Route } from "../context.ts";

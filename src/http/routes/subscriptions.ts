@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { AuthMessage } from "../../auth/types.ts";
+import type { AuthMessage } from "../../auth/mod.ts";
 import {
+  encodeResponseGeneric,
   MAX_SUBSCRIBE_EXACT_BYTES,
   MAX_SUBSCRIBE_GLOB_BYTES,
   MAX_UNSUBSCRIBE_EXACT_BYTES,
@@ -15,8 +16,7 @@ import {
   parseSubscribeGlob,
   parseUnsubscribeExact,
   parseUnsubscribeGlob,
-} from "../../protocol/subscribe.ts";
-import { encodeResponseGeneric } from "../../protocol/generic.ts";
+} from "../../protocol/mod.ts";
 import type { Store, SubscribeResult, UnsubscribeResult } from "../../storage/types.ts";
 import { checkCallbacks, parseOr400, readBodyCapped } from "../body.ts";
 import { missingAuthorization } from "../request_body.ts";

@@ -8,9 +8,9 @@
 
 import assert from "node:assert/strict";
 import { encodeUtf8, fromHex, ParseError, toHex } from "../bytes.ts";
-import { assertOnlyParseErrors, assertParseError, Rand } from "../test_util.ts";
+import { assertOnlyParseErrors, assertParseError, Rand } from "../_testing.ts";
 import type { B2SMessage, S2BMessage, StreamStart } from "./types.ts";
-import { expectedMessage, STATEFUL } from "./_vectors.ts";
+import { expectedMessage, STATEFUL } from "./_testing_vectors.ts";
 
 type Message = S2BMessage | B2SMessage;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../bytes.ts";
-import { assertParseError, ITERATIONS, Rand } from "../test_util.ts";
+import { assertParseError, ITERATIONS, Rand } from "../_testing.ts";
 import {
   readAuth,
   readBigUint,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { fromHex, toHex } from "../bytes.ts";
-import { assertParseError, ITERATIONS, Rand } from "../test_util.ts";
+import { assertParseError, ITERATIONS, Rand } from "../_testing.ts";
 import { encodeB2S, encodeReceiveStreamHead, parseB2S } from "./b2s.ts";
 import type { B2SReceiveStream } from "./types.ts";
-import { expectedMessage, messageVector, SESSIONS } from "./_vectors.ts";
+import { expectedMessage, messageVector, SESSIONS } from "./_testing_vectors.ts";
 import {
   assertRangeError,
   assertRoundTrip,

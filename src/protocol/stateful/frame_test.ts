@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeUtf8, fromHex, toHex } from "../bytes.ts";
-import { assertParseError } from "../test_util.ts";
+import { assertParseError } from "../_testing.ts";
 import {
   encodeFrame,
   FrameReader,
@@ -10,7 +10,7 @@ import {
 } from "./frame.ts";
 import { parseB2S } from "./b2s.ts";
 import { parseS2B } from "./s2b.ts";
-import { messageVector } from "./_vectors.ts";
+import { messageVector } from "./_testing_vectors.ts";
 import { assertRangeError, expandedFrame } from "./_testing.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as stateful from "./mod.ts";
 import * as protocol from "../mod.ts";
-import { FROM_VECTOR, STATEFUL } from "./_vectors.ts";
+import { FROM_VECTOR, STATEFUL } from "./_testing_vectors.ts";
 
 Deno.test("stateful mod: every vector class has a test mapping, and every mapping a vector", () => {
   const classes = STATEFUL.messages.map((m) => m.class).sort();

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { fromHex, toHex } from "../bytes.ts";
-import { ITERATIONS, Rand } from "../test_util.ts";
+import { ITERATIONS, Rand } from "../_testing.ts";
 import { parseB2S } from "./b2s.ts";
 import { pseudoUrl } from "./pseudo_url.ts";
 import { parseS2B } from "./s2b.ts";
-import { SESSIONS } from "./_vectors.ts";
+import { SESSIONS } from "./_testing_vectors.ts";
 import { assertRangeError } from "./_testing.ts";
 
 /** SHA-256(subscriber nonce ‖ broadcaster nonce), taken from the session's first two frames. */

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../bytes.ts";
 import { MAX_GLOB_BYTES } from "../types.ts";
-import { assertParseError, ITERATIONS, Rand } from "../test_util.ts";
+import { assertParseError, ITERATIONS, Rand } from "../_testing.ts";
 import { encodeS2B, parseS2B } from "./s2b.ts";
 import type { S2BMessage } from "./types.ts";
-import { messageVector } from "./_vectors.ts";
+import { messageVector } from "./_testing_vectors.ts";
 import {
   assertRangeError,
   assertRoundTrip,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../bytes.ts";
-import { assertOnlyParseErrors } from "../test_util.ts";
+import { assertOnlyParseErrors } from "../_testing.ts";
 import { encodeB2S, encodeReceiveStreamHead, parseB2S } from "./b2s.ts";
 import { encodeS2B, parseS2B } from "./s2b.ts";
-import { SESSIONS } from "./_vectors.ts";
+import { SESSIONS } from "./_testing_vectors.ts";
 import { assertPrefixes } from "./_testing.ts";
 
 Deno.test("sessions: the three recorded sessions are all here", () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { bytes, type ContractDatabase, ok, STORE_CONTRACT } from "../_contract/mod.ts";
+import { bytes, type ContractDatabase, ok, STORE_CONTRACT } from "../_testing_contract/mod.ts";
 import type { Store } from "../types.ts";
 import { EXACTS, GLOBS, SCHEMA_VERSION } from "../sqlite/schema.ts";
-import { breakingProxy } from "./_proxy.ts";
+import { breakingProxy } from "./_testing_proxy.ts";
 import {
   type Cluster,
   FAST_RAFT,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ContractDatabase, STORE_CONTRACT } from "../_contract/mod.ts";
+import { type ContractDatabase, STORE_CONTRACT } from "../_testing_contract/mod.ts";
 import { bytes, ok, withTempDb } from "./_testing.ts";
 import { openSqlite } from "./driver.ts";
 import { EXACTS, GLOBS } from "./schema.ts";

@@ -1,8 +1,9 @@
 /**
  * The byte-stream seam under our HTTP/1.1 client: connect (TCP or TLS), write,
  * be told about incoming bytes and the end. One implementation per runtime
- * family, loaded lazily so each runtime parses only its own: `Deno.connect`
- * on Deno, `node:net`/`node:tls` on Bun and Node.
+ * family (`_socket_deno.ts`, `_socket_node.ts`), loaded lazily by
+ * `connector.ts` so each runtime parses only its own: `Deno.connect` on Deno,
+ * `node:net`/`node:tls` on Bun and Node.
  *
  * @module
  */
@@ -62,27 +63,6 @@ export function isRefusedError(error: unknown): boolean {
   const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
   return code === "ECONNREFUSED" || name === "ConnectionRefused" ||
     (typeof message === "string" && /connection refused|ECONNREFUSED/i.test(message));
-}
-
-/**
- * The connector of the running runtime, or null where there are no raw
- * sockets, or where an HTTP proxy is configured (`HTTP_PROXY`, `HTTPS_PROXY`,
- * `ALL_PROXY`, which `fetch` honours and our client does not): the caller
- * then keeps using `fetch`.
- */
-export async function loadConnector(): Promise<Connector | null> {
-  try {
-    if ("Deno" in globalThis && !("Bun" in globalThis)) {
-      const deno = (globalThis as { Deno?: { connect?: unknown } }).Deno;
-      if (typeof deno?.connect !== "function") return null;
-      const { denoConnector, denoProxyConfigured } = await import("./_socket_deno.ts");
-      return denoProxyConfigured() ? null : denoConnector;
-    }
-    const { nodeConnector, nodeProxyConfigured } = await import("./_socket_node.ts");
-    return nodeProxyConfigured() ? null : nodeConnector;
-  } catch {
-    return null;
-  }
 }
 
 /** The proxy variables `fetch` reads (either case). */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { postBytes } from "../http_client.ts";
 import type { PostOptions } from "../post_types.ts";
-import { FileStream } from "../spool.ts";
-import { type RawAnswer, withRawServer as rawServer } from "../_test_util.ts";
+import { FileStream } from "../../core/spool.ts";
+import { type RawAnswer, withRawServer as rawServer } from "../_testing.ts";
 import { holdOutgoingClient } from "./mod.ts";
 
 const OPTS: Omit<PostOptions, "body"> = {
@@ -35,7 +35,7 @@ async function withServer(
   }
 }
 
-/** The shared raw server (see `../_test_util.ts`), with our client held unless `hold` is false. */
+/** The shared raw server (see `../_testing.ts`), with our client held unless `hold` is false. */
 function withRawServer(
   answer: (request: string, conn: number, n: number) => RawAnswer,
   fn: (url: string, connections: () => number) => Promise<void>,
@@ -236,7 +236,7 @@ Deno.test("http1: releasing the client aborts requests in flight", async () => {
 });
 
 Deno.test("http1: with an HTTP proxy configured, fetch (which honours it) is kept", async () => {
-  const { loadConnector } = await import("./socket.ts");
+  const { loadConnector } = await import("./connector.ts");
   assert.notEqual(await loadConnector(), null);
   Deno.env.set("HTTPS_PROXY", "http://127.0.0.1:1");
   try {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { nodeSha512 } from "./_node.ts";
 import { openLibcryptoDeno } from "./_libcrypto_deno.ts";
-import { nativeSha512Unavailable, sha512Backend } from "./mod.ts";
+import { nativeSha512Unavailable, sha512Backend } from "./sha512.ts";
 import type { Sha512Backend } from "./types.ts";
 
 const reference = (b: Uint8Array) => new Uint8Array(createHash("sha512").update(b).digest());

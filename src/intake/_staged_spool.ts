@@ -14,7 +14,7 @@
  */
 
 import { StagedSha512 } from "../crypto/staged.ts";
-import type { SpoolFile } from "./spool.ts";
+import type { SpoolFile } from "../core/spool.ts";
 
 /** Spools and hashes a message of known length. */
 export class StagedSpool {

@@ -6,12 +6,12 @@
  * @module
  */
 
-import { sha512, sha512Stream } from "../crypto/mod.ts";
+import { sha512, sha512Stream } from "../crypto/sha512.ts";
 import type { ByteBudget } from "../core/byte_budget.ts";
-import { bytesEqual } from "../protocol/bytes.ts";
+import { bytesEqual } from "../protocol/mod.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { FileStream, readFileRange, SpoolError, SpoolFile } from "./spool.ts";
+import { FileStream, readFileRange, SpoolError, SpoolFile } from "../core/spool.ts";
 import { StagedSpool } from "./_staged_spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { WebSocketUpgrader, WsEvents, WsPeer } from "../ws/socket.ts";
+import type { WebSocketUpgrader, WsEvents, WsPeer } from "./socket.ts";
 
 /** Upgrades with `Deno.upgradeWebSocket`; binary messages arrive as bytes. */
 export const denoUpgrader: WebSocketUpgrader = {

@@ -25,7 +25,7 @@
 
 import { open } from "node:fs/promises";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "../post_types.ts";
-import { FileStream } from "../spool.ts";
+import { FileStream } from "../../core/spool.ts";
 import { type Connection, type ConnectionPool, PoolClosedError } from "./pool.ts";
 import { parseTarget, requestHead, type Target, writeAscii } from "./request.ts";
 import { MalformedResponseError, ResponseParser } from "./response.ts";

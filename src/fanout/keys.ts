@@ -4,7 +4,7 @@
  * @module
  */
 
-import { toHex } from "../protocol/bytes.ts";
+import { toHex } from "../protocol/mod.ts";
 import type { Subscriber, SubscriptionKey } from "../storage/types.ts";
 
 /** A string that identifies the subscription row `key` (hex topic, so any bytes work). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MISSED_RETRY } from "../options.ts";
+import { DEFAULT_MISSED_RETRY } from "../core/limits.ts";
 import { missedDelaySeconds } from "./missed_policy.ts";
 
 /** The reference's documented template policy (config chapter §2.5), restated on purpose. */

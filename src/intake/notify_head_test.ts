@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeNotifyHeader } from "../protocol/notify.ts";
-import { streamOf } from "./_test_util.ts";
+import { encodeNotifyHeader } from "../protocol/mod.ts";
+import { streamOf } from "./_testing.ts";
 import { readNotifyHead } from "./notify_head.ts";
 
 const HEADER = {

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { sha512 } from "./mod.ts";
+ * import { sha512 } from "./sha512.ts";
  * console.log(sha512(new TextEncoder().encode("hello")).length); // 64
  * ```
  *

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MissedRetryPolicy } from "../core/context.ts";
+import type { MissedRetryPolicy } from "../core/limits.ts";
 
 /**
  * Seconds to wait before the next MISSED attempt, or null to give up.

@@ -6,13 +6,14 @@
  */
 
 import type { Context } from "../core/context.ts";
-import { bytesEqual, ParseError } from "../protocol/bytes.ts";
 import {
+  bytesEqual,
   encodeReceiveHeader,
+  ParseError,
   parseReceiveResponse,
   reprDigestHeader,
-} from "../protocol/receive.ts";
-import { postBytes } from "./http_client.ts";
+} from "../protocol/mod.ts";
+import { postBytes } from "../outbound/http_client.ts";
 import { randomIdentifier } from "../crypto/random.ts";
 import { holding } from "./semaphore.ts";
 import type { OutgoingMessage } from "../core/message.ts";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { streamOf } from "./_test_util.ts";
+import { streamOf } from "./_testing.ts";
 import { takeMessage } from "./intake.ts";
 import { ByteBudget } from "../core/byte_budget.ts";
 

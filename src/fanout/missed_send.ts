@@ -6,9 +6,8 @@
  */
 
 import type { Context } from "../core/context.ts";
-import { ParseError } from "../protocol/bytes.ts";
-import { encodeMissed, parseResponseConfirmMissed } from "../protocol/missed.ts";
-import { postBytes } from "./http_client.ts";
+import { encodeMissed, ParseError, parseResponseConfirmMissed } from "../protocol/mod.ts";
+import { postBytes } from "../outbound/http_client.ts";
 import { holding } from "./semaphore.ts";
 
 /** Longest well-formed RESPONSE_CONFIRM_MISSED: type, lp16 authorization, lp16 tracing. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { fromHex } from "../protocol/bytes.ts";
+import { fromHex } from "../protocol/mod.ts";
 import type { AuthMessage, AuthMessageType, SignedEtag } from "./types.ts";
 
 /** A vector's `inputs`, as loosely typed JSON. */

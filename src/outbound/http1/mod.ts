@@ -23,7 +23,7 @@ import type { PostOptions, PostResult } from "../post_types.ts";
 import { postWithPool } from "./client.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ConnectionPool } from "./pool.ts";
-import { loadConnector } from "./socket.ts";
+import { loadConnector } from "./connector.ts";
 
 /** Most outgoing connections open at once, all origins together, unless a holder asks for fewer. */
 export const MAX_OUTGOING_CONNECTIONS = 1024;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { isDroppedConnection, postBytes } from "./http_client.ts";
 import type { PostOptions } from "./http_client.ts";
 import { holdOutgoingClient } from "./http1/mod.ts";
-import { withRawServer } from "./_test_util.ts";
+import { withRawServer } from "./_testing.ts";
 
 /**
  * Registers `fn` once per client behind `postBytes`: `fetch` (nothing held)

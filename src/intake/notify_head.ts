@@ -5,9 +5,12 @@
  * @module
  */
 
-import { ParseError } from "../protocol/bytes.ts";
-import { MAX_NOTIFY_HEADER_BYTES, parseNotifyHeader } from "../protocol/notify.ts";
-import type { NotifyHeader } from "../protocol/notify.ts";
+import {
+  MAX_NOTIFY_HEADER_BYTES,
+  type NotifyHeader,
+  ParseError,
+  parseNotifyHeader,
+} from "../protocol/mod.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 
 /** A parsed header plus the message bytes that arrived with it. */
