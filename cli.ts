@@ -16,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { main } from "./src/cli/main.ts";
 
 export { main };
+export type { Io } from "./src/cli/io.ts";
+export type { Palette } from "./src/cli/colours.ts";
 
 // Deno, Bun and Node ≥ 24.2 set import.meta.main; older Nodes compare paths.
 const meta = import.meta as ImportMeta & { main?: boolean };

@@ -30,21 +30,40 @@
 export { type Broadcaster, type BroadcasterOptions, createBroadcaster } from "./src/broadcaster.ts";
 export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/mod.ts";
 export type { Limits, MissedRetryPolicy } from "./src/core/limits.ts";
-export type { Metrics } from "./src/core/metrics.ts";
+export type { DeliveryKind, DeliveryOutcome, Histogram, Metrics } from "./src/core/metrics.ts";
 export type { OpsOptions } from "./src/http/routes/ops.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
-export type { Store, Subscriber, SubscriptionSet } from "./src/storage/types.ts";
-export { openSqliteStore } from "./src/storage/sqlite/store.ts";
+export type {
+  ExactEntry,
+  GlobEntry,
+  LeasedMissed,
+  MissedRetry,
+  ReleaseResult,
+  Store,
+  Subscriber,
+  SubscribeResult,
+  SubscriptionKey,
+  SubscriptionSet,
+  UnsubscribeResult,
+  WriteResult,
+} from "./src/storage/types.ts";
+export { openSqliteStore, type SqliteStoreOptions } from "./src/storage/sqlite/store.ts";
 export {
   openRqliteStore,
   type RqliteStoreOptions,
   RqliteUnavailableError,
 } from "./src/storage/rqlite/store.ts";
-export type { ReadConsistency } from "./src/storage/rqlite/client.ts";
+export { READ_CONSISTENCIES, type ReadConsistency } from "./src/storage/rqlite/client.ts";
 export { defaultLimits } from "./src/core/limits.ts";
 export { noneAuth } from "./src/auth/mod.ts";
-export type { WebSocketUpgrader, WsEvents, WsPeer } from "./src/ws/mod.ts";
-export { CloseCode } from "./src/ws/mod.ts";
-export type { CompressionOptions, ZstdPreset } from "./src/ws/mod.ts";
-export { COMPRESSION_DEFAULTS } from "./src/ws/mod.ts";
+export {
+  CloseCode,
+  COMPRESSION_DEFAULTS,
+  type CompressionOptions,
+  type CompressionSettings,
+  type WebSocketUpgrader,
+  type WsEvents,
+  type WsPeer,
+  type ZstdPreset,
+} from "./src/ws/mod.ts";

@@ -155,12 +155,18 @@ Deno.test("layout: a folder with a mod.ts is entered only through it", () => {
   assert.deepEqual(bypasses, []);
 });
 
+const DENO_JSON = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as {
+  exports: Record<string, string>;
+  tasks: Record<string, string>;
+};
+
 /** The files `deno.json` exports (the package's ways in). */
-const EXPORTED = Object.values(
-  (JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as {
-    exports: Record<string, string>;
-  }).exports,
-).map((p) => p.replace(/^\.\//, ""));
+const EXPORTED = Object.values(DENO_JSON.exports).map((p) => p.replace(/^\.\//, ""));
+
+Deno.test("layout: `deno task doc` lints every exported entry", () => {
+  const linted = DENO_JSON.tasks["doc"]!.split(/\s+/).filter((w) => w.endsWith(".ts"));
+  assert.deepEqual([...linted].sort(), [...EXPORTED].sort());
+});
 
 Deno.test("layout: every mod.ts is a way in (imported, or a package export)", () => {
   const imported = new Set([...GRAPH.values()].flat());

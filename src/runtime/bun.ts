@@ -20,27 +20,40 @@ interface BunServer {
 }
 
 /** What we attach to each Bun websocket. */
-interface BunSocketData {
+export interface BunSocketData {
+  /** Starts the session once Bun has opened the socket. */
   open: (peer: WsPeer) => WsEvents;
+  /** The session's handlers, once open. */
   events: WsEvents | null;
 }
 
-interface BunWebSocket {
+/** The part of Bun's `ServerWebSocket` we use. */
+export interface BunWebSocket {
+  /** What `upgrade` attached. */
   readonly data: BunSocketData;
+  /** The WebSocket ready state (0 connecting … 3 closed). */
   readonly readyState: number;
+  /** Sends one binary message; Bun answers bytes sent, -1 (backpressure) or 0 (dropped). */
   send(data: Uint8Array): number;
+  /** Bytes queued but not yet sent. */
   getBufferedAmount(): number;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
 }
 
 /** The `websocket` option of `Bun.serve`, as far as we use it. */
 export interface BunWebSocketHandlers {
+  /** Largest incoming message, bytes (Bun closes the socket beyond). */
   maxPayloadLength: number;
   /** Seconds without a message before Bun pings/closes; 0 disables. */
   idleTimeout: number;
+  /** Whether Bun pings idle sockets. */
   sendPings: boolean;
+  /** A socket opened. */
   open(ws: BunWebSocket): void;
+  /** A message arrived. */
   message(ws: BunWebSocket, message: string | Uint8Array): void;
+  /** A socket closed. */
   close(ws: BunWebSocket, code: number, reason: string): void;
 }
 

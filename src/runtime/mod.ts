@@ -27,7 +27,14 @@ import { currentRuntime } from "../runtime_name.ts";
 
 export { currentRuntime, type RuntimeName } from "../runtime_name.ts";
 export { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
-export { bunWebSocket, type BunWebSocketHandlers, isUpgraded, serveWithBun } from "./bun.ts";
+export {
+  type BunSocketData,
+  type BunWebSocket,
+  bunWebSocket,
+  type BunWebSocketHandlers,
+  isUpgraded,
+  serveWithBun,
+} from "./bun.ts";
 export { type DenoServeOptions, serveWithDeno } from "./deno.ts";
 
 /**

@@ -20,7 +20,7 @@ import type { WebSocketUpgrader } from "./socket.ts";
 
 export { CloseCode, WsClose } from "./close.ts";
 export { Compression, COMPRESSION_DEFAULTS } from "./compression.ts";
-export type { CompressionOptions, ZstdPreset } from "./compression.ts";
+export type { CompressionOptions, CompressionSettings, ZstdPreset } from "./compression.ts";
 export { denoUpgrader } from "./deno_upgrader.ts";
 export { WebsocketHub } from "./hub.ts";
 export type { HubConnection, HubDeps } from "./hub.ts";
