@@ -11,9 +11,11 @@
  * - at most `maxResponseBytes` of the answer kept (a longer one is cut and its
  *   connection closed);
  * - redirects are never followed: a 3xx is a failed delivery;
- * - one retry, on a fresh connection, only when a reused keep-alive
- *   connection was closed by the peer before any byte of a response came, and
- *   only when the body can be produced again;
+ * - retries on a fresh connection, only when the body can be produced again
+ *   and no byte of a response came: once when a reused keep-alive connection
+ *   was closed by the peer (it may have been closing as we reused it), and up
+ *   to {@link MAX_UNSENT_RETRIES} times when the connection broke before the
+ *   request was written whole (see {@link postWithPool});
  * - the caller's signal, and closing the pool, abort ("Aborted").
  *
  * Bodies of known size go with Content-Length, spool files included (read
@@ -44,7 +46,27 @@ const ASCII = new TextEncoder();
 /** Failure of an attempt that another fresh connection could fix. */
 const DROPPED = Symbol("dropped");
 
-/** POSTs `body` to `url` through `pool`; never throws. */
+/**
+ * Most retries of a request whose connection broke before it was written
+ * whole. A listener whose accept queue overflows (Python's `http.server`
+ * listens with a backlog of 5) makes Linux answer with SYN cookies; when the
+ * handshake's last ACK finds the queue still full it is dropped, and the next
+ * segment of a body that follows at once fails the cookie check and is
+ * answered with a reset: the subscriber never accepted that connection. Each
+ * retry connects afresh, and the kernel's SYN back-off spaces them out.
+ */
+export const MAX_UNSENT_RETRIES = 3;
+
+/**
+ * POSTs `body` to `url` through `pool`; never throws.
+ *
+ * A retry never sends a RECEIVE twice to a subscriber that may have acted on
+ * it: either no response byte came on a reused connection (the peer closed
+ * it idle), or the request had not been written whole, and a subscriber acts
+ * only on a whole RECEIVE (its length and hash are checked, and signed, over
+ * all of it). The same bytes go again, so an hmac replay store would refuse a
+ * second copy anyway.
+ */
 export async function postWithPool(
   pool: ConnectionPool,
   deadlines: Deadlines,
@@ -63,7 +85,9 @@ export async function postWithPool(
       // The retry goes to a fresh connection, never another pooled one.
       const outcome = await request.attempt(pool, target, makeBody(), attempt > 0);
       if (outcome !== DROPPED) return outcome;
-      if (!retryable || attempt > 0) return { ok: false, reason: request.dropReason };
+      if (!retryable || attempt >= MAX_UNSENT_RETRIES) {
+        return { ok: false, reason: request.dropReason };
+      }
     }
   } finally {
     request.finish();
@@ -184,8 +208,11 @@ class Request1 implements Expiring {
     if (this.why !== null) return { ok: false, reason: this.why };
     if (pool.closed && !result.ok) return { ok: false, reason: "Aborted" };
     if (!result.ok) {
-      if (result.dropped && reused) return DROPPED;
-      if (result.dropped) this.dropReason = result.reason;
+      if (!result.dropped) return { ok: false, reason: result.reason };
+      this.dropReason = result.reason;
+      // Only an unsent request may be retried twice: after the first retry every
+      // connection is fresh.
+      if (!fullyWritten || reused) return DROPPED;
       return { ok: false, reason: result.reason };
     }
     const status = exchange.parser.status;
