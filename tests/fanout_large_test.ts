@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 import { ThreadedSubscriber } from "./_threaded_subscriber.ts";
-import type { Limits } from "../src/core/context.ts";
+import type { Limits } from "../src/core/limits.ts";
 
 const TOPIC = new TextEncoder().encode("fanout/large");
 const EXACT = 40;

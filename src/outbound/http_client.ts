@@ -31,6 +31,8 @@
 
 import type { OutboundGuard, OutboundRoute } from "../core/outbound.ts";
 import { postThroughHeldClient } from "./http1/mod.ts";
+import { sizeAllowanceMs } from "./http1/progress.ts";
+import { FileStream } from "../core/spool.ts";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
 
 export { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
@@ -96,7 +98,7 @@ async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<P
   const onOuterAbort = () => stop("Aborted");
   if (opts.signal?.aborted) return { ok: false, reason: "Aborted" };
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  const total = arm(opts.totalTimeoutMs, () => stop("Total timeout"));
+  let total: Timer | undefined;
   let idle: Timer | undefined;
   const resetIdle = () => {
     clearTimeout(idle);
@@ -110,6 +112,18 @@ async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<P
     for (let attempt = 0;; attempt++) {
       const body = makeBody();
       const size = body instanceof Blob ? body.size : body instanceof Uint8Array ? body.length : -1;
+      if (attempt === 0) {
+        // The total grows with the body's size, as in our own client.
+        const known = size >= 0
+          ? size
+          : body instanceof FileStream && body.fileBytes >= 0
+          ? body.prefix.length + body.fileBytes
+          : 0;
+        const allowance = sizeAllowanceMs(known, opts.writeMinBytesPerSecond ?? 0);
+        if (opts.totalTimeoutMs > 0) {
+          total = arm(opts.totalTimeoutMs + allowance, () => stop("Total timeout"));
+        }
+      }
       const small = size >= 0 && size <= SMALL_BODY_BYTES;
       clearTimeout(headersDeadline);
       headersDeadline = small

@@ -25,24 +25,15 @@
  * @module
  */
 
-import { open } from "node:fs/promises";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "../post_types.ts";
-import { FileStream } from "../../core/spool.ts";
+import { bodySize, discard, type OneBody, type Sink, writeRequest } from "./body.ts";
 import { type Connection, type ConnectionPool, PoolClosedError } from "./pool.ts";
-import { parseTarget, requestHead, type Target, writeAscii } from "./request.ts";
+import { sizeAllowanceMs, WriteProgress } from "./progress.ts";
+import { parseTarget, requestHead, type Target } from "./request.ts";
 import { MalformedResponseError, ResponseParser } from "./response.ts";
 import { ConnectError, type SocketEvents } from "./socket.ts";
 import { Deadlines, type Expiring } from "./deadlines.ts";
 
-type Body = NonNullable<PostOptions["body"]>;
-type OneBody = Exclude<Body, () => unknown>;
-
-/** Bodies up to this size are copied behind the head and written in one call. */
-const COALESCE_BYTES = 64 * 1024;
-/** Bytes per read of a spool file (two such buffers per transfer). */
-const FILE_CHUNK = 512 * 1024;
-
-const ASCII = new TextEncoder();
 /** Failure of an attempt that another fresh connection could fix. */
 const DROPPED = Symbol("dropped");
 
@@ -98,7 +89,12 @@ export async function postWithPool(
 class Request1 implements Expiring {
   readonly #opts: PostOptions;
   readonly #deadlines: Deadlines;
-  readonly #totalAt: number;
+  /** The total limit for an empty body; the body's size allowance comes on top. */
+  readonly #totalBaseAt: number;
+  #totalAt: number;
+  /** Largest body size seen (known, or written so far), for the total's allowance. */
+  #bodyBytes = 0;
+  readonly #progress: WriteProgress;
   #phaseAt = Infinity;
   #phase: "connect" | "read" = "connect";
   /** Why the request was stopped from outside (timeout, abort); never retried. */
@@ -113,7 +109,12 @@ class Request1 implements Expiring {
     this.#opts = opts;
     this.#deadlines = deadlines;
     const now = performance.now();
-    this.#totalAt = positive(opts.totalTimeoutMs) ? now + opts.totalTimeoutMs : Infinity;
+    this.#totalBaseAt = positive(opts.totalTimeoutMs) ? now + opts.totalTimeoutMs : Infinity;
+    this.#totalAt = this.#totalBaseAt;
+    this.#progress = new WriteProgress(
+      opts.writeIdleTimeoutMs ?? Infinity,
+      opts.writeMinBytesPerSecond ?? 0,
+    );
     this.#onAbort = opts.signal === undefined ? null : () => this.stop("Aborted");
     if (this.#onAbort !== null) opts.signal!.addEventListener("abort", this.#onAbort);
     this.#reschedule();
@@ -126,8 +127,14 @@ class Request1 implements Expiring {
   }
 
   expire(now: number): void {
-    if (now >= this.#totalAt) this.stop("Total timeout");
-    else this.stop(this.#phase === "read" ? "Read timeout" : "Connect timeout");
+    if (now >= this.#totalAt) return this.stop("Total timeout");
+    if (now >= this.#progress.deadline) {
+      this.#sized(this.#progress.written);
+      if (!this.#progress.check(now)) return this.stop("Write timeout");
+    }
+    if (now >= this.#phaseAt) {
+      this.stop(this.#phase === "read" ? "Read timeout" : "Connect timeout");
+    } else this.#reschedule();
   }
 
   finish(): void {
@@ -142,8 +149,16 @@ class Request1 implements Expiring {
     this.#reschedule();
   }
 
+  /** Notes a body of at least `bytes`: the total limit grows by its allowance. */
+  #sized(bytes: number): void {
+    if (bytes <= this.#bodyBytes) return;
+    this.#bodyBytes = bytes;
+    this.#totalAt = this.#totalBaseAt +
+      sizeAllowanceMs(bytes, this.#opts.writeMinBytesPerSecond ?? 0);
+  }
+
   #reschedule(): void {
-    this.deadline = Math.min(this.#totalAt, this.#phaseAt);
+    this.deadline = Math.min(this.#totalAt, this.#phaseAt, this.#progress.deadline);
     if (this.deadline === Infinity) this.#deadlines.remove(this);
     else this.#deadlines.set(this);
   }
@@ -164,6 +179,7 @@ class Request1 implements Expiring {
       return { ok: false, reason: head.invalid };
     }
     const small = size >= 0 && size <= SMALL_BODY_BYTES;
+    this.#sized(size);
     const started = performance.now();
     this.#setPhase("connect", opts.connectTimeoutMs);
     let acquired: { conn: Connection; reused: boolean };
@@ -195,7 +211,22 @@ class Request1 implements Expiring {
     conn.handler = exchange;
     this.#abandon = () => conn.socket.close();
     if (this.why !== null) conn.socket.close();
-    const written = writeBody(conn, head, body, size, exchange);
+    const progress = this.#progress;
+    const sink: Sink = {
+      send: async (bytes) => {
+        await conn.socket.write(bytes);
+        progress.wrote(bytes.length);
+      },
+      get stopped() {
+        return exchange.settled;
+      },
+    };
+    progress.start(performance.now(), size >= 0 ? head.length + size : -1);
+    this.#reschedule();
+    const written = writeBody(sink, head, body, size, exchange).finally(() => {
+      progress.done();
+      this.#reschedule();
+    });
     const result = await exchange.promise;
     this.#abandon = null;
     // Still writing once the answer is complete: the peer answered early (or
@@ -288,24 +319,16 @@ class Exchange implements SocketEvents {
   }
 }
 
-/** Size of a body, or -1 when unknown (sent chunked). */
-function bodySize(body: OneBody): number {
-  if (body instanceof Uint8Array) return body.length;
-  if (body instanceof Blob) return body.size;
-  if (body instanceof FileStream && body.fileBytes >= 0) return body.prefix.length + body.fileBytes;
-  return -1;
-}
-
 /** Writes head and body; resolves true once all is written, false if stopped early. */
 async function writeBody(
-  conn: Connection,
+  sink: Sink,
   head: string,
   body: OneBody,
   size: number,
   exchange: Exchange,
 ): Promise<boolean> {
   try {
-    return await writeAll(conn, head, body, size, exchange);
+    return await writeRequest(sink, head, body, size);
   } catch (error) {
     await discard(body);
     exchange.writeFailed(error);
@@ -313,103 +336,6 @@ async function writeBody(
   } finally {
     exchange.writeDone = true;
   }
-}
-
-async function writeAll(
-  conn: Connection,
-  head: string,
-  body: OneBody,
-  size: number,
-  exchange: Exchange,
-): Promise<boolean> {
-  const socket = conn.socket;
-  if (body instanceof Uint8Array && body.length <= COALESCE_BYTES) {
-    const out = new Uint8Array(head.length + body.length);
-    writeAscii(head, out);
-    out.set(body, head.length);
-    await socket.write(out);
-    return true;
-  }
-  if (body instanceof FileStream && body.fileBytes >= 0) {
-    const first = new Uint8Array(head.length + body.prefix.length);
-    writeAscii(head, first);
-    first.set(body.prefix, head.length);
-    await socket.write(first);
-    return await writeFile(conn, body.path, body.fileBytes, exchange);
-  }
-  await socket.write(ASCII.encode(head));
-  if (body instanceof Uint8Array) {
-    await socket.write(body);
-    return true;
-  }
-  const stream = body instanceof Blob ? body.stream() : body;
-  return await writeStream(conn, stream, size < 0, exchange);
-}
-
-/** Copies `length` bytes of the file at `path` to the connection. */
-async function writeFile(
-  conn: Connection,
-  path: string,
-  length: number,
-  exchange: Exchange,
-): Promise<boolean> {
-  const file = await open(path, "r");
-  try {
-    let spare = new Uint8Array(Math.min(FILE_CHUNK, Math.max(1, length)));
-    let current = new Uint8Array(spare.length);
-    let position = 0;
-    let reading = length > 0 ? file.read(current, 0, Math.min(current.length, length), 0) : null;
-    while (reading !== null) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) throw new Error("Spool file shorter than the message");
-      position += bytesRead;
-      // Read the next part while this one is being written.
-      reading = position < length && !exchange.settled
-        ? file.read(spare, 0, Math.min(spare.length, length - position), position)
-        : null;
-      await conn.socket.write(current.subarray(0, bytesRead));
-      [current, spare] = [spare, current];
-      if (exchange.settled) {
-        await reading?.catch(() => {});
-        return false;
-      }
-    }
-    return position === length;
-  } finally {
-    await file.close();
-  }
-}
-
-const CRLF = new Uint8Array([13, 10]);
-const LAST_CHUNK = ASCII.encode("0\r\n\r\n");
-
-/** Copies a stream to the connection, in chunked framing when `chunked`. */
-async function writeStream(
-  conn: Connection,
-  stream: ReadableStream<Uint8Array>,
-  chunked: boolean,
-  exchange: Exchange,
-): Promise<boolean> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      if (exchange.settled) return false;
-      const next = await reader.read();
-      if (next.done) break;
-      if (next.value.length === 0) continue;
-      if (chunked) await conn.socket.write(ASCII.encode(`${next.value.length.toString(16)}\r\n`));
-      await conn.socket.write(next.value);
-      if (chunked) await conn.socket.write(CRLF);
-    }
-    if (chunked) await conn.socket.write(LAST_CHUNK);
-    return true;
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
-
-async function discard(body: OneBody): Promise<void> {
-  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
 }
 
 function positive(ms: number): boolean {
