@@ -73,7 +73,8 @@ export interface Limits {
    * Longest stretch, ms, an outgoing request body is given to make progress:
    * each such stretch must bring `writeMinBytesPerSecond` on average (or the
    * rest of the body), else the request is cut ("Write timeout"). With the
-   * SSRF guard on (fetch), only the size allowance of `totalTimeoutMs` applies.
+   * SSRF guard on (fetch), the rule sees spooled bodies only (streams; fetch
+   * takes an in-memory body whole), and the size allowance bounds the rest.
    */
   readonly writeIdleTimeoutMs: number;
   /**

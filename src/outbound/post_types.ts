@@ -32,7 +32,7 @@ export interface PostOptions {
   /**
    * While the body is written, each stretch this long, ms, must bring
    * `writeMinBytesPerSecond` on average (or the rest of the body). Absent: no
-   * rate rule. Our own client only (fetch cannot see its upload).
+   * rate rule. Fetch applies it to stream bodies only (it takes the others whole).
    */
   readonly writeIdleTimeoutMs?: number;
   /** Slowest upload accepted, bytes/s; absent or 0: no rate rule and no size allowance. */

@@ -4,10 +4,12 @@
  * go, a tight response parser, and the same contract as the `fetch` version
  * in `../http_client.ts`:
  *
- * - the four timeouts: total; connect (a real connect phase here, and, as
- *   with fetch, bodies up to {@link SMALL_BODY_BYTES} must see the response
- *   head within connect + read-idle of the attempt's start); read idle
- *   between response chunks once the head is in;
+ * - the timeouts: total (`totalTimeoutMs` plus the body's size at the
+ *   minimum write rate, as with fetch); connect (a real connect phase here,
+ *   and, as with fetch, bodies up to {@link SMALL_BODY_BYTES} must see the
+ *   response head within connect + read-idle of the attempt's start); read
+ *   idle between response chunks once the head is in; and, here only, the
+ *   write rate while the body goes out (`./progress.ts`);
  * - at most `maxResponseBytes` of the answer kept (a longer one is cut and its
  *   connection closed);
  * - redirects are never followed: a 3xx is a failed delivery;
@@ -18,9 +20,8 @@
  *   request was written whole (see {@link postWithPool});
  * - the caller's signal, and closing the pool, abort ("Aborted").
  *
- * Bodies of known size go with Content-Length, spool files included (read
- * straight from the file into two alternating buffers); other streams are
- * sent chunked.
+ * Bodies of known size go with Content-Length, spool files included; other
+ * streams are sent chunked (`./body.ts`).
  *
  * @module
  */
