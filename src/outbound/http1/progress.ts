@@ -6,6 +6,11 @@
  * buffers filled. The same rate sizes the total limit: see
  * {@link sizeAllowanceMs}.
  *
+ * Progress is what the socket took. Once its send buffer is full, Linux wakes
+ * a writer only when a good part of it has drained, so a steady reader
+ * shows up in steps (~1.7 MiB measured with a 4 MiB buffer): a window must be
+ * long enough, at the minimum rate, to span a step.
+ *
  * @module
  */
 
