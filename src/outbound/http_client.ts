@@ -33,8 +33,7 @@
  */
 
 import type { OutboundGuard, OutboundRoute } from "../core/outbound.ts";
-import { postThroughHeldClient } from "./http1/mod.ts";
-import { sizeAllowanceMs, WriteProgress } from "./http1/progress.ts";
+import { postThroughHeldClient, sizeAllowanceMs, WriteProgress } from "./http1/mod.ts";
 import { FileStream } from "../core/spool.ts";
 import type { OutgoingBody } from "../core/message.ts";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
