@@ -63,8 +63,33 @@ export interface Limits {
   readonly fanoutConcurrency: number;
   /** Outgoing connect timeout, ms. */
   readonly connectTimeoutMs: number;
-  /** Outgoing total timeout per request, ms. */
+  /**
+   * Outgoing total timeout per request (RECEIVE, MISSED), ms, for an empty
+   * body: a body of N bytes adds N / `writeMinBytesPerSecond` seconds, so a
+   * subscriber reading at the slowest accepted rate still gets any size.
+   */
   readonly totalTimeoutMs: number;
+  /**
+   * Longest stretch, ms, an outgoing request body is given to make progress:
+   * each such stretch must bring `writeMinBytesPerSecond` on average (or the
+   * rest of the body), else the request is cut ("Write timeout"). With the
+   * SSRF guard on (fetch), the rule sees spooled bodies only (streams; fetch
+   * takes an in-memory body whole), and the size allowance bounds the rest.
+   */
+  readonly writeIdleTimeoutMs: number;
+  /**
+   * Slowest outgoing request body accepted, bytes per second, averaged over
+   * `writeIdleTimeoutMs`; it also sizes the allowance added to
+   * `totalTimeoutMs`. 0: no rate rule and no allowance (a fixed total).
+   *
+   * Progress is seen as the kernel takes bytes, and once a socket's send
+   * buffer is full (up to 4 MiB on Linux) a writer is woken only when a good
+   * part of it has drained: a steady reader shows progress in steps of about
+   * 1.7 MiB (measured on loopback). Keep `writeMinBytesPerSecond ×
+   * writeIdleTimeoutMs` above that (the defaults give 2.5 MiB per 10 s), or a
+   * reader just above the minimum may see a window without a step.
+   */
+  readonly writeMinBytesPerSecond: number;
   /** Longest silence while reading an outgoing response, ms. */
   readonly readIdleTimeoutMs: number;
   /** MISSED retry policy (config chapter §2.5; delays are added to now). */
@@ -156,6 +181,8 @@ export function defaultLimits(): Limits {
     connectTimeoutMs: 5_000,
     totalTimeoutMs: 30_000,
     readIdleTimeoutMs: 5_000,
+    writeIdleTimeoutMs: 10_000,
+    writeMinBytesPerSecond: 256 * 1024,
     missedRetry: DEFAULT_MISSED_RETRY,
     sweepIntervalMs: 10_000,
     sweepBatchSize: 100,
@@ -200,6 +227,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     "connectTimeoutMs",
     "totalTimeoutMs",
     "readIdleTimeoutMs",
+    "writeIdleTimeoutMs",
     "sweepIntervalMs",
     "sweepBatchSize",
     "missedLeaseMs",
@@ -217,6 +245,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   for (const key of positive) requirePositive(key, limits[key] as number);
   requireNonNegative("websocketMaxUnacknowledged", limits.websocketMaxUnacknowledged);
   requireNonNegative("bodyMinBytesPerSecond", limits.bodyMinBytesPerSecond);
+  requireNonNegative("writeMinBytesPerSecond", limits.writeMinBytesPerSecond);
   for (const key of ["maxConnections", "maxOutgoingConnections"] as const) {
     if (!Number.isInteger(limits[key])) {
       throw new RangeError(`Invalid option: ${key} must be an integer, got ${limits[key]}`);

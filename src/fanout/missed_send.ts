@@ -57,6 +57,8 @@ async function exchange(
     totalTimeoutMs: ctx.limits.totalTimeoutMs,
     connectTimeoutMs: ctx.limits.connectTimeoutMs,
     readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
+    writeIdleTimeoutMs: ctx.limits.writeIdleTimeoutMs,
+    writeMinBytesPerSecond: ctx.limits.writeMinBytesPerSecond,
     maxResponseBytes: MAX_MISSED_RESPONSE_BYTES,
     ...(signal === undefined ? {} : { signal }),
     ...(ctx.outbound === null ? {} : { guard: ctx.outbound }),

@@ -1,7 +1,10 @@
 /**
- * One outgoing POST (RECEIVE or MISSED) with the four timeouts of config
+ * One outgoing POST (RECEIVE or MISSED) with the timeouts of config
  * chapter §2.2 built from timers and one AbortController, and a capped
- * response read. It never throws: every failure is a value.
+ * response read. It never throws: every failure is a value. The total limit
+ * is `totalTimeoutMs` plus the body's size at `writeMinBytesPerSecond`; the
+ * write-rate rule itself needs to see the upload, which fetch hides, so only
+ * our own client (`http1/`) applies it.
  *
  * `fetch` exposes no connect phase, so the connect timeout is approximated:
  * for Blob bodies up to {@link SMALL_BODY_BYTES} (which go out in one burst) the
@@ -30,7 +33,9 @@
  */
 
 import type { OutboundGuard, OutboundRoute } from "../core/outbound.ts";
-import { postThroughHeldClient } from "./http1/mod.ts";
+import { postThroughHeldClient, sizeAllowanceMs, WriteProgress } from "./http1/mod.ts";
+import { FileStream } from "../core/spool.ts";
+import type { OutgoingBody } from "../core/message.ts";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
 
 export { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "./post_types.ts";
@@ -96,7 +101,7 @@ async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<P
   const onOuterAbort = () => stop("Aborted");
   if (opts.signal?.aborted) return { ok: false, reason: "Aborted" };
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  const total = arm(opts.totalTimeoutMs, () => stop("Total timeout"));
+  let total: Timer | undefined;
   let idle: Timer | undefined;
   const resetIdle = () => {
     clearTimeout(idle);
@@ -106,21 +111,31 @@ async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<P
   const makeBody = typeof given === "function" ? given : () => given;
   const retryable = !(given instanceof ReadableStream);
   let headersDeadline: Timer | undefined;
+  let upload: WatchedUpload | null = null;
   try {
     for (let attempt = 0;; attempt++) {
       const body = makeBody();
       const size = body instanceof Blob ? body.size : body instanceof Uint8Array ? body.length : -1;
+      if (attempt === 0) {
+        // The total grows with the body's size, as in our own client.
+        const allowance = sizeAllowanceMs(known(body), opts.writeMinBytesPerSecond ?? 0);
+        if (opts.totalTimeoutMs > 0) {
+          total = arm(opts.totalTimeoutMs + allowance, () => stop("Total timeout"));
+        }
+      }
       const small = size >= 0 && size <= SMALL_BODY_BYTES;
       clearTimeout(headersDeadline);
       headersDeadline = small
         ? arm(opts.connectTimeoutMs + opts.readIdleTimeoutMs, () => stop("Connect timeout"))
         : undefined;
+      upload?.close();
+      upload = body instanceof ReadableStream ? watchUpload(body, known(body), opts, stop) : null;
       let res: Response;
       try {
         res = await fetch(parsed, {
           method: "POST",
           headers: opts.headers,
-          body: body as BodyInit,
+          body: (upload?.body ?? body) as BodyInit,
           signal: controller.signal,
           redirect: "manual",
           // Required by Node's fetch for stream bodies; ignored for Blobs.
@@ -132,6 +147,7 @@ async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<P
         continue;
       }
       clearTimeout(headersDeadline);
+      upload?.close();
       if (res.status >= 300 && res.status <= 399) {
         await res.body?.cancel().catch(() => {});
         return { ok: false, reason: `Redirect not followed (status ${res.status})` };
@@ -147,8 +163,65 @@ async function exchange(parsed: URL, opts: PostOptions, fetch: Fetch): Promise<P
     clearTimeout(total);
     clearTimeout(headersDeadline);
     clearTimeout(idle);
+    upload?.close();
     opts.signal?.removeEventListener("abort", onOuterAbort);
   }
+}
+
+/** The size of a body when known, else -1. */
+function known(body: OutgoingBody): number {
+  if (body instanceof Blob) return body.size;
+  if (body instanceof Uint8Array) return body.length;
+  if (body instanceof FileStream && body.fileBytes >= 0) return body.prefix.length + body.fileBytes;
+  return -1;
+}
+
+/** A stream body counted as fetch pulls it, for the write-rate rule. */
+interface WatchedUpload {
+  /** What fetch sends. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** Stops watching (the answer came, or the attempt ended). */
+  close(): void;
+}
+
+/**
+ * Applies the write-rate rule of `http1/progress.ts` to a stream body: fetch
+ * pulls it as it writes (back-pressure), so the bytes pulled follow the
+ * upload within a chunk or two. Blobs and byte arrays fetch takes whole:
+ * only the total's size allowance bounds them.
+ */
+function watchUpload(
+  stream: ReadableStream<Uint8Array>,
+  size: number,
+  opts: PostOptions,
+  stop: (reason: string) => void,
+): WatchedUpload | null {
+  const progress = new WriteProgress(
+    opts.writeIdleTimeoutMs ?? Infinity,
+    opts.writeMinBytesPerSecond ?? 0,
+  );
+  progress.start(performance.now(), size);
+  if (progress.deadline === Infinity) return null;
+  let timer: Timer | undefined;
+  const check = () => {
+    if (!progress.check(performance.now())) return stop("Write timeout");
+    timer = setTimeout(check, Math.max(0, progress.deadline - performance.now()));
+  };
+  timer = setTimeout(check, Math.max(0, progress.deadline - performance.now()));
+  const close = () => {
+    progress.done();
+    clearTimeout(timer);
+  };
+  const body = stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        progress.wrote(chunk.length);
+        controller.enqueue(chunk);
+      },
+      flush: close,
+    }),
+  );
+  return { body, close };
 }
 
 type Timer = ReturnType<typeof setTimeout>;

@@ -24,8 +24,19 @@ export interface PostOptions {
    * factory making a fresh one per attempt (which allows the one retry).
    */
   readonly body: OutgoingBody | (() => OutgoingBody);
-  /** Limit on the whole exchange, ms. */
+  /**
+   * Limit on the whole exchange for an empty body, ms; a body of N bytes
+   * adds N / `writeMinBytesPerSecond` seconds.
+   */
   readonly totalTimeoutMs: number;
+  /**
+   * While the body is written, each stretch this long, ms, must bring
+   * `writeMinBytesPerSecond` on average (or the rest of the body). Absent: no
+   * rate rule. Fetch applies it to stream bodies only (it takes the others whole).
+   */
+  readonly writeIdleTimeoutMs?: number;
+  /** Slowest upload accepted, bytes/s; absent or 0: no rate rule and no size allowance. */
+  readonly writeMinBytesPerSecond?: number;
   /** Connect limit, ms (fetch cannot see its connect phase: see `http_client.ts`). */
   readonly connectTimeoutMs: number;
   /** Longest silence while reading the response, ms. */

@@ -4,47 +4,61 @@
  * go, a tight response parser, and the same contract as the `fetch` version
  * in `../http_client.ts`:
  *
- * - the four timeouts: total; connect (a real connect phase here, and, as
- *   with fetch, bodies up to {@link SMALL_BODY_BYTES} must see the response
- *   head within connect + read-idle of the attempt's start); read idle
- *   between response chunks once the head is in;
+ * - the timeouts: total (`totalTimeoutMs` plus the body's size at the
+ *   minimum write rate, as with fetch); connect (a real connect phase here,
+ *   and, as with fetch, bodies up to {@link SMALL_BODY_BYTES} must see the
+ *   response head within connect + read-idle of the attempt's start); read
+ *   idle between response chunks once the head is in; and, here only, the
+ *   write rate while the body goes out (`./progress.ts`);
  * - at most `maxResponseBytes` of the answer kept (a longer one is cut and its
  *   connection closed);
  * - redirects are never followed: a 3xx is a failed delivery;
- * - one retry, on a fresh connection, only when a reused keep-alive
- *   connection was closed by the peer before any byte of a response came, and
- *   only when the body can be produced again;
+ * - retries on a fresh connection, only when the body can be produced again
+ *   and no byte of a response came: once when a reused keep-alive connection
+ *   was closed by the peer (it may have been closing as we reused it), and up
+ *   to {@link MAX_UNSENT_RETRIES} times when the connection broke before the
+ *   request was written whole (see {@link postWithPool});
  * - the caller's signal, and closing the pool, abort ("Aborted").
  *
- * Bodies of known size go with Content-Length, spool files included (read
- * straight from the file into two alternating buffers); other streams are
- * sent chunked.
+ * Bodies of known size go with Content-Length, spool files included; other
+ * streams are sent chunked (`./body.ts`).
  *
  * @module
  */
 
-import { open } from "node:fs/promises";
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "../post_types.ts";
-import { FileStream } from "../../core/spool.ts";
+import { bodySize, discard, type OneBody, type Sink, writeRequest } from "./body.ts";
 import { type Connection, type ConnectionPool, PoolClosedError } from "./pool.ts";
-import { parseTarget, requestHead, type Target, writeAscii } from "./request.ts";
+import { sizeAllowanceMs, WriteProgress } from "./progress.ts";
+import { parseTarget, requestHead, type Target } from "./request.ts";
 import { MalformedResponseError, ResponseParser } from "./response.ts";
 import { ConnectError, type SocketEvents } from "./socket.ts";
 import { Deadlines, type Expiring } from "./deadlines.ts";
 
-type Body = NonNullable<PostOptions["body"]>;
-type OneBody = Exclude<Body, () => unknown>;
-
-/** Bodies up to this size are copied behind the head and written in one call. */
-const COALESCE_BYTES = 64 * 1024;
-/** Bytes per read of a spool file (two such buffers per transfer). */
-const FILE_CHUNK = 512 * 1024;
-
-const ASCII = new TextEncoder();
 /** Failure of an attempt that another fresh connection could fix. */
 const DROPPED = Symbol("dropped");
 
-/** POSTs `body` to `url` through `pool`; never throws. */
+/**
+ * Most retries of a request whose connection broke before it was written
+ * whole. A listener whose accept queue overflows (Python's `http.server`
+ * listens with a backlog of 5) makes Linux answer with SYN cookies; when the
+ * handshake's last ACK finds the queue still full it is dropped, and the next
+ * segment of a body that follows at once fails the cookie check and is
+ * answered with a reset: the subscriber never accepted that connection. Each
+ * retry connects afresh, and the kernel's SYN back-off spaces them out.
+ */
+export const MAX_UNSENT_RETRIES = 3;
+
+/**
+ * POSTs `body` to `url` through `pool`; never throws.
+ *
+ * A retry never sends a RECEIVE twice to a subscriber that may have acted on
+ * it: either no response byte came on a reused connection (the peer closed
+ * it idle), or the request had not been written whole, and a subscriber acts
+ * only on a whole RECEIVE (its length and hash are checked, and signed, over
+ * all of it). The same bytes go again, so an hmac replay store would refuse a
+ * second copy anyway.
+ */
 export async function postWithPool(
   pool: ConnectionPool,
   deadlines: Deadlines,
@@ -63,7 +77,9 @@ export async function postWithPool(
       // The retry goes to a fresh connection, never another pooled one.
       const outcome = await request.attempt(pool, target, makeBody(), attempt > 0);
       if (outcome !== DROPPED) return outcome;
-      if (!retryable || attempt > 0) return { ok: false, reason: request.dropReason };
+      if (!retryable || attempt >= MAX_UNSENT_RETRIES) {
+        return { ok: false, reason: request.dropReason };
+      }
     }
   } finally {
     request.finish();
@@ -74,7 +90,12 @@ export async function postWithPool(
 class Request1 implements Expiring {
   readonly #opts: PostOptions;
   readonly #deadlines: Deadlines;
-  readonly #totalAt: number;
+  /** The total limit for an empty body; the body's size allowance comes on top. */
+  readonly #totalBaseAt: number;
+  #totalAt: number;
+  /** Largest body size seen (known, or written so far), for the total's allowance. */
+  #bodyBytes = 0;
+  readonly #progress: WriteProgress;
   #phaseAt = Infinity;
   #phase: "connect" | "read" = "connect";
   /** Why the request was stopped from outside (timeout, abort); never retried. */
@@ -89,7 +110,12 @@ class Request1 implements Expiring {
     this.#opts = opts;
     this.#deadlines = deadlines;
     const now = performance.now();
-    this.#totalAt = positive(opts.totalTimeoutMs) ? now + opts.totalTimeoutMs : Infinity;
+    this.#totalBaseAt = positive(opts.totalTimeoutMs) ? now + opts.totalTimeoutMs : Infinity;
+    this.#totalAt = this.#totalBaseAt;
+    this.#progress = new WriteProgress(
+      opts.writeIdleTimeoutMs ?? Infinity,
+      opts.writeMinBytesPerSecond ?? 0,
+    );
     this.#onAbort = opts.signal === undefined ? null : () => this.stop("Aborted");
     if (this.#onAbort !== null) opts.signal!.addEventListener("abort", this.#onAbort);
     this.#reschedule();
@@ -102,8 +128,14 @@ class Request1 implements Expiring {
   }
 
   expire(now: number): void {
-    if (now >= this.#totalAt) this.stop("Total timeout");
-    else this.stop(this.#phase === "read" ? "Read timeout" : "Connect timeout");
+    if (now >= this.#totalAt) return this.stop("Total timeout");
+    if (now >= this.#progress.deadline) {
+      this.#sized(this.#progress.written);
+      if (!this.#progress.check(now)) return this.stop("Write timeout");
+    }
+    if (now >= this.#phaseAt) {
+      this.stop(this.#phase === "read" ? "Read timeout" : "Connect timeout");
+    } else this.#reschedule();
   }
 
   finish(): void {
@@ -118,8 +150,16 @@ class Request1 implements Expiring {
     this.#reschedule();
   }
 
+  /** Notes a body of at least `bytes`: the total limit grows by its allowance. */
+  #sized(bytes: number): void {
+    if (bytes <= this.#bodyBytes) return;
+    this.#bodyBytes = bytes;
+    this.#totalAt = this.#totalBaseAt +
+      sizeAllowanceMs(bytes, this.#opts.writeMinBytesPerSecond ?? 0);
+  }
+
   #reschedule(): void {
-    this.deadline = Math.min(this.#totalAt, this.#phaseAt);
+    this.deadline = Math.min(this.#totalAt, this.#phaseAt, this.#progress.deadline);
     if (this.deadline === Infinity) this.#deadlines.remove(this);
     else this.#deadlines.set(this);
   }
@@ -140,6 +180,7 @@ class Request1 implements Expiring {
       return { ok: false, reason: head.invalid };
     }
     const small = size >= 0 && size <= SMALL_BODY_BYTES;
+    this.#sized(size);
     const started = performance.now();
     this.#setPhase("connect", opts.connectTimeoutMs);
     let acquired: { conn: Connection; reused: boolean };
@@ -171,7 +212,22 @@ class Request1 implements Expiring {
     conn.handler = exchange;
     this.#abandon = () => conn.socket.close();
     if (this.why !== null) conn.socket.close();
-    const written = writeBody(conn, head, body, size, exchange);
+    const progress = this.#progress;
+    const sink: Sink = {
+      send: async (bytes) => {
+        await conn.socket.write(bytes);
+        progress.wrote(bytes.length);
+      },
+      get stopped() {
+        return exchange.settled;
+      },
+    };
+    progress.start(performance.now(), size >= 0 ? head.length + size : -1);
+    this.#reschedule();
+    const written = writeBody(sink, head, body, size, exchange).finally(() => {
+      progress.done();
+      this.#reschedule();
+    });
     const result = await exchange.promise;
     this.#abandon = null;
     // Still writing once the answer is complete: the peer answered early (or
@@ -184,8 +240,11 @@ class Request1 implements Expiring {
     if (this.why !== null) return { ok: false, reason: this.why };
     if (pool.closed && !result.ok) return { ok: false, reason: "Aborted" };
     if (!result.ok) {
-      if (result.dropped && reused) return DROPPED;
-      if (result.dropped) this.dropReason = result.reason;
+      if (!result.dropped) return { ok: false, reason: result.reason };
+      this.dropReason = result.reason;
+      // Only an unsent request may be retried twice: after the first retry every
+      // connection is fresh.
+      if (!fullyWritten || reused) return DROPPED;
       return { ok: false, reason: result.reason };
     }
     const status = exchange.parser.status;
@@ -261,24 +320,16 @@ class Exchange implements SocketEvents {
   }
 }
 
-/** Size of a body, or -1 when unknown (sent chunked). */
-function bodySize(body: OneBody): number {
-  if (body instanceof Uint8Array) return body.length;
-  if (body instanceof Blob) return body.size;
-  if (body instanceof FileStream && body.fileBytes >= 0) return body.prefix.length + body.fileBytes;
-  return -1;
-}
-
 /** Writes head and body; resolves true once all is written, false if stopped early. */
 async function writeBody(
-  conn: Connection,
+  sink: Sink,
   head: string,
   body: OneBody,
   size: number,
   exchange: Exchange,
 ): Promise<boolean> {
   try {
-    return await writeAll(conn, head, body, size, exchange);
+    return await writeRequest(sink, head, body, size);
   } catch (error) {
     await discard(body);
     exchange.writeFailed(error);
@@ -286,103 +337,6 @@ async function writeBody(
   } finally {
     exchange.writeDone = true;
   }
-}
-
-async function writeAll(
-  conn: Connection,
-  head: string,
-  body: OneBody,
-  size: number,
-  exchange: Exchange,
-): Promise<boolean> {
-  const socket = conn.socket;
-  if (body instanceof Uint8Array && body.length <= COALESCE_BYTES) {
-    const out = new Uint8Array(head.length + body.length);
-    writeAscii(head, out);
-    out.set(body, head.length);
-    await socket.write(out);
-    return true;
-  }
-  if (body instanceof FileStream && body.fileBytes >= 0) {
-    const first = new Uint8Array(head.length + body.prefix.length);
-    writeAscii(head, first);
-    first.set(body.prefix, head.length);
-    await socket.write(first);
-    return await writeFile(conn, body.path, body.fileBytes, exchange);
-  }
-  await socket.write(ASCII.encode(head));
-  if (body instanceof Uint8Array) {
-    await socket.write(body);
-    return true;
-  }
-  const stream = body instanceof Blob ? body.stream() : body;
-  return await writeStream(conn, stream, size < 0, exchange);
-}
-
-/** Copies `length` bytes of the file at `path` to the connection. */
-async function writeFile(
-  conn: Connection,
-  path: string,
-  length: number,
-  exchange: Exchange,
-): Promise<boolean> {
-  const file = await open(path, "r");
-  try {
-    let spare = new Uint8Array(Math.min(FILE_CHUNK, Math.max(1, length)));
-    let current = new Uint8Array(spare.length);
-    let position = 0;
-    let reading = length > 0 ? file.read(current, 0, Math.min(current.length, length), 0) : null;
-    while (reading !== null) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) throw new Error("Spool file shorter than the message");
-      position += bytesRead;
-      // Read the next part while this one is being written.
-      reading = position < length && !exchange.settled
-        ? file.read(spare, 0, Math.min(spare.length, length - position), position)
-        : null;
-      await conn.socket.write(current.subarray(0, bytesRead));
-      [current, spare] = [spare, current];
-      if (exchange.settled) {
-        await reading?.catch(() => {});
-        return false;
-      }
-    }
-    return position === length;
-  } finally {
-    await file.close();
-  }
-}
-
-const CRLF = new Uint8Array([13, 10]);
-const LAST_CHUNK = ASCII.encode("0\r\n\r\n");
-
-/** Copies a stream to the connection, in chunked framing when `chunked`. */
-async function writeStream(
-  conn: Connection,
-  stream: ReadableStream<Uint8Array>,
-  chunked: boolean,
-  exchange: Exchange,
-): Promise<boolean> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      if (exchange.settled) return false;
-      const next = await reader.read();
-      if (next.done) break;
-      if (next.value.length === 0) continue;
-      if (chunked) await conn.socket.write(ASCII.encode(`${next.value.length.toString(16)}\r\n`));
-      await conn.socket.write(next.value);
-      if (chunked) await conn.socket.write(CRLF);
-    }
-    if (chunked) await conn.socket.write(LAST_CHUNK);
-    return true;
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
-
-async function discard(body: OneBody): Promise<void> {
-  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
 }
 
 function positive(ms: number): boolean {

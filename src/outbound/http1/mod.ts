@@ -25,6 +25,8 @@ import { Deadlines } from "./deadlines.ts";
 import { ConnectionPool } from "./pool.ts";
 import { loadConnector } from "./connector.ts";
 
+export { sizeAllowanceMs, WriteProgress } from "./progress.ts";
+
 /** Most outgoing connections open at once, all origins together, unless a holder asks for fewer. */
 export const MAX_OUTGOING_CONNECTIONS = 1024;
 /** Idle keep-alive connections are closed after this, ms. */

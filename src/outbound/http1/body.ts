@@ -1,0 +1,143 @@
+/**
+ * Writing a request (head and body) to a {@link Sink}: small bodies copied
+ * behind the head and written in one call, spool files read straight into
+ * two alternating buffers (Content-Length), other streams chunked. Writes go
+ * out in pieces of at most {@link WRITE_PIECE} bytes, so the sink sees the
+ * upload progress (the outgoing rate rule of `client.ts`) even for one large
+ * byte array.
+ *
+ * @module
+ */
+
+import { open } from "node:fs/promises";
+import type { OutgoingBody } from "../../core/message.ts";
+import { FileStream } from "../../core/spool.ts";
+import { writeAscii } from "./request.ts";
+
+/** One body as an attempt sends it (a factory already called). */
+export type OneBody = OutgoingBody;
+
+/** Where a request goes. */
+export interface Sink {
+  /** Writes all of `bytes` (resolves once the socket took them). */
+  send(bytes: Uint8Array): Promise<void>;
+  /** True once writing is pointless (the answer is in, or the request was stopped). */
+  readonly stopped: boolean;
+}
+
+/** Bodies up to this size are copied behind the head and written in one call. */
+const COALESCE_BYTES = 64 * 1024;
+/** Bytes per read of a spool file (two such buffers per transfer). */
+const FILE_CHUNK = 512 * 1024;
+/** Largest single write: progress is seen at least this often. */
+export const WRITE_PIECE = 128 * 1024;
+
+const ASCII = new TextEncoder();
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = ASCII.encode("0\r\n\r\n");
+
+/** Size of a body, or -1 when unknown (sent chunked). */
+export function bodySize(body: OneBody): number {
+  if (body instanceof Uint8Array) return body.length;
+  if (body instanceof Blob) return body.size;
+  if (body instanceof FileStream && body.fileBytes >= 0) return body.prefix.length + body.fileBytes;
+  return -1;
+}
+
+/** Releases a body that will not be sent. */
+export async function discard(body: OneBody): Promise<void> {
+  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+}
+
+/** Writes `bytes` in pieces of at most {@link WRITE_PIECE}; false when the sink stopped first. */
+async function sendInPieces(sink: Sink, bytes: Uint8Array): Promise<boolean> {
+  for (let at = 0; at < bytes.length; at += WRITE_PIECE) {
+    if (sink.stopped) return false;
+    await sink.send(bytes.subarray(at, Math.min(bytes.length, at + WRITE_PIECE)));
+  }
+  return true;
+}
+
+/**
+ * Writes `head` and `body` (`size` bytes, or -1: chunked). Resolves true once
+ * all is written, false when the sink stopped first; rejects when a write or
+ * a read of the body fails.
+ */
+export async function writeRequest(
+  sink: Sink,
+  head: string,
+  body: OneBody,
+  size: number,
+): Promise<boolean> {
+  if (body instanceof Uint8Array && body.length <= COALESCE_BYTES) {
+    const out = new Uint8Array(head.length + body.length);
+    writeAscii(head, out);
+    out.set(body, head.length);
+    await sink.send(out);
+    return true;
+  }
+  if (body instanceof FileStream && body.fileBytes >= 0) {
+    const first = new Uint8Array(head.length + body.prefix.length);
+    writeAscii(head, first);
+    first.set(body.prefix, head.length);
+    await sink.send(first);
+    return await writeFile(sink, body.path, body.fileBytes);
+  }
+  await sink.send(ASCII.encode(head));
+  if (body instanceof Uint8Array) return await sendInPieces(sink, body);
+  const stream = body instanceof Blob ? body.stream() : body;
+  return await writeStream(sink, stream, size < 0);
+}
+
+/** Copies `length` bytes of the file at `path` to the sink. */
+async function writeFile(sink: Sink, path: string, length: number): Promise<boolean> {
+  const file = await open(path, "r");
+  try {
+    let spare = new Uint8Array(Math.min(FILE_CHUNK, Math.max(1, length)));
+    let current = new Uint8Array(spare.length);
+    let position = 0;
+    let reading = length > 0 ? file.read(current, 0, Math.min(current.length, length), 0) : null;
+    while (reading !== null) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) throw new Error("Spool file shorter than the message");
+      position += bytesRead;
+      // Read the next part while this one is being written.
+      reading = position < length && !sink.stopped
+        ? file.read(spare, 0, Math.min(spare.length, length - position), position)
+        : null;
+      const sent = await sendInPieces(sink, current.subarray(0, bytesRead));
+      [current, spare] = [spare, current];
+      if (!sent || (reading === null && position < length)) {
+        await reading?.catch(() => {});
+        return false;
+      }
+    }
+    return position === length;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Copies a stream to the sink, in chunked framing when `chunked`. */
+async function writeStream(
+  sink: Sink,
+  stream: ReadableStream<Uint8Array>,
+  chunked: boolean,
+): Promise<boolean> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      if (sink.stopped) return false;
+      const next = await reader.read();
+      if (next.done) break;
+      if (next.value.length === 0) continue;
+      if (chunked) await sink.send(ASCII.encode(`${next.value.length.toString(16)}\r\n`));
+      if (!await sendInPieces(sink, next.value)) return false;
+      if (chunked) await sink.send(CRLF);
+    }
+    if (chunked) await sink.send(LAST_CHUNK);
+    return true;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
