@@ -1,0 +1,418 @@
+/**
+ * The PostgreSQL implementation of {@link Store}: several broadcasters share
+ * one database, in plain tables an operator can read with SQL (see
+ * docs/postgres.md).
+ *
+ * Every operation is bounded by `timeoutMs` on our side and by the server's
+ * `statement_timeout`: a server that is down, restarting or stuck is
+ * `"unavailable"` (HTTP 503) within that time, and the pool reconnects by
+ * itself on the next operation. Each write is one statement or one
+ * transaction, so it either committed when we answer success or did nothing
+ * we report. Glob writes lock the glob generation row (see `glob_cache.ts`).
+ *
+ * @example
+ * ```ts ignore
+ * import { openPostgresStore } from "./store.ts";
+ * const store = await openPostgresStore({ url: "postgres://lonelypss:pw@127.0.0.1/lonelypss" });
+ * await store.subscribeGlob("http://127.0.0.1:3002/v1/receive", "news/*", null);
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+
+import { describeError, type Logger, silentLogger, ThrottledLog } from "../../log.ts";
+import type {
+  LeasedMissed,
+  MissedRetry,
+  ReleaseResult,
+  Store,
+  Subscriber,
+  SubscribeResult,
+  SubscriptionKey,
+  SubscriptionSet,
+  UnsubscribeResult,
+  WriteResult,
+} from "../types.ts";
+import { connect, type DriverOptions, type Sql } from "./driver.ts";
+import { type GlobSnapshot, PgGlobCache } from "./glob_cache.ts";
+import { GlobListener } from "./listener.ts";
+import { leaseOverdue, releaseMissed } from "./missed.ts";
+import { migrate, type Names, names } from "./schema.ts";
+import { setSubscriptions } from "./set_subscriptions.ts";
+import { type Statements, statements } from "./sql.ts";
+import { driverSsl, parsePostgresUrl } from "./url.ts";
+import { bytesOf, textOrNull } from "./values.ts";
+
+/** Options of {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * Connection string, `postgres://user:password@host:port/database`, with
+   * libpq's `sslmode` (`disable`, `prefer` = default, `require`,
+   * `verify-ca`, `verify-full`) and `sslrootcert` (a CA file) parameters.
+   */
+  readonly url: string;
+  /** CA certificate file (PEM) for `verify-ca`/`verify-full`; overrides `sslrootcert`. */
+  readonly caFile?: string;
+  /** Schema holding the tables (created if missing); default: the connection's search_path. */
+  readonly schema?: string;
+  /** Prefix of every table, index, trigger and function name (default none). */
+  readonly tablePrefix?: string;
+  /** Longest time one store operation takes before it is `unavailable`, ms (default 5000). */
+  readonly timeoutMs?: number;
+  /** `statement_timeout` of every connection, ms (default: `timeoutMs`). */
+  readonly statementTimeoutMs?: number;
+  /** Connections in the pool (default 10). */
+  readonly poolSize?: number;
+  /** How often the glob generation is checked without a notification, ms (default 5000). */
+  readonly globCheckMs?: number;
+  /** Where failures are reported (rate limited), never with the password. Default: nowhere. */
+  readonly log?: Logger;
+}
+
+/** PostgreSQL cannot be used at start; the message says why (never the password). */
+export class PostgresUnavailableError extends Error {
+  /** A one-line message. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PostgresUnavailableError";
+  }
+}
+
+/**
+ * Opens the store: connects, brings the schema up to date (once, whoever
+ * else starts at the same time), loads the glob rows and starts listening.
+ *
+ * @throws {RangeError} for an invalid option or connection string
+ * @throws {PostgresUnavailableError} when the server cannot be reached or refuses us
+ * @throws {Error} when the database has a newer schema version
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  if (!(timeoutMs > 0)) throw new RangeError("Invalid option: timeoutMs must be positive");
+  const statementTimeoutMs = Math.ceil(opts.statementTimeoutMs ?? timeoutMs);
+  if (!(statementTimeoutMs > 0)) {
+    throw new RangeError("Invalid option: statementTimeoutMs must be positive");
+  }
+  const poolSize = opts.poolSize ?? 10;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new RangeError("Invalid option: poolSize must be a positive integer");
+  }
+  const globCheckMs = opts.globCheckMs ?? 5000;
+  if (!(globCheckMs > 0)) throw new RangeError("Invalid option: globCheckMs must be positive");
+  const n = names(opts.schema ?? null, opts.tablePrefix ?? "");
+  const parsed = parsePostgresUrl(opts.url);
+  const driver: Omit<DriverOptions, "max"> = {
+    url: parsed.driverUrl,
+    ssl: await driverSsl(parsed, opts.caFile ?? null),
+    connectTimeoutS: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    statementTimeoutMs,
+  };
+  const sql = await connect({ ...driver, max: poolSize });
+  const log = opts.log ?? silentLogger;
+  let listener: GlobListener | null = null;
+  try {
+    try {
+      const applied = await migrate(sql, n);
+      if (applied.length > 0) {
+        log.info("PostgreSQL schema migrated", { db: parsed.label, versions: applied });
+      }
+    } catch (e) {
+      if (isServerError(e)) throw e;
+      throw new PostgresUnavailableError(
+        `Cannot reach PostgreSQL at ${parsed.label}: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
+    const store = new PostgresStore(sql, n, timeoutMs, new ThrottledLog(log), parsed.label);
+    listener = await GlobListener.start(driver, n.channel, globCheckMs, () => store.wake());
+    store.listener = listener;
+    await store.wake();
+    return store;
+  } catch (e) {
+    await Promise.all([sql.end({ timeout: 1 }), listener?.close()]);
+    if (e instanceof Error && /password|authentication/i.test(e.message)) {
+      throw new PostgresUnavailableError(
+        `PostgreSQL at ${parsed.label} refused the credentials: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+/** An error the server sent (has an SQLSTATE), as opposed to a connection failure. */
+function isServerError(e: unknown): boolean {
+  return e instanceof Error && e.name === "PostgresError" &&
+    !/^28/.test(String((e as { code?: unknown }).code));
+}
+
+class PostgresStore implements Store {
+  #sql: Sql;
+  #st: Statements;
+  #names: Names;
+  #timeoutMs: number;
+  #failures: ThrottledLog;
+  #label: string;
+  #globs: PgGlobCache;
+  #closed = false;
+  #checking: Promise<void> | null = null;
+  #checkAgain = false;
+  /** The wake-up source, closed with the store. */
+  listener: GlobListener | null = null;
+
+  constructor(sql: Sql, n: Names, timeoutMs: number, failures: ThrottledLog, label: string) {
+    this.#sql = sql;
+    this.#names = n;
+    this.#st = statements(n);
+    this.#timeoutMs = timeoutMs;
+    this.#failures = failures;
+    this.#label = label;
+    this.#globs = new PgGlobCache(() => this.#loadGlobs());
+  }
+
+  /**
+   * Runs `fn` bounded by the timeout; any failure is `"unavailable"` (logged
+   * without the password, rate limited).
+   */
+  async #op<T>(what: string, fn: (sql: Sql) => Promise<T>): Promise<T | "unavailable"> {
+    if (this.#closed) return "unavailable";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const work = fn(this.#sql);
+    work.catch(() => {}); // a late failure after the timeout is already reported
+    const timeout = new Promise<typeof TIMED_OUT>((r) => {
+      timer = setTimeout(() => r(TIMED_OUT), this.#timeoutMs);
+    });
+    try {
+      const r = await Promise.race([work, timeout]);
+      if (r === TIMED_OUT) {
+        this.#failures.warn("PostgreSQL unavailable", {
+          db: this.#label,
+          op: what,
+          error: `no answer within ${this.#timeoutMs} ms`,
+        });
+        return "unavailable";
+      }
+      return r;
+    } catch (e) {
+      this.#failures.warn("PostgreSQL unavailable", {
+        db: this.#label,
+        op: what,
+        error: describeError(e),
+      });
+      return "unavailable";
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #loadGlobs(): Promise<GlobSnapshot | null> {
+    const rows = await this.#op("load globs", (sql) => sql.unsafe(this.#st.allGlobs));
+    if (rows === "unavailable") return null;
+    let generation = 0;
+    const out: { url: string; glob: string; recovery: string | null }[] = [];
+    for (const r of rows) {
+      if (r.url === null) generation = Number(r.generation);
+      else {out.push({
+          url: String(r.url),
+          glob: String(r.glob),
+          recovery: textOrNull(r.missed_url),
+        });}
+    }
+    return { generation, rows: out };
+  }
+
+  /** A wake-up: reloads the glob rows when the generation moved (one check at a time). */
+  wake(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#checking !== null) {
+      this.#checkAgain = true;
+      return this.#checking;
+    }
+    this.#checking = (async () => {
+      do {
+        this.#checkAgain = false;
+        const r = await this.#op("glob generation", (sql) => sql.unsafe(this.#st.generation));
+        if (r === "unavailable") return;
+        await this.#globs.ensure(Number(r[0]?.value ?? 0));
+      } while (this.#checkAgain && !this.#closed);
+    })().finally(() => this.#checking = null);
+    return this.#checking;
+  }
+
+  async subscribeExact(
+    url: string,
+    topic: Uint8Array,
+    recovery: string | null,
+  ): Promise<SubscribeResult> {
+    const r = await this.#op(
+      "subscribe",
+      (sql) => sql.unsafe(this.#st.insertExact, [url, topic, recovery]),
+    );
+    return r === "unavailable" ? r : r.length > 0 ? "success" : "conflict";
+  }
+
+  async unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult> {
+    const r = await this.#op(
+      "unsubscribe",
+      (sql) => sql.unsafe(this.#st.deleteExact, [topic, url]),
+    );
+    return r === "unavailable" ? r : r.length > 0 ? "success" : "not_found";
+  }
+
+  async subscribeGlob(
+    url: string,
+    glob: string,
+    recovery: string | null,
+  ): Promise<SubscribeResult> {
+    const r = await this.#globWrite("subscribe glob", this.#st.insertGlob, [url, glob, recovery]);
+    if (r === "unavailable") return r;
+    this.#globs.afterWrite(
+      r.before,
+      r.after,
+      r.changed ? [{ op: "put", url, glob, recovery }] : [],
+    );
+    return r.changed ? "success" : "conflict";
+  }
+
+  async unsubscribeGlob(url: string, glob: string): Promise<UnsubscribeResult> {
+    const r = await this.#globWrite("unsubscribe glob", this.#st.deleteGlob, [glob, url]);
+    if (r === "unavailable") return r;
+    this.#globs.afterWrite(r.before, r.after, r.changed ? [{ op: "remove", url, glob }] : []);
+    return r.changed ? "success" : "not_found";
+  }
+
+  /** One statement on glob rows, between two reads of the locked generation. */
+  async #globWrite(
+    what: string,
+    statement: string,
+    params: unknown[],
+  ): Promise<{ before: number; after: number; changed: boolean } | "unavailable"> {
+    const r = await this.#op(what, (sql) =>
+      sql.begin(async (tx) => {
+        const [before] = await tx.unsafe(this.#st.lockGeneration);
+        const rows = await tx.unsafe(statement, params);
+        const [after] = await tx.unsafe(this.#st.generation);
+        return {
+          before: Number(before?.value),
+          after: Number(after?.value),
+          changed: rows.count > 0,
+        };
+      }));
+    // Unknown outcome (e.g. the answer to COMMIT was lost): reload before the next match.
+    if (r === "unavailable") this.#globs.invalidate();
+    return r;
+  }
+
+  async listSubscriptions(url: string): Promise<SubscriptionSet | "unavailable"> {
+    const rows = await this.#op("list", (sql) => sql.unsafe(this.#st.list, [url]));
+    if (rows === "unavailable") return rows;
+    const out: {
+      exacts: SubscriptionSet["exacts"][number][];
+      globs: SubscriptionSet["globs"][number][];
+    } = {
+      exacts: [],
+      globs: [],
+    };
+    for (const r of rows) {
+      const recovery = textOrNull(r.missed_url);
+      if (Number(r.kind) === 0) out.exacts.push({ topic: bytesOf(r.exact), recovery });
+      else out.globs.push({ glob: String(r.glob), recovery });
+    }
+    return out;
+  }
+
+  async setSubscriptions(url: string, desired: SubscriptionSet): Promise<WriteResult> {
+    const r = await this.#op(
+      "set subscriptions",
+      (sql) => setSubscriptions(sql, this.#st, this.#names.lockKey, url, desired),
+    );
+    if (r === "unavailable") {
+      this.#globs.invalidate();
+      return r;
+    }
+    if (r.before !== null && r.after !== null) this.#globs.afterWrite(r.before, r.after, r.changes);
+    return "success";
+  }
+
+  async getSubscribers(topic: Uint8Array): Promise<Subscriber[] | "unavailable"> {
+    const rows = await this.#op("fan-out", (sql) => sql.unsafe(this.#st.fanout, [topic]));
+    if (rows === "unavailable") return rows;
+    const out: Subscriber[] = [];
+    let generation = 0;
+    for (const r of rows) {
+      if (r.url === null) generation = Number(r.generation);
+      else out.push({ kind: "exact", url: String(r.url), recovery: textOrNull(r.missed_url) });
+    }
+    if (!await this.#globs.ensure(generation)) return "unavailable";
+    for (const g of this.#globs.match(topic)) out.push(g);
+    return out;
+  }
+
+  async upsertMissed(
+    subscription: SubscriptionKey,
+    recovery: string,
+    topic: Uint8Array,
+    retry: MissedRetry,
+  ): Promise<WriteResult> {
+    const s = subscription;
+    if (s.kind === "exact") {
+      const r = await this.#op(
+        "record missed",
+        (sql) =>
+          sql.unsafe(this.#st.upsertMissedExact, [
+            recovery,
+            retry.attempts,
+            retry.nextRetryAt,
+            s.topic,
+            s.url,
+          ]),
+      );
+      return r === "unavailable" ? r : "success";
+    }
+    // The recovery url is part of what fan-out returns, so the glob index follows it.
+    const r = await this.#globWrite("record missed", this.#st.upsertMissedGlob, [
+      recovery,
+      topic,
+      retry.attempts,
+      retry.nextRetryAt,
+      s.glob,
+      s.url,
+    ]);
+    if (r === "unavailable") return r;
+    const put = [{ op: "put" as const, url: s.url, glob: s.glob, recovery }];
+    this.#globs.afterWrite(r.before, r.after, r.after === r.before + 1 ? put : []);
+    return "success";
+  }
+
+  leaseOverdueMissed(
+    now: number,
+    limit: number,
+    leaseMs: number,
+  ): Promise<LeasedMissed[] | "unavailable"> {
+    return this.#op("lease missed", (sql) => leaseOverdue(sql, this.#st, now, limit, leaseMs));
+  }
+
+  releaseMissed(leased: LeasedMissed, retry: MissedRetry | null): Promise<ReleaseResult> {
+    return this.#op("release missed", (sql) => releaseMissed(sql, this.#st, leased, retry));
+  }
+
+  async ping(): Promise<"ok" | "unavailable"> {
+    const r = await this.#op("ping", (sql) => sql.unsafe("SELECT 1"));
+    return r === "unavailable" ? r : "ok";
+  }
+
+  async countPendingMissed(): Promise<number | "unavailable"> {
+    const r = await this.#op("count missed", (sql) => sql.unsafe(this.#st.pendingMissed));
+    return r === "unavailable" ? r : Number(r[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([this.listener?.close(), this.#checking]);
+    await this.#sql.end({ timeout: 1 });
+  }
+}
+
+const TIMED_OUT = Symbol("timed out");
