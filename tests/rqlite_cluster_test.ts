@@ -10,17 +10,9 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  compareBytes,
-  encodeNotify,
-  encodeSubscribeExact,
-  encodeSubscribeGlob,
-  parseResponseNotify,
-  strongEtag,
-} from "../src/protocol/mod.ts";
+import { compareBytes, strongEtag } from "../src/protocol/mod.ts";
 import { EXACTS, GLOBS } from "../src/storage/sqlite/schema.ts";
 import {
   type Cluster,
@@ -29,13 +21,13 @@ import {
   startCluster,
   waitFor,
 } from "../src/storage/rqlite/_testing.ts";
-import { cliCommand, postBytes, type Served, startServe, tempDir } from "./_cli.ts";
+import { cliCommand, type Served, startServe, tempDir } from "./_cli.ts";
+import { notify, subscribeExact, subscribeGlob } from "./_several.ts";
 import { checkEtag, IMMEDIATE_RETRY } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { WsClient } from "./_ws_client.ts";
 
 const UTF8 = new TextEncoder();
-const NO_TRACING = new Uint8Array(0);
 
 /** Starts `cli.ts serve` with a configuration file naming these rqlite nodes. */
 async function serveOn(dir: string, name: string, urls: string[], timeoutMs: number) {
@@ -58,47 +50,6 @@ async function serveOn(dir: string, name: string, urls: string[], timeoutMs: num
   );
   const [exe, pre] = await cliCommand("deno");
   return await startServe(exe, [...pre, "serve", "--config", config]);
-}
-
-async function subscribeExact(
-  base: string,
-  url: string,
-  topic: string,
-  recovery: string | null = null,
-): Promise<number> {
-  const body = encodeSubscribeExact({
-    url,
-    topic: UTF8.encode(topic),
-    recovery,
-    tracing: NO_TRACING,
-  });
-  return (await postBytes(`${base}/v1/subscribe/exact`, body)).status;
-}
-
-async function subscribeGlob(
-  base: string,
-  url: string,
-  glob: string,
-  recovery: string | null = null,
-): Promise<number> {
-  const body = encodeSubscribeGlob({ url, glob, recovery, tracing: NO_TRACING });
-  return (await postBytes(`${base}/v1/subscribe/glob`, body)).status;
-}
-
-/** Notifies `topic`; the status and, when 200, the subscriber count. */
-async function notify(base: string, topic: string): Promise<{ status: number; count: number }> {
-  const message = UTF8.encode(`message for ${topic}`);
-  const body = encodeNotify({
-    topic: UTF8.encode(topic),
-    sha512: new Uint8Array(createHash("sha512").update(message).digest()),
-    tracing: NO_TRACING,
-    identifier: UTF8.encode(topic).slice(0, 64),
-  }, message);
-  const res = await postBytes(`${base}/v1/notify`, body);
-  return {
-    status: res.status,
-    count: res.status === 200 ? parseResponseNotify(res.body).count : -1,
-  };
 }
 
 async function stopBoth(a: Served, b: Served): Promise<void> {

@@ -83,7 +83,7 @@ export function postgresTest(
 
 /** Options of {@link startPostgres}. */
 export interface PgClusterOptions {
-  /** Serve TLS with this certificate and key (PEM files; copied into the cluster). */
+  /** Serve TLS only, with this certificate and key (PEM; copied into the cluster). */
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
 }
 
@@ -165,6 +165,12 @@ export class PgCluster implements AsyncDisposable {
       await this.#own(cert);
       await this.#own(key);
       conf.push(`ssl = on`, `ssl_cert_file = '${cert}'`, `ssl_key_file = '${key}'`);
+      // TLS or nothing over TCP: a client that connects has used TLS.
+      await writeFile(
+        join(this.#data, "pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n" +
+          "hostnossl all all 127.0.0.1/32 reject\n",
+      );
     }
     await appendFile(join(this.#data, "postgresql.conf"), conf.join("\n") + "\n");
   }
