@@ -246,7 +246,14 @@ postgresTest(
           }
         }
       };
-      const workers = [worker(a, b, "ab1"), worker(a, b, "ab2"), worker(b, a, "ba1")];
+      // A worker that throws (a refused connection, say) is reported with the
+      // outcomes, not as an unhandled rejection while the test waits elsewhere.
+      const errors: string[] = [];
+      const workers = [worker(a, b, "ab1"), worker(a, b, "ab2"), worker(b, a, "ba1")].map((w) =>
+        w.catch((e) => {
+          errors.push(String(e));
+        })
+      );
       const succeeded = (since: number) =>
         outcomes.filter((o) => o.startedAt > since && o.status === 200).length;
       try {
@@ -259,6 +266,15 @@ postgresTest(
           20_000,
           () => outcomes.filter((o) => o.startedAt > stoppedAt && o.status === 503).length >= 6,
         );
+        // What does not need the database stays up and fast; readiness says it is down.
+        const health = Date.now();
+        const healthz = await fetch(`${a.url}/healthz`);
+        await healthz.body?.cancel();
+        assert.equal(healthz.status, 200);
+        assert.ok(Date.now() - health < timeoutMs, "healthz does not wait for the database");
+        const readyz = await fetch(`${b.url}/readyz`);
+        await readyz.body?.cancel();
+        assert.equal(readyz.status, 503);
         await cluster.startServer();
         startedAt = Date.now();
         await waitFor("200s again after the restart", 20_000, () => {
@@ -270,6 +286,7 @@ postgresTest(
         stop = true;
         await Promise.all(workers);
 
+        assert.deepEqual(errors, []);
         const bad = outcomes.filter((o) => ![200, 409, 503].includes(o.status));
         assert.deepEqual(bad, [], "only 200, 409 or 503");
         const slow = outcomes.filter((o) => o.ms > timeoutMs + 1500);

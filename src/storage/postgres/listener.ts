@@ -9,6 +9,9 @@
 
 import { connect, type DriverOptions, type Sql } from "./driver.ts";
 
+/** What woke the cache: a notification, or the periodic check. */
+export type WakeReason = "notify" | "check";
+
 /** A LISTENing connection plus a timer; {@link close} ends both. */
 export class GlobListener {
   #sql: Sql | null = null;
@@ -16,10 +19,10 @@ export class GlobListener {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #channel: string;
-  readonly #wake: () => void;
+  readonly #wake: (why: WakeReason) => void;
   readonly #timeoutMs: number;
 
-  private constructor(channel: string, wake: () => void, timeoutMs: number) {
+  private constructor(channel: string, wake: (why: WakeReason) => void, timeoutMs: number) {
     this.#channel = channel;
     this.#wake = wake;
     this.#timeoutMs = timeoutMs;
@@ -27,20 +30,20 @@ export class GlobListener {
 
   /**
    * Listens on `channel` and checks every `intervalMs`; `wake` is called on
-   * each notification, each check, and each (re-)LISTEN.
+   * each notification and each check (after a re-LISTEN when one was needed).
    */
   static async start(
     driver: Omit<DriverOptions, "max" | "onnotify" | "onclose">,
     channel: string,
     intervalMs: number,
-    wake: () => void,
+    wake: (why: WakeReason) => void,
   ): Promise<GlobListener> {
     const l = new GlobListener(channel, wake, driver.statementTimeoutMs);
     l.#sql = await connect({
       ...driver,
       max: 1,
       onnotify: (c) => {
-        if (c === channel) wake();
+        if (c === channel) wake("notify");
       },
       onclose: () => {
         l.#listening = false;
@@ -76,7 +79,7 @@ export class GlobListener {
 
   async #tick(): Promise<void> {
     if (!this.#listening) await this.#listen();
-    if (!this.#closed) this.#wake();
+    if (!this.#closed) this.#wake("check");
   }
 
   /** Stops the timer and closes the connection. */
