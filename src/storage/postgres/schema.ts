@@ -137,6 +137,17 @@ export const MIGRATIONS: readonly ((n: Names) => string)[] = [v1];
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The tables were written by a newer version of this software. */
+export class SchemaTooNewError extends Error {
+  /** The message names both versions. */
+  constructor(version: number) {
+    super(
+      `Unsupported database schema: version ${version} is newer than ${SCHEMA_VERSION}; upgrade lonelypss`,
+    );
+    this.name = "SchemaTooNewError";
+  }
+}
+
 // pg_advisory_xact_lock(int, int): a class of our own ("lpss"), then the names.
 const LOCK_CLASS = 0x6c707373;
 
@@ -156,11 +167,7 @@ export async function migrate(sql: Sql, n: Names): Promise<number[]> {
     );
     const [row] = await tx.unsafe(`SELECT coalesce(max(version), 0) AS v FROM ${n.versions}`);
     const version = Number(row?.v ?? 0);
-    if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `Unsupported database schema: version ${version} is newer than ${SCHEMA_VERSION}; upgrade lonelypss`,
-      );
-    }
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version);
     const applied: number[] = [];
     for (let v = version; v < SCHEMA_VERSION; v++) {
       await tx.unsafe(MIGRATIONS[v]!(n));

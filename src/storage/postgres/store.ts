@@ -8,7 +8,7 @@
  * `"unavailable"` (HTTP 503) within that time, and the pool reconnects by
  * itself on the next operation. Each write is one statement or one
  * transaction, so it either committed when we answer success or did nothing
- * we report. Glob writes lock the glob generation row (see `glob_cache.ts`).
+ * we report. Glob writes lock the glob generation row (see `../glob_generation.ts`).
  *
  * @example
  * ```ts ignore
@@ -35,10 +35,10 @@ import type {
   WriteResult,
 } from "../types.ts";
 import { connect, type DriverOptions, type Sql } from "./driver.ts";
-import { type GlobSnapshot, PgGlobCache } from "./glob_cache.ts";
+import { GenerationGlobCache, type GlobSnapshot } from "../glob_generation.ts";
 import { GlobListener } from "./listener.ts";
 import { leaseOverdue, releaseMissed } from "./missed.ts";
-import { migrate, type Names, names } from "./schema.ts";
+import { migrate, type Names, names, SchemaTooNewError } from "./schema.ts";
 import { setSubscriptions } from "./set_subscriptions.ts";
 import { type Statements, statements } from "./sql.ts";
 import { driverSsl, parsePostgresUrl } from "./url.ts";
@@ -118,11 +118,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
         log.info("PostgreSQL schema migrated", { db: parsed.label, versions: applied });
       }
     } catch (e) {
-      if (isServerError(e)) throw e;
-      throw new PostgresUnavailableError(
-        `Cannot reach PostgreSQL at ${parsed.label}: ${describeError(e)}`,
-        { cause: e },
-      );
+      throw startError(e, parsed.label);
     }
     const store = new PostgresStore(sql, n, timeoutMs, new ThrottledLog(log), parsed.label);
     listener = await GlobListener.start(driver, n.channel, globCheckMs, () => store.wake());
@@ -131,20 +127,28 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     return store;
   } catch (e) {
     await Promise.all([sql.end({ timeout: 1 }), listener?.close()]);
-    if (e instanceof Error && /password|authentication/i.test(e.message)) {
-      throw new PostgresUnavailableError(
-        `PostgreSQL at ${parsed.label} refused the credentials: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
     throw e;
   }
 }
 
-/** An error the server sent (has an SQLSTATE), as opposed to a connection failure. */
-function isServerError(e: unknown): boolean {
-  return e instanceof Error && e.name === "PostgresError" &&
-    !/^28/.test(String((e as { code?: unknown }).code));
+/**
+ * What a failure at start means: credentials refused (SQLSTATE class 28),
+ * another error the server sent or a schema too new (as they are), or the
+ * server not reached (refused, timed out, TLS).
+ */
+function startError(e: unknown, label: string): unknown {
+  const code = String((e as { code?: unknown } | null)?.code ?? "");
+  const fromServer = e instanceof Error && e.name === "PostgresError";
+  if (fromServer && code.startsWith("28")) {
+    return new PostgresUnavailableError(
+      `PostgreSQL at ${label} refused the credentials: ${describeError(e)}`,
+      { cause: e },
+    );
+  }
+  if (fromServer || e instanceof SchemaTooNewError) return e;
+  return new PostgresUnavailableError(`Cannot reach PostgreSQL at ${label}: ${describeError(e)}`, {
+    cause: e,
+  });
 }
 
 class PostgresStore implements Store {
@@ -154,7 +158,8 @@ class PostgresStore implements Store {
   #timeoutMs: number;
   #failures: ThrottledLog;
   #label: string;
-  #globs: PgGlobCache;
+  #globs = new GenerationGlobCache();
+  readonly #load = () => this.#loadGlobs();
   #closed = false;
   #checking: Promise<void> | null = null;
   #checkAgain = false;
@@ -168,7 +173,6 @@ class PostgresStore implements Store {
     this.#timeoutMs = timeoutMs;
     this.#failures = failures;
     this.#label = label;
-    this.#globs = new PgGlobCache(() => this.#loadGlobs());
   }
 
   /**
@@ -234,7 +238,7 @@ class PostgresStore implements Store {
         this.#checkAgain = false;
         const r = await this.#op("glob generation", (sql) => sql.unsafe(this.#st.generation));
         if (r === "unavailable") return;
-        await this.#globs.ensure(Number(r[0]?.value ?? 0));
+        await this.#globs.catchUp(Number(r[0]?.value ?? 0), this.#load);
       } while (this.#checkAgain && !this.#closed);
     })().finally(() => this.#checking = null);
     return this.#checking;
@@ -344,7 +348,7 @@ class PostgresStore implements Store {
       if (r.url === null) generation = Number(r.generation);
       else out.push({ kind: "exact", url: String(r.url), recovery: textOrNull(r.missed_url) });
     }
-    if (!await this.#globs.ensure(generation)) return "unavailable";
+    if (!await this.#globs.catchUp(generation, this.#load)) return "unavailable";
     for (const g of this.#globs.match(topic)) out.push(g);
     return out;
   }

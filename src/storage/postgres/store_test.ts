@@ -3,7 +3,7 @@ import { type ContractDatabase, STORE_CONTRACT } from "../_contract/mod.ts";
 import { connect, type Sql } from "./driver.ts";
 import { type PgCluster, postgresTest, startPostgres } from "./_testing.ts";
 import { openPostgresStore, type PostgresStoreOptions } from "./store.ts";
-import { names } from "./schema.ts";
+import { names, SchemaTooNewError } from "./schema.ts";
 
 /** A client for inspecting the test cluster directly. */
 export function inspect(cluster: PgCluster): Promise<Sql> {
@@ -71,7 +71,11 @@ postgresTest("postgres store: the schema is versioned and a newer one is refused
     const rows = await sql.unsafe(`SELECT version FROM ${n.versions}`);
     assert.deepEqual(rows.map((r) => r.version), [1]);
     await sql.unsafe(`INSERT INTO ${n.versions} (version) VALUES (99)`);
-    await assert.rejects(openPostgresStore({ url: cluster.url() }), /version 99 is newer than 1/);
+    await assert.rejects(
+      openPostgresStore({ url: cluster.url() }),
+      (e: unknown) =>
+        e instanceof SchemaTooNewError && /version 99 is newer than 1/.test(e.message),
+    );
   } finally {
     await sql.end();
   }

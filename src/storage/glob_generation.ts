@@ -1,26 +1,22 @@
 /**
- * The in-memory glob index of one PostgreSQL store, kept in step with the
- * database through the trigger-maintained glob generation.
+ * The in-memory glob index of a store shared by several broadcasters (rqlite,
+ * PostgreSQL), kept in step with the database through a trigger-maintained
+ * glob generation: every notify reads the generation in the same request as
+ * its exact subscribers, and a generation the index does not hold means a
+ * reload first, so a glob subscription confirmed through any broadcaster is
+ * seen by the next notify on every broadcaster. Each backend says how to
+ * read a snapshot; PostgreSQL also reloads early on LISTEN/NOTIFY wake-ups
+ * (`postgres/listener.ts`).
  *
- * Three things move it forward:
- * - every notify reads the generation in the same statement as its exact
- *   subscribers, and a generation the index does not hold means a reload
- *   first, so a glob subscription confirmed through any broadcaster is seen
- *   by the next notify on every broadcaster;
- * - a NOTIFY from the trigger (no payload: a wake-up) makes the store check
- *   the generation and reload in the background, so that next notify rarely
- *   waits for a reload;
- * - a periodic check does the same, for a wake-up lost while the listening
- *   connection was down.
- *
- * Our own glob writes lock the generation row, then read it before and after
- * the write inside their transaction: when the index was current before and
- * the generation moved by exactly our changes, they are applied in memory.
+ * Our own glob writes read the generation before and after the write inside
+ * their transaction: when the index was current before and the generation
+ * moved by exactly our changes, they are applied in memory instead of
+ * reloading.
  *
  * @module
  */
 
-import { type GlobChange, GlobRows, type GlobSubscriber } from "../glob_rows.ts";
+import { type GlobChange, GlobRows, type GlobSubscriber } from "./glob_rows.ts";
 
 /** What a reload reads: the generation and every glob row, from one snapshot. */
 export interface GlobSnapshot {
@@ -31,17 +27,11 @@ export interface GlobSnapshot {
 }
 
 /** The glob rows of the database as last seen, with the generation they are at. */
-export class PgGlobCache {
+export class GenerationGlobCache {
   #rows = new GlobRows();
   #known = -1;
   #stale = true;
   #reloading: Promise<boolean> | null = null;
-  readonly #load: () => Promise<GlobSnapshot | null>;
-
-  /** A cache reloading through `load` (null: the database could not answer). */
-  constructor(load: () => Promise<GlobSnapshot | null>) {
-    this.#load = load;
-  }
 
   /** The generation the index holds (-1 before the first load). */
   get known(): number {
@@ -49,13 +39,17 @@ export class PgGlobCache {
   }
 
   /**
-   * Makes sure the index holds `generation` or a later one, reloading if
-   * not; false when the database could not answer.
+   * Makes sure the index holds `generation` or a later one, reloading
+   * through `load` if not (null: the database could not answer); false when
+   * the database could not answer.
    */
-  async ensure(generation: number): Promise<boolean> {
+  async catchUp(
+    generation: number,
+    load: () => Promise<GlobSnapshot | null>,
+  ): Promise<boolean> {
     // A reload already running may have read an older generation: wait for it, then look again.
     while (this.#stale || this.#known < generation) {
-      this.#reloading ??= this.#reload().finally(() => this.#reloading = null);
+      this.#reloading ??= this.#reload(load).finally(() => this.#reloading = null);
       if (!await this.#reloading) return false;
     }
     return true;
@@ -84,8 +78,8 @@ export class PgGlobCache {
     this.#stale = true;
   }
 
-  async #reload(): Promise<boolean> {
-    const snapshot = await this.#load();
+  async #reload(load: () => Promise<GlobSnapshot | null>): Promise<boolean> {
+    const snapshot = await load();
     if (snapshot === null) return false;
     this.#rows.replace(snapshot.rows);
     this.#known = snapshot.generation;
