@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ContractDatabase, STORE_CONTRACT } from "../_contract/mod.ts";
+import { type ContractDatabase, STORE_CONTRACT } from "../_testing_contract/mod.ts";
 import { connect, type Sql } from "./driver.ts";
 import { type PgCluster, postgresTest, startPostgres } from "./_testing.ts";
 import { openPostgresStore, type PostgresStoreOptions } from "./store.ts";
