@@ -114,7 +114,9 @@ export class PgCluster implements AsyncDisposable {
 
   /** Creates the cluster (initdb), configures it and starts it. */
   static async start(bin: string, opts: PgClusterOptions = {}): Promise<PgCluster> {
-    const dir = await mkdtemp(join(tmpdir(), "lonelypss-pg-"));
+    // As root, the postgres user must reach the directory: /tmp is
+    // world-traversable, a TMPDIR under /root is not.
+    const dir = await mkdtemp(join(Deno.uid() === 0 ? "/tmp" : tmpdir(), "lonelypss-pg-"));
     const [port] = freePorts(1);
     const cluster = new PgCluster(bin, dir, port!);
     try {

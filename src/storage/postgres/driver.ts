@@ -47,6 +47,12 @@ export interface DriverOptions {
   readonly onnotify?: (channel: string, payload: string) => void;
   /** Called when a connection closes. */
   readonly onclose?: () => void;
+  /**
+   * Keep connections open however long they are idle and however old they
+   * are (a LISTENing connection: closing it would drop the LISTEN). Default:
+   * idle ones close after a minute, and each is replaced after 30–60 minutes.
+   */
+  readonly keepOpen?: boolean;
 }
 
 type Factory = (url: string, options: Record<string, unknown>) => Sql;
@@ -60,7 +66,8 @@ export async function connect(opts: DriverOptions): Promise<Sql> {
     ssl: opts.ssl,
     max: opts.max,
     connect_timeout: opts.connectTimeoutS,
-    idle_timeout: 60,
+    idle_timeout: opts.keepOpen === true ? null : 60,
+    ...(opts.keepOpen === true ? { max_lifetime: null } : {}),
     // The driver's own backoff grows to 20 s while the server is down, and a
     // pool waiting it out stays unavailable long after the server is back:
     // ours doubles from 50 ms to at most one second.

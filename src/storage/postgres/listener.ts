@@ -33,7 +33,7 @@ export class GlobListener {
    * each notification and each check (after a re-LISTEN when one was needed).
    */
   static async start(
-    driver: Omit<DriverOptions, "max" | "onnotify" | "onclose">,
+    driver: Omit<DriverOptions, "max" | "onnotify" | "onclose" | "keepOpen">,
     channel: string,
     intervalMs: number,
     wake: (why: WakeReason) => void,
@@ -42,6 +42,7 @@ export class GlobListener {
     l.#sql = await connect({
       ...driver,
       max: 1,
+      keepOpen: true,
       onnotify: (c) => {
         if (c === channel) wake("notify");
       },
