@@ -15,7 +15,6 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { compareBytes, strongEtag } from "../src/protocol/mod.ts";
 import { connect, type Sql } from "../src/storage/postgres/driver.ts";
 import { names } from "../src/storage/postgres/schema.ts";
 import {
@@ -27,7 +26,7 @@ import {
 } from "../src/storage/postgres/_testing.ts";
 import { cliCommand, type Served, startServe, tempDir } from "./_cli.ts";
 import { checkEtag, IMMEDIATE_RETRY } from "./_harness.ts";
-import { notify, subscribeExact, subscribeGlob } from "./_several.ts";
+import { notify, sharedStoreSteps, subscribeExact } from "./_several.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { WsClient } from "./_ws_client.ts";
 
@@ -93,95 +92,27 @@ postgresTest(
     try {
       const versions = await sql.unsafe(`SELECT version FROM ${N.versions}`);
       assert.deepEqual(versions.map((r) => r.version), [1]);
-      await withSubscriber(
-        (path) =>
-          path.startsWith("/dead/")
-            ? { kind: "fail500" }
-            : path.startsWith("/missed/")
-            ? { kind: "confirm_missed" }
-            : { kind: "confirm" },
-        async (sub) => {
-          await t.step("100 rounds back to back, exact and glob, both directions", async () => {
-            const exactUrl = sub.url("/exact");
-            const globUrl = sub.url("/glob");
-            for (let i = 0; i < 100; i++) {
-              const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
-              const topic = `x/${i}.`;
-              assert.equal(await subscribeExact(from.url, exactUrl, topic), 200);
-              assert.equal(await subscribeGlob(from.url, globUrl, `*/${i}.`), 200);
-              const { status, count } = await notify(to.url, topic);
-              assert.equal(status, 200);
-              assert.equal(count, 2, `round ${i}`);
-              assert.equal(sub.receivedAt("/exact").length, i + 1);
-              assert.equal(sub.receivedAt("/glob").length, i + 1);
-            }
-          });
-
-          await t.step("check_subscriptions agrees on both broadcasters", async () => {
-            for (const path of ["/exact", "/glob"]) {
-              const url = sub.url(path);
-              const expected = strongEtag(url, {
-                exacts: path === "/exact"
-                  ? Array.from(
-                    { length: 100 },
-                    (_, i) => ({ topic: UTF8.encode(`x/${i}.`), recovery: null }),
-                  ).sort((p, q) => compareBytes(p.topic, q.topic))
-                  : [],
-                globs: path === "/glob"
-                  ? Array.from({ length: 100 }, (_, i) => ({ glob: `*/${i}.`, recovery: null }))
-                    .sort((p, q) => compareBytes(UTF8.encode(p.glob), UTF8.encode(q.glob)))
-                  : [],
-              });
-              assert.deepEqual(await checkEtag(a.url, url), expected);
-              assert.deepEqual(await checkEtag(b.url, url), expected);
-            }
-          });
-
-          await t.step(
-            "a glob row inserted with plain SQL reaches both within a second",
-            async () => {
-              await sql.unsafe(`INSERT INTO ${N.globs} (url, glob) VALUES ($1, 'sql/*')`, [
-                sub.url("/sql"),
-              ]);
-              const since = Date.now();
-              for (const via of [a, b]) assert.equal((await notify(via.url, "sql/1")).count, 1);
-              assert.ok(Date.now() - since < 1000);
-              await sql.unsafe(`DELETE FROM ${N.globs} WHERE glob = 'sql/*'`);
-              for (const via of [a, b]) assert.equal((await notify(via.url, "sql/1")).count, 0);
-            },
-          );
-
-          await t.step("the sweepers of both processes deliver each MISSED once", async () => {
-            const n = 12;
-            for (let k = 0; k < n; k++) {
-              const [via, notifier] = k % 2 === 0 ? [a, b] : [b, a];
-              const dead = sub.url(`/dead/${k}`);
-              const missed = sub.url(`/missed/${k}`);
-              if (k % 3 === 0) {
-                assert.equal(await subscribeGlob(via.url, dead, `m/${k}/*`, missed), 200);
-                await notify(notifier.url, `m/${k}/x`);
-              } else {
-                assert.equal(await subscribeExact(via.url, dead, `m/${k}`, missed), 200);
-                await notify(notifier.url, `m/${k}`);
-              }
-            }
-            await waitFor("every MISSED delivered and its record cleared", 20_000, async () => {
-              for (let k = 0; k < n; k++) {
-                if (sub.receivedAt(`/missed/${k}`).length === 0) return false;
-              }
-              const [row] = await sql.unsafe(
-                `SELECT (SELECT count(*) FROM ${N.exacts} WHERE missed_next_retry_at IS NOT NULL) + ` +
-                  `(SELECT count(*) FROM ${N.globs} WHERE missed_next_retry_at IS NOT NULL) AS n`,
-              );
-              return Number(row?.n) === 0;
-            });
-            for (let k = 0; k < n; k++) {
-              assert.equal(sub.receivedAt(`/missed/${k}`).length, 1, `MISSED ${k}`);
-              assert.equal(sub.receivedAt(`/dead/${k}`).length, 1, `RECEIVE ${k}`);
-            }
-          });
-        },
-      );
+      await sharedStoreSteps(t, a, b, async () => {
+        const [row] = await sql.unsafe(
+          `SELECT (SELECT count(*) FROM ${N.exacts} WHERE missed_next_retry_at IS NOT NULL) + ` +
+            `(SELECT count(*) FROM ${N.globs} WHERE missed_next_retry_at IS NOT NULL) AS n`,
+        );
+        return Number(row?.n);
+      }, async (sub) => {
+        await t.step(
+          "a glob row inserted with plain SQL reaches both within a second",
+          async () => {
+            await sql.unsafe(`INSERT INTO ${N.globs} (url, glob) VALUES ($1, 'sql/*')`, [
+              sub.url("/sql"),
+            ]);
+            const since = Date.now();
+            for (const via of [a, b]) assert.equal((await notify(via.url, "sql/1")).count, 1);
+            assert.ok(Date.now() - since < 1000);
+            await sql.unsafe(`DELETE FROM ${N.globs} WHERE glob = 'sql/*'`);
+            for (const via of [a, b]) assert.equal((await notify(via.url, "sql/1")).count, 0);
+          },
+        );
+      });
 
       await t.step(
         "websockets: a subscriber on one broadcaster gets what the other is notified",
