@@ -55,6 +55,11 @@ export {
   RqliteUnavailableError,
 } from "./src/storage/rqlite/store.ts";
 export { READ_CONSISTENCIES, type ReadConsistency } from "./src/storage/rqlite/client.ts";
+export {
+  openPostgresStore,
+  type PostgresStoreOptions,
+  PostgresUnavailableError,
+} from "./src/storage/postgres/store.ts";
 export { defaultLimits } from "./src/core/limits.ts";
 export { noneAuth } from "./src/auth/mod.ts";
 export {

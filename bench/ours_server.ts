@@ -10,7 +10,7 @@
  * `--compression JSON` passes `createBroadcaster`'s `compression` options
  * (zstd on websockets), e.g. `{"trainedMaxSize":32,"training":false}`.
  *
- * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…]]
+ * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…] | --postgres URL]
  *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S] [--compression JSON]
  *   [--front off]   (serve with Deno.serve directly: `serveWithDeno`'s `front: false`)
  *
@@ -18,7 +18,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { consoleLogger, createBroadcaster, openRqliteStore, silentLogger } from "../mod.ts";
+import {
+  consoleLogger,
+  createBroadcaster,
+  openPostgresStore,
+  openRqliteStore,
+  silentLogger,
+} from "../mod.ts";
 import {
   decodeHmacSecret,
   hmacAuth,
@@ -32,6 +38,7 @@ const { values } = parseArgs({
   options: {
     db: { type: "string", default: ":memory:" },
     rqlite: { type: "string" },
+    postgres: { type: "string" },
     "spool-dir": { type: "string" },
     // Largest websocket message we send (RECEIVE_STREAM part incl. headers).
     "ws-part-bytes": { type: "string" },
@@ -63,7 +70,9 @@ const limits = {
     ? {}
     : { websocketMaxMessageBytes: Number(values["ws-part-bytes"]) }),
 };
-const store = values.rqlite === undefined
+const store = values.postgres !== undefined
+  ? await openPostgresStore({ url: values.postgres })
+  : values.rqlite === undefined
   ? undefined
   : await openRqliteStore({ urls: values.rqlite.split(",") });
 const broadcaster = await createBroadcaster({

@@ -6,10 +6,12 @@
  *
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
  * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
- * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; wszstd: zstd on a
+ * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; postgres; wszstd: zstd on a
  * websocket, bytes and CPU per message, see zstdScenario), --cpu-prof (profile
  * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
- * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it.
+ * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it;
+ * the postgres scenario needs PostgreSQL's initdb and pg_ctl (PG_BIN, Debian's
+ * /usr/lib/postgresql/N/bin, or PATH), likewise.
  *
  * @module
  */
@@ -47,6 +49,7 @@ import {
 } from "./_procs.ts";
 import type { Job } from "./loadgen.ts";
 import { FAST_RAFT, findRqlited, startCluster } from "../src/storage/rqlite/_testing.ts";
+import { findPgBin, startPostgres } from "../src/storage/postgres/_testing.ts";
 import { loadZstd, trainInWorker } from "../src/compression/mod.ts";
 import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { best, measure as measureCodec, type Measured, packMessages } from "./_zstd_measure.ts";
@@ -527,6 +530,7 @@ async function main(): Promise<void> {
   }
 
   if (want("rqlite")) await rqliteScenario(start, subUrl);
+  if (want("postgres")) await postgresScenario(start, subUrl);
 
   if (want("hmac")) {
     const s2b = encodeHmacSecret(generateHmacSecret());
@@ -1260,6 +1264,74 @@ async function rqliteScenario(
     show(notify);
     show(subscribe);
   }
+}
+
+/**
+ * Our broadcaster on PostgreSQL (a server of its own, started with initdb and
+ * pg_ctl, fsync off as in the tests) beside our SQLite file database, in the
+ * same run: notify → 1 at c=16 and subscribe_exact at c=16.
+ */
+async function postgresScenario(
+  start: (sys: Sys, extra?: string[]) => Promise<Server>,
+  subUrl: (path: string) => string,
+): Promise<void> {
+  const bin = findPgBin();
+  if (bin === null) {
+    notes.push("postgres rows skipped: initdb not found (apt-get install postgresql, or PG_BIN)");
+    console.error(notes.at(-1));
+    return;
+  }
+  const file = `${RESULTS}sub-postgres-baseline.db`;
+  const n = P.subscribeRqlite;
+  const rows = (id: string, what: string): [Row, Row] => [
+    { id: `postgres-notify1-${id}`, label: `notify → 1 subscriber, ${what}, c=16`, metric: "rps" },
+    {
+      id: `postgres-subscribe-${id}`,
+      label: `subscribe_exact ×${n.toLocaleString("en-US")}, ${what}, c=16`,
+      metric: "rps",
+    },
+  ];
+  const run = async (args: string[], [notify, subscribe]: [Row, Row], tag: string) => {
+    await withServer(start("ours", args), async (s) => {
+      await subscribeMany(s, `pg-${tag}`, 1, subUrl(`/pg-${tag}/`));
+      notify.ours = await repeat(
+        P.runs,
+        () => measure(s, notifyJob(s.port, `pg-${tag}`, 16, { expectCount: 1 })),
+      );
+      let i = 0;
+      subscribe.ours = await repeat(P.runs, () =>
+        measure(s, {
+          mode: "subscribe",
+          url: `http://127.0.0.1:${s.port}/v1/subscribe/exact`,
+          count: n,
+          concurrency: 16,
+          urlPrefix: subUrl(`/pgs-${tag}-${i}/`),
+          topicPrefix: `pgs-${tag}-${i++}/`,
+        }));
+    });
+  };
+  const base = rows("sqlite", "SQLite file");
+  await removeDb(file);
+  try {
+    await run(["--db", file], base, "sqlite");
+  } finally {
+    await removeDb(file);
+  }
+  base.forEach(show);
+  const pg = rows("pg", "PostgreSQL 1 server");
+  {
+    await using cluster = await startPostgres(bin);
+    await run(["--postgres", cluster.url()], pg, "pg");
+  }
+  pg.forEach((row, k) => {
+    const x = row.ours?.median.rps;
+    const y = base[k]!.ours?.median.rps;
+    if (x !== undefined && y !== undefined && y > 0) {
+      row.note = `${Math.round((x / y) * 100)}% of SQLite`;
+    }
+    row.goal = k === 0 ? "≥80% of SQLite" : "";
+    show(row);
+  });
 }
 
 /**

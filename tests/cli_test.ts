@@ -98,7 +98,7 @@ Deno.test("cli: setup writes secrets with mode 0600 and a config serve reads", a
   });
 });
 
-Deno.test("cli: setup rejects a bad hmac secret, a bad token and bad rqlite flags, writing nothing", async () => {
+Deno.test("cli: setup rejects a bad hmac secret, a bad token and bad rqlite or postgres flags, writing nothing", async () => {
   await using dir = await tempDir();
   const hmac = await runCli(["setup", "--to-subscribers-secret", "too-short"], { cwd: dir.path });
   assert.equal(hmac.code, 2);
@@ -113,6 +113,21 @@ Deno.test("cli: setup rejects a bad hmac secret, a bad token and bad rqlite flag
     [["--rqlite-url", "http://127.0.0.1:4001"], /--rqlite-url needs --db rqlite/],
     [["--db", "rqlite", "--rqlite-url", "127.0.0.1:4001"], /Invalid --rqlite-url: /],
     [["--db", "rqlite", "--rqlite-user", "u"], /--rqlite-user and --rqlite-password go together/],
+    [["--postgres-url", "postgres://u:pw@h/db"], /--postgres-url needs --db postgres/],
+    [["--db", "postgres"], /--db postgres needs --postgres-url postgres:\/\/user:password@/],
+    // The password is not echoed back.
+    [
+      ["--db", "postgres", "--postgres-url", "mysql://u:hunter2@h/db"],
+      /Invalid --postgres-url: must start with postgres:\/\/ or postgresql:\/\/$/,
+    ],
+    [
+      ["--db", "postgres", "--postgres-url", "postgres://u:pw@h/db?sslmode=on"],
+      /Invalid --postgres-url: sslmode must be one of/,
+    ],
+    [
+      ["--db", "postgres", "--postgres-url", "postgres://u:pw@h/db", "--rqlite-url", "http://a"],
+      /--rqlite-url needs --db rqlite/,
+    ],
   ];
   for (const [flags, re] of rqliteCases) {
     const rqlite = await runCli(["setup", ...flags], { cwd: dir.path });

@@ -10,17 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  compareBytes,
-  encodeNotify,
-  encodeSubscribeExact,
-  encodeSubscribeGlob,
-  parseResponseNotify,
-  strongEtag,
-} from "../src/protocol/mod.ts";
 import { EXACTS, GLOBS } from "../src/storage/sqlite/schema.ts";
 import {
   type Cluster,
@@ -29,13 +20,13 @@ import {
   startCluster,
   waitFor,
 } from "../src/storage/rqlite/_testing.ts";
-import { cliCommand, postBytes, type Served, startServe, tempDir } from "./_cli.ts";
+import { cliCommand, type Served, startServe, tempDir } from "./_cli.ts";
+import { notify, sharedStoreSteps, subscribeExact } from "./_several.ts";
 import { checkEtag, IMMEDIATE_RETRY } from "./_harness.ts";
 import { withSubscriber } from "./_subscriber.ts";
 import { WsClient } from "./_ws_client.ts";
 
 const UTF8 = new TextEncoder();
-const NO_TRACING = new Uint8Array(0);
 
 /** Starts `cli.ts serve` with a configuration file naming these rqlite nodes. */
 async function serveOn(dir: string, name: string, urls: string[], timeoutMs: number) {
@@ -60,47 +51,6 @@ async function serveOn(dir: string, name: string, urls: string[], timeoutMs: num
   return await startServe(exe, [...pre, "serve", "--config", config]);
 }
 
-async function subscribeExact(
-  base: string,
-  url: string,
-  topic: string,
-  recovery: string | null = null,
-): Promise<number> {
-  const body = encodeSubscribeExact({
-    url,
-    topic: UTF8.encode(topic),
-    recovery,
-    tracing: NO_TRACING,
-  });
-  return (await postBytes(`${base}/v1/subscribe/exact`, body)).status;
-}
-
-async function subscribeGlob(
-  base: string,
-  url: string,
-  glob: string,
-  recovery: string | null = null,
-): Promise<number> {
-  const body = encodeSubscribeGlob({ url, glob, recovery, tracing: NO_TRACING });
-  return (await postBytes(`${base}/v1/subscribe/glob`, body)).status;
-}
-
-/** Notifies `topic`; the status and, when 200, the subscriber count. */
-async function notify(base: string, topic: string): Promise<{ status: number; count: number }> {
-  const message = UTF8.encode(`message for ${topic}`);
-  const body = encodeNotify({
-    topic: UTF8.encode(topic),
-    sha512: new Uint8Array(createHash("sha512").update(message).digest()),
-    tracing: NO_TRACING,
-    identifier: UTF8.encode(topic).slice(0, 64),
-  }, message);
-  const res = await postBytes(`${base}/v1/notify`, body);
-  return {
-    status: res.status,
-    count: res.status === 200 ? parseResponseNotify(res.body).count : -1,
-  };
-}
-
 async function stopBoth(a: Served, b: Served): Promise<void> {
   const [ra, rb] = await Promise.all([a.stop("SIGTERM"), b.stop("SIGTERM")]);
   assert.equal(ra.code, 0, ra.stderr);
@@ -115,106 +65,13 @@ rqliteTest(
     const [n1, n2] = cluster.nodes.map((n) => n.url);
     await using a = await serveOn(dir.path, "a", [n1!], 5000);
     await using b = await serveOn(dir.path, "b", [n2!], 5000);
-    await withSubscriber(
-      (path) =>
-        path.startsWith("/dead/")
-          ? { kind: "fail500" }
-          : path.startsWith("/missed/")
-          ? { kind: "confirm_missed" }
-          : { kind: "confirm" },
-      async (sub) => {
-        await t.step("100 rounds back to back, exact and glob, both directions", async () => {
-          const exactUrl = sub.url("/exact");
-          const globUrl = sub.url("/glob");
-          for (let i = 0; i < 100; i++) {
-            const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
-            const topic = `x/${i}.`;
-            assert.equal(await subscribeExact(from.url, exactUrl, topic), 200);
-            // Matches x/<i>. but no other round's topic.
-            assert.equal(await subscribeGlob(from.url, globUrl, `*/${i}.`), 200);
-            const { status, count } = await notify(to.url, topic);
-            assert.equal(status, 200);
-            assert.equal(count, 2, `round ${i}`);
-            assert.equal(sub.receivedAt("/exact").length, i + 1);
-            assert.equal(sub.receivedAt("/glob").length, i + 1);
-          }
-          const topics = sub.receivedAt("/exact").map((r) =>
-            new TextDecoder().decode(r.receive!.topic)
-          );
-          assert.deepEqual(topics, Array.from({ length: 100 }, (_, i) => `x/${i}.`));
-        });
-
-        await t.step("check_subscriptions agrees on both broadcasters", async () => {
-          for (const path of ["/exact", "/glob"]) {
-            const url = sub.url(path);
-            const expected = strongEtag(url, {
-              exacts: path === "/exact"
-                ? Array.from(
-                  { length: 100 },
-                  (_, i) => ({ topic: UTF8.encode(`x/${i}.`), recovery: null }),
-                )
-                  .sort((p, q) => compareBytes(p.topic, q.topic))
-                : [],
-              globs: path === "/glob"
-                ? Array.from({ length: 100 }, (_, i) => ({ glob: `*/${i}.`, recovery: null }))
-                  .sort((p, q) => compareBytes(UTF8.encode(p.glob), UTF8.encode(q.glob)))
-                : [],
-            });
-            assert.deepEqual(await checkEtag(a.url, url), expected);
-            assert.deepEqual(await checkEtag(b.url, url), expected);
-          }
-        });
-
-        await t.step("the sweepers of both processes deliver each MISSED once", async () => {
-          const n = 12;
-          for (let k = 0; k < n; k++) {
-            const [via, notifier] = k % 2 === 0 ? [a, b] : [b, a];
-            if (k % 3 === 0) {
-              assert.equal(
-                await subscribeGlob(
-                  via.url,
-                  sub.url(`/dead/${k}`),
-                  `m/${k}/*`,
-                  sub.url(`/missed/${k}`),
-                ),
-                200,
-              );
-              await notify(notifier.url, `m/${k}/x`);
-            } else {
-              assert.equal(
-                await subscribeExact(
-                  via.url,
-                  sub.url(`/dead/${k}`),
-                  `m/${k}`,
-                  sub.url(`/missed/${k}`),
-                ),
-                200,
-              );
-              await notify(notifier.url, `m/${k}`);
-            }
-          }
-          // Every record delivered and cleared in the cluster: nothing left to send.
-          await waitFor("every MISSED delivered and its record cleared", 20_000, async () => {
-            const delivered = Array.from(
-              { length: n },
-              (_, k) => sub.receivedAt(`/missed/${k}`).length,
-            );
-            if (
-              delivered.some((c) => c === 0)
-            ) return false;
-            const pending = await cluster.query([
-              `SELECT count(*) FROM ${EXACTS} WHERE missed_next_retry_at IS NOT NULL`,
-              `SELECT count(*) FROM ${GLOBS} WHERE missed_next_retry_at IS NOT NULL`,
-            ]);
-            return pending.every((r) => r.values?.[0]?.[0] === 0);
-          });
-          for (let k = 0; k < n; k++) {
-            assert.equal(sub.receivedAt(`/missed/${k}`).length, 1, `MISSED ${k}`);
-            assert.equal(sub.receivedAt(`/dead/${k}`).length, 1, `RECEIVE ${k}`);
-          }
-        });
-      },
-    );
+    await sharedStoreSteps(t, a, b, async () => {
+      const pending = await cluster.query([
+        `SELECT count(*) FROM ${EXACTS} WHERE missed_next_retry_at IS NOT NULL`,
+        `SELECT count(*) FROM ${GLOBS} WHERE missed_next_retry_at IS NOT NULL`,
+      ]);
+      return pending.every((r) => r.values?.[0]?.[0] === 0) ? 0 : 1;
+    });
     await stopBoth(a, b);
   },
 );

@@ -1,6 +1,7 @@
 /**
  * DECISIONS §7: every combination of setup flags yields a configuration that
- * `serve` starts as generated, on SQLite and on a real rqlite node. For each
+ * `serve` starts as generated, on SQLite, on a real rqlite node and on a real
+ * PostgreSQL server. For each
  * one: run `setup` in a fresh directory,
  * `serve` from there, send one subscribe signed with subscriber-secrets.json
  * (the file subscribers get) and verify the broadcaster's signed answer.
@@ -27,6 +28,7 @@ import { parseResponseGeneric } from "../src/protocol/generic.ts";
 import { encodeSubscribeExact } from "../src/protocol/subscribe.ts";
 import { cliCommand, postBytes, runCli, startServe, tempDir } from "./_cli.ts";
 import { FAST_RAFT, freePorts, rqliteTest, startCluster } from "../src/storage/rqlite/_testing.ts";
+import { postgresTest, startPostgres, TEST_PASSWORD } from "../src/storage/postgres/_testing.ts";
 
 const KINDS = ["hmac", "token", "none"] as const;
 
@@ -48,6 +50,8 @@ interface Case {
   readonly storage?: string[];
   /** rqlite credentials given to setup, which must land in broadcaster-secrets.json only. */
   readonly rqliteCredentials?: { user: string; password: string };
+  /** The PostgreSQL url given to setup, which must land in broadcaster-secrets.json only. */
+  readonly postgresUrl?: string;
 }
 
 /** Runs setup with `c`'s flags in a fresh directory, serves from there, subscribes once. */
@@ -73,9 +77,14 @@ async function setupAndServe(c: Case): Promise<void> {
   assert.deepEqual(broadcasterFile, {
     ...file,
     ...(c.rqliteCredentials ? { rqlite: c.rqliteCredentials } : {}),
+    ...(c.postgresUrl ? { postgres: { url: c.postgresUrl } } : {}),
   });
   const config = await readFile(join(dir.path, "lonelypss.json"), "utf8");
   if (c.rqliteCredentials) assert.ok(!config.includes(c.rqliteCredentials.password));
+  if (c.postgresUrl) {
+    assert.ok(!config.includes(TEST_PASSWORD));
+    assert.ok(!setup.stdout.includes(TEST_PASSWORD));
+  }
   assert.equal(file.toBroadcaster?.type, toB === "none" ? undefined : toB);
   assert.equal(file.toSubscriber?.type, toS === "none" ? undefined : toS);
   if (given && toB !== "none") assert.equal(file.toBroadcaster?.secret, secrets.toB);
@@ -87,6 +96,9 @@ async function setupAndServe(c: Case): Promise<void> {
     cwd: dir.path,
   });
   assert.match(server.banner, new RegExp(`auth ${toB}/${toS}\\)$`));
+  if (c.postgresUrl) {
+    assert.match(server.banner, /\(db postgres postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres,/);
+  }
   const toBroadcaster = strategy(file.toBroadcaster);
   const toSubscriber = strategy(file.toSubscriber);
   try {
@@ -213,5 +225,61 @@ rqliteTest(
       );
       assert.equal(refused.stderr.trim().split("\n").length, 1);
     });
+  },
+);
+
+postgresTest(
+  "setup --db postgres serves against a real server, the url kept secret",
+  async (bin, t) => {
+    await using cluster = await startPostgres(bin);
+    const url = cluster.url();
+    const cases: Case[] = [
+      { toB: "hmac", toS: "hmac", given: false },
+      { toB: "token", toS: "none", given: true },
+    ].map((c) =>
+      ({ ...c, storage: ["--db", "postgres", "--postgres-url", url], postgresUrl: url }) as Case
+    );
+    for (const c of cases) {
+      await t.step(`setup ${c.toB}/${c.toS} --db postgres`, () => setupAndServe(c));
+    }
+    await t.step(
+      "LONELYPSS_POSTGRES_URL alone picks PostgreSQL; a dead server is one clear line",
+      async () => {
+        await using dir = await tempDir();
+        const [exe, pre] = await cliCommand("deno");
+        await using server = await startServe(exe, [...pre, "serve", "--port", "0"], {
+          cwd: dir.path,
+          env: { LONELYPSS_POSTGRES_URL: url },
+        });
+        assert.match(
+          server.banner,
+          /\(db postgres postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres,/,
+        );
+        const stopped = await server.stop("SIGTERM");
+        assert.equal(stopped.code, 0, stopped.stderr);
+        assert.ok(!(stopped.stdout + stopped.stderr).includes(TEST_PASSWORD));
+        const [dead] = freePorts(1);
+        const down = await runCli(["serve", "--port", "0"], {
+          cwd: dir.path,
+          env: {
+            LONELYPSS_POSTGRES_URL: `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${dead}/x`,
+          },
+        });
+        assert.equal(down.code, 1);
+        assert.match(
+          down.stderr.trim(),
+          /^error: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/x: /,
+        );
+        assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
+        assert.ok(!down.stderr.includes(TEST_PASSWORD));
+        const refused = await runCli(["serve", "--port", "0"], {
+          cwd: dir.path,
+          env: { LONELYPSS_POSTGRES_URL: url.replace(TEST_PASSWORD, "wrong-password") },
+        });
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr.trim(), /^error: PostgreSQL at \S+ refused the credentials/);
+        assert.ok(!refused.stderr.includes("wrong-password"));
+      },
+    );
   },
 );

@@ -3,7 +3,8 @@
  * `subscriber-secrets.json` (spec server-config-storage.md §1.5): format
  * version `"2"` and one optional entry per direction; a missing entry means
  * `none`. Ours may also hold the rqlite credentials (`"rqlite": {"user",
- * "password"}`), in the broadcaster's file only.
+ * "password"}`) or the PostgreSQL connection string (`"postgres": {"url"}`,
+ * which carries a password), in the broadcaster's file only.
  *
  * @module
  */
@@ -33,6 +34,8 @@ export interface SecretsFile {
   readonly toSubscriber?: SecretsEntry;
   /** Basic auth credentials for rqlite (broadcaster side only). */
   readonly rqlite?: RqliteCredentials;
+  /** The PostgreSQL connection string, with its password (broadcaster side only). */
+  readonly postgres?: { readonly url: string };
 }
 
 /** rqlite basic auth credentials. */
@@ -71,6 +74,7 @@ export function parseSecretsFile(text: string, fileName: string): SecretsFile {
     toBroadcaster?: SecretsEntry;
     toSubscriber?: SecretsEntry;
     rqlite?: RqliteCredentials;
+    postgres?: { url: string };
   } = { version: "2" };
   for (const key of Object.keys(raw)) {
     if (key === "version") continue;
@@ -78,11 +82,15 @@ export function parseSecretsFile(text: string, fileName: string): SecretsFile {
       out.rqlite = parseRqlite(raw[key], `${fileName}: "rqlite"`);
       continue;
     }
+    if (key === "postgres") {
+      out.postgres = parsePostgres(raw[key], `${fileName}: "postgres"`);
+      continue;
+    }
     if (!Object.hasOwn(KEYS, key)) {
       throw new Error(
         `Invalid secrets file ${fileName}: unknown key ${
           JSON.stringify(key)
-        } (expected "version", "to-broadcaster", "to-subscriber", "rqlite")`,
+        } (expected "version", "to-broadcaster", "to-subscriber", "rqlite", "postgres")`,
       );
     }
     const k = key as keyof typeof KEYS;
@@ -142,6 +150,20 @@ function parseRqlite(v: unknown, where: string): RqliteCredentials {
   return { user, password };
 }
 
+function parsePostgres(v: unknown, where: string): { url: string } {
+  if (!isObject(v)) throw new Error(`Invalid secrets file ${where} must be an object`);
+  for (const key of Object.keys(v)) {
+    if (key !== "url") {
+      throw new Error(`Invalid secrets file ${where} has unknown key ${JSON.stringify(key)}`);
+    }
+  }
+  // The url itself is checked when the store opens (never echoed: it holds a password).
+  if (typeof v.url !== "string" || v.url === "") {
+    throw new Error(`Invalid secrets file ${where}.url is missing or not a non-empty string`);
+  }
+  return { url: v.url };
+}
+
 function hasControlCharacter(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -173,6 +195,7 @@ export function formatSecretsFile(s: SecretsFile): string {
       }\n  }`,
     );
   }
+  if (s.postgres) parts.push(`  "postgres": {\n    "url": ${pyString(s.postgres.url)}\n  }`);
   return `{\n${parts.join(",\n")}\n}\n`;
 }
 

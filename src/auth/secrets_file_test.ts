@@ -93,7 +93,7 @@ const BAD: [string, string, RegExp][] = [
   [
     "an unknown key",
     '{"version": "2", "incoming": {}}',
-    /f\.json: unknown key "incoming" \(expected "version", "to-broadcaster", "to-subscriber", "rqlite"\)$/,
+    /f\.json: unknown key "incoming" \(expected "version", "to-broadcaster", "to-subscriber", "rqlite", "postgres"\)$/,
   ],
   ["__proto__ as a key", '{"version": "2", "__proto__": {}}', /unknown key "__proto__"/],
   [
@@ -236,5 +236,19 @@ Deno.test("secrets file: rqlite credentials round trip and are checked", () => {
         "s.json",
       ),
     /"rqlite" has unknown key "x"/,
+  );
+});
+
+Deno.test("secrets file: the PostgreSQL url round trips and is checked", () => {
+  const file = { version: "2", postgres: { url: "postgres://u:p%40ss@db:5432/x" } } as const;
+  const text = formatSecretsFile(file);
+  assert.deepEqual(parseSecretsFile(text, "s.json"), file);
+  assert.throws(
+    () => parseSecretsFile('{"version": "2", "postgres": {"url": ""}}', "s.json"),
+    /"postgres"\.url is missing or not a non-empty string/,
+  );
+  assert.throws(
+    () => parseSecretsFile('{"version": "2", "postgres": {"url": "x", "password": "y"}}', "s.json"),
+    /"postgres" has unknown key "password"/,
   );
 });

@@ -14,6 +14,7 @@ import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../core/limi
 import { normalisePrefix } from "../http/handler.ts";
 import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
 import { checkRqliteUrl } from "../storage/rqlite/store.ts";
+import { names } from "../storage/postgres/schema.ts";
 import { LOG_LEVELS } from "./args.ts";
 import { parseCidr } from "../outbound/ip_ranges.ts";
 import type { OpsOptions } from "../http/routes/ops.ts";
@@ -34,6 +35,8 @@ export interface FileConfig {
   readonly database?: string;
   /** An rqlite cluster instead of a SQLite file (credentials live in the secrets file). */
   readonly rqlite?: RqliteConfig;
+  /** PostgreSQL instead of a SQLite file (the connection string lives in the secrets file). */
+  readonly postgres?: PostgresConfig;
   /** Secrets file (reference format); absent means none/none. */
   readonly secrets?: string;
   /** SQLite file of recently used hmac codes. */
@@ -70,11 +73,43 @@ export interface RqliteConfig {
 
 const RQLITE_KEYS = ["urls", "readConsistency", "timeoutMs", "leaderWaitMs"] as const;
 
+/**
+ * The `postgres` section of the configuration file (every key optional; the
+ * connection string is in the secrets file or `LONELYPSS_POSTGRES_URL`).
+ */
+export interface PostgresConfig {
+  /** Schema holding the tables. */
+  readonly schema?: string;
+  /** Prefix of every table name. */
+  readonly tablePrefix?: string;
+  /** Longest time one storage operation takes before it is a 503, ms. */
+  readonly timeoutMs?: number;
+  /** `statement_timeout` of every connection, ms. */
+  readonly statementTimeoutMs?: number;
+  /** Connections in the pool. */
+  readonly poolSize?: number;
+  /** How often the glob generation is checked without a notification, ms. */
+  readonly globCheckMs?: number;
+  /** CA certificate (PEM) for `sslmode=verify-full`, resolved against the file's directory. */
+  readonly caFile?: string;
+}
+
+const POSTGRES_KEYS = [
+  "schema",
+  "tablePrefix",
+  "timeoutMs",
+  "statementTimeoutMs",
+  "poolSize",
+  "globCheckMs",
+  "caFile",
+] as const;
+
 const KEYS = [
   "host",
   "port",
   "database",
   "rqlite",
+  "postgres",
   "secrets",
   "replayDatabase",
   "pathPrefix",
@@ -135,6 +170,12 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
       fail('"rqlite"', 'and "database" exclude each other (one storage: rqlite or a SQLite file)');
     }
     out.rqlite = parseRqlite(raw.rqlite, fail);
+  }
+  if (raw.postgres !== undefined) {
+    if (out.database !== undefined || out.rqlite !== undefined) {
+      fail('"postgres"', 'excludes "database" and "rqlite" (one storage)');
+    }
+    out.postgres = parsePostgres(raw.postgres, fail, path);
   }
   if (raw.pathPrefix !== undefined) {
     if (typeof raw.pathPrefix !== "string") fail('"pathPrefix"', "must be a string");
@@ -258,6 +299,42 @@ function parseRqlite(
       fail(`"rqlite.${key}"`, "must be a positive number of milliseconds");
     }
     out[key] = v as number;
+  }
+  return out;
+}
+
+function parsePostgres(
+  raw: unknown,
+  fail: (field: string, what: string) => never,
+  path: (p: string) => string,
+): PostgresConfig {
+  if (!isObject(raw)) return fail('"postgres"', "must be an object");
+  const out: { -readonly [K in keyof PostgresConfig]: PostgresConfig[K] } = {};
+  for (const [key, v] of Object.entries(raw)) {
+    const field = `"postgres.${key}"`;
+    if (!(POSTGRES_KEYS as readonly string[]).includes(key)) {
+      fail(field, `is not an option (expected one of ${POSTGRES_KEYS.join(", ")})`);
+    } else if (key === "schema" || key === "tablePrefix" || key === "caFile") {
+      if (typeof v !== "string" || v === "") fail(field, "must be a non-empty string");
+      out[key] = key === "caFile" ? path(v as string) : v as string;
+    } else if (key === "poolSize") {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+        fail(field, "must be a positive integer");
+      }
+      out.poolSize = v as number;
+    } else {
+      if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+        fail(field, "must be a positive number of milliseconds");
+      }
+      out[key as "timeoutMs" | "statementTimeoutMs" | "globCheckMs"] = v as number;
+    }
+  }
+  try {
+    names(out.schema ?? null, out.tablePrefix ?? "");
+  } catch (e) {
+    // "Invalid option: schema must be …" → "postgres.schema" must be …
+    const [key, ...rest] = errorMessage(e).replace(/^Invalid option: /, "").split(" ");
+    fail(`"postgres.${key}"`, rest.join(" "));
   }
   return out;
 }

@@ -133,3 +133,29 @@ Deno.test("config: the compression section resolves paths and checks every field
   bad({ zstd: true }, /"compression.zstd" is not an option/);
   bad({ enabled: "yes" }, /"compression.enabled" must be true or false/);
 });
+
+Deno.test("config: a postgres section instead of a database", () => {
+  const c = parseConfigFile(
+    JSON.stringify({
+      postgres: { schema: "pubsub", tablePrefix: "lps_", timeoutMs: 2000, caFile: "ca.pem" },
+    }),
+    "/etc/lonelypss/lonelypss.json",
+  );
+  assert.deepEqual(c.postgres, {
+    schema: "pubsub",
+    tablePrefix: "lps_",
+    timeoutMs: 2000,
+    caFile: "/etc/lonelypss/ca.pem",
+  });
+  for (
+    const [raw, message] of [
+      [{ database: "x.db", postgres: {} }, /"postgres" excludes "database" and "rqlite"/],
+      [{ postgres: { url: "postgres://a" } }, /"postgres\.url" is not an option/],
+      [{ postgres: { poolSize: 0 } }, /"postgres\.poolSize" must be a positive integer/],
+      [{ postgres: { timeoutMs: -1 } }, /"postgres\.timeoutMs" must be a positive number/],
+      [{ postgres: { schema: "Bad-Name" } }, /"postgres\.schema" must be 1-30 characters/],
+    ] as const
+  ) {
+    assert.throws(() => parseConfigFile(JSON.stringify(raw), "c.json"), message);
+  }
+});

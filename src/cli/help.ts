@@ -31,10 +31,12 @@ Writes into the current directory (refusing to overwrite any of them):
   subscriber-secrets.json   the same secrets, for subscribers (the Python client reads it)
 
 Options:
-  --db sqlite|rqlite                      storage (default sqlite)
+  --db sqlite|rqlite|postgres             storage (default sqlite)
   --rqlite-url <url>[,<url>...]           rqlite node urls (default http://127.0.0.1:4001)
   --rqlite-user <user>                    rqlite basic auth user (kept in broadcaster-secrets.json)
   --rqlite-password <password>            its password (kept in broadcaster-secrets.json)
+  --postgres-url <url>                    postgres://user:password@host:port/db[?sslmode=…]
+                                          (kept in broadcaster-secrets.json)
   --to-broadcasters-auth hmac|token|none  auth of messages to the broadcaster (default hmac)
   --to-broadcasters-secret <secret>       its secret (default: 64 random bytes, base64url)
   --to-subscribers-auth hmac|token|none   auth of messages to subscribers (default hmac)
@@ -64,6 +66,8 @@ Options:
   --rqlite-url <urls>  rqlite node urls, comma-separated, instead of --db
                                                      LONELYPSS_RQLITE_URL
   --rqlite-consistency none|weak|linearizable|strong LONELYPSS_RQLITE_CONSISTENCY default weak
+  PostgreSQL instead of --db: the configuration file's "postgres" section, with the
+                       connection string in the secrets file or LONELYPSS_POSTGRES_URL
   --spool-dir <dir>    where large notify bodies go  LONELYPSS_SPOOL_DIR   default the OS temp dir
   --path-prefix <p>    mount under a path, e.g. /ps  LONELYPSS_PATH_PREFIX default none
   --log-level <level>  debug|info|warn|error|silent  LONELYPSS_LOG_LEVEL   default info

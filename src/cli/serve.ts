@@ -20,6 +20,7 @@ import {
 } from "../auth/mod.ts";
 import { AddressInUseError, type RunningServer, serve as listen } from "../runtime/mod.ts";
 import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
+import { openConfiguredPostgres, postgresLabel } from "./postgres.ts";
 import type { Store } from "../storage/types.ts";
 import { parseFlags } from "./args.ts";
 import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
@@ -83,7 +84,7 @@ async function run(
   const config = await findConfig(flags.config ?? io.env.LONELYPSS_CONFIG, io.cwd);
   const settings = resolveSettings(flags, io.env, config);
   const logger = consoleLogger(settings.logLevel);
-  const { broadcaster, authKinds, toBroadcaster } = await open(settings, logger);
+  const { broadcaster, authKinds, toBroadcaster, storage } = await open(settings, logger);
   const host = settings.host ?? defaultHost(toBroadcaster);
   let server: RunningServer;
   try {
@@ -106,7 +107,7 @@ async function run(
       cause: e,
     });
   }
-  io.out(banner(server, settings, authKinds));
+  io.out(banner(server, settings.pathPrefix, storage, authKinds));
   if (toBroadcaster === "none" && !isLoopback(host)) {
     io.err(
       `${io.errColour.red("warning:")} no authorization is configured and ${host} is ` +
@@ -139,6 +140,7 @@ async function open(
   broadcaster: Broadcaster;
   authKinds: string;
   toBroadcaster: "none" | "token" | "hmac";
+  storage: string;
 }> {
   const compression = await loadCompression(settings.compression);
   let secrets: SecretsFile | null = null;
@@ -173,7 +175,18 @@ async function open(
     await Promise.all([auth?.toBroadcaster.close(), auth?.toSubscriber.close()]);
   };
   let store: Store | undefined;
-  if (settings.rqlite !== null) {
+  const pgUrl = settings.postgresUrl ?? secrets?.postgres?.url ?? null;
+  const storage = settings.postgres !== null && pgUrl !== null
+    ? postgresLabel(pgUrl)
+    : storageLabel(settings);
+  if (settings.postgres !== null) {
+    try {
+      store = await openConfiguredPostgres(settings.postgres, pgUrl, logger);
+    } catch (e) {
+      await closeAuth();
+      throw e;
+    }
+  } else if (settings.rqlite !== null) {
     const r = settings.rqlite;
     try {
       store = await openRqliteStore({
@@ -210,10 +223,15 @@ async function open(
     const authKinds = auth === undefined
       ? "none/none"
       : `${auth.toBroadcaster.kind}/${auth.toSubscriber.kind}`;
-    return { broadcaster, authKinds, toBroadcaster: auth?.toBroadcaster.kind ?? "none" };
+    return {
+      broadcaster,
+      authKinds,
+      toBroadcaster: auth?.toBroadcaster.kind ?? "none",
+      storage,
+    };
   } catch (e) {
     await Promise.all([closeAuth(), store?.close()]);
-    throw new CliError(`Cannot open database ${storageLabel(settings)}: ${errorMessage(e)}`, 1, {
+    throw new CliError(`Cannot open database ${storage}: ${errorMessage(e)}`, 1, {
       cause: e,
     });
   }
@@ -225,7 +243,12 @@ function storageLabel(s: ServeSettings): string {
 }
 
 /** The first stdout line; tests and scripts parse the port from it. */
-function banner(server: RunningServer, s: ServeSettings, authKinds: string): string {
+function banner(
+  server: RunningServer,
+  pathPrefix: string,
+  storage: string,
+  authKinds: string,
+): string {
   const bound = server.addr.hostname;
   const host = bound === "0.0.0.0"
     ? "127.0.0.1"
@@ -234,6 +257,6 @@ function banner(server: RunningServer, s: ServeSettings, authKinds: string): str
     : bound.includes(":")
     ? `[${bound}]`
     : bound;
-  return `lonelypss ${VERSION} listening on http://${host}:${server.addr.port}${s.pathPrefix} ` +
-    `(db ${storageLabel(s)}, auth ${authKinds})`;
+  return `lonelypss ${VERSION} listening on http://${host}:${server.addr.port}${pathPrefix} ` +
+    `(db ${storage}, auth ${authKinds})`;
 }

@@ -10,7 +10,7 @@ import type { LogLevel } from "../log.ts";
 import type { OpsOptions } from "../http/routes/ops.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
-import type { FileConfig, RqliteConfig } from "./config.ts";
+import type { FileConfig, PostgresConfig, RqliteConfig } from "./config.ts";
 import type { FileCompression } from "./config_compression.ts";
 import { READ_CONSISTENCIES } from "../storage/rqlite/client.ts";
 import { parseRelayUrl, parseUrls } from "./urls.ts";
@@ -46,6 +46,13 @@ export interface ServeSettings {
   readonly database: string;
   /** The rqlite cluster holding subscriptions, or null for the SQLite `database`. */
   readonly rqlite: RqliteConfig | null;
+  /** PostgreSQL holding subscriptions, or null (then `rqlite` or the SQLite `database`). */
+  readonly postgres: PostgresConfig | null;
+  /**
+   * `LONELYPSS_POSTGRES_URL` (beats the secrets file's), or null. Never a
+   * flag: a command line is visible to every user of the machine.
+   */
+  readonly postgresUrl: string | null;
   /** Secrets file, or null for none/none. */
   readonly secrets: string | null;
   /** Replay database (only opened when a direction uses hmac). */
@@ -95,11 +102,22 @@ export function resolveSettings(
   const db = pick("db", "LONELYPSS_DB");
   const rqliteUrl = pick("rqlite-url", "LONELYPSS_RQLITE_URL");
   const consistency = pick("rqlite-consistency", "LONELYPSS_RQLITE_CONSISTENCY");
-  if (db !== null && rqliteUrl !== null) {
-    throw new UsageError(`${db.what} and ${rqliteUrl.what} exclude each other: pick one storage`);
+  const pgUrl = env.LONELYPSS_POSTGRES_URL ? env.LONELYPSS_POSTGRES_URL : null;
+  const named = [db?.what, rqliteUrl?.what, pgUrl === null ? undefined : "LONELYPSS_POSTGRES_URL"]
+    .filter((w) => w !== undefined);
+  if (named.length > 1) {
+    throw new UsageError(`${named.join(" and ")} exclude each other: pick one storage`);
   }
-  // A flag or variable naming one storage wins over the file's choice of the other.
-  let rqlite: RqliteConfig | null = db === null ? config?.rqlite ?? null : null;
+  // A flag or variable naming one storage wins over the file's choice of another.
+  const fileChoice = named.length === 0;
+  let rqlite: RqliteConfig | null = fileChoice || rqliteUrl !== null
+    ? config?.rqlite ?? null
+    : null;
+  const postgres: PostgresConfig | null = pgUrl !== null
+    ? config?.postgres ?? {}
+    : fileChoice
+    ? config?.postgres ?? null
+    : null;
   if (rqliteUrl !== null) rqlite = { ...rqlite, urls: parseUrls(rqliteUrl.what, rqliteUrl.text) };
   if (consistency !== null) {
     if (rqlite === null) {
@@ -124,6 +142,8 @@ export function resolveSettings(
     port,
     database,
     rqlite,
+    postgres,
+    postgresUrl: pgUrl,
     secrets: config?.secrets ?? null,
     replayDatabase: config?.replayDatabase ?? "recent-hmacs.db",
     pathPrefix: prefix === null ? config?.pathPrefix ?? "" : normalisePrefix(prefix.text),

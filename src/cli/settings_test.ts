@@ -9,6 +9,8 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     port: 3003,
     database: "subscriptions.db",
     rqlite: null,
+    postgres: null,
+    postgresUrl: null,
     secrets: null,
     replayDatabase: "recent-hmacs.db",
     pathPrefix: "",
@@ -153,4 +155,30 @@ Deno.test("settings: the host is unset unless asked for; unset, it follows the a
   for (const host of ["0.0.0.0", "::", "10.0.0.5", "example.com"]) {
     assert.equal(isLoopback(host), false, host);
   }
+});
+
+Deno.test("settings: PostgreSQL from the file or LONELYPSS_POSTGRES_URL, excluding the others", () => {
+  const file = parseConfigFile(
+    JSON.stringify({ postgres: { schema: "pubsub", timeoutMs: 2000 } }),
+    "/x/lonelypss.json",
+  );
+  assert.deepEqual(resolveSettings({}, {}, file).postgres, { schema: "pubsub", timeoutMs: 2000 });
+  assert.equal(resolveSettings({}, {}, file).postgresUrl, null);
+  // --db picks SQLite over the file's postgres section.
+  assert.equal(resolveSettings({ db: "x.db" }, {}, file).postgres, null);
+  // The variable alone picks PostgreSQL with the defaults.
+  const env = { LONELYPSS_POSTGRES_URL: "postgres://u:pw@127.0.0.1/db" };
+  const s = resolveSettings({}, env, null);
+  assert.deepEqual([s.postgres, s.postgresUrl], [{}, env.LONELYPSS_POSTGRES_URL]);
+  assert.deepEqual(resolveSettings({}, env, file).postgres, file.postgres);
+  assert.throws(
+    () => resolveSettings({ db: "x.db" }, env, null),
+    (e: unknown) =>
+      e instanceof UsageError && /--db and LONELYPSS_POSTGRES_URL exclude/.test(e.message),
+  );
+  assert.throws(
+    () => resolveSettings({ "rqlite-url": "http://a:1" }, env, null),
+    (e: unknown) =>
+      e instanceof UsageError && /--rqlite-url and LONELYPSS_POSTGRES_URL/.test(e.message),
+  );
 });

@@ -25,6 +25,8 @@ import type { Io } from "./io.ts";
 import { selfCommand } from "./self.ts";
 import { defaultHost } from "./settings.ts";
 import { parseUrls } from "./urls.ts";
+import { postgresLabel } from "./postgres.ts";
+import { parsePostgresUrl } from "../storage/postgres/url.ts";
 
 const AUTH_KINDS = ["hmac", "token", "none"] as const;
 type AuthKind = (typeof AUTH_KINDS)[number];
@@ -43,6 +45,7 @@ export async function setup(args: string[], io: Io): Promise<number> {
     "rqlite-url": { type: "string" },
     "rqlite-user": { type: "string" },
     "rqlite-password": { type: "string" },
+    "postgres-url": { type: "string" },
     "to-broadcasters-auth": { type: "string" },
     "to-broadcasters-secret": { type: "string" },
     "to-subscribers-auth": { type: "string" },
@@ -56,7 +59,8 @@ export async function setup(args: string[], io: Io): Promise<number> {
     io.out(SETUP_HELP);
     return 0;
   }
-  const db = parseChoice("--db", flags.db ?? "sqlite", ["sqlite", "rqlite"] as const);
+  const db = parseChoice("--db", flags.db ?? "sqlite", ["sqlite", "rqlite", "postgres"] as const);
+  const postgresUrl = postgresFlag(db, flags["postgres-url"]);
   const rqlite = rqliteFlags(
     db,
     flags["rqlite-url"],
@@ -84,9 +88,14 @@ export async function setup(args: string[], io: Io): Promise<number> {
     ...(toSubscriber.entry ? { toSubscriber: toSubscriber.entry } : {}),
   };
   const secretsText = formatSecretsFile(secrets);
-  // The rqlite credentials stay on the broadcaster: subscribers get the rest.
-  const broadcasterText = rqlite?.credentials
-    ? formatSecretsFile({ ...secrets, rqlite: rqlite.credentials })
+  // The rqlite credentials and the PostgreSQL url stay on the broadcaster:
+  // subscribers get the rest.
+  const broadcasterText = rqlite?.credentials || postgresUrl !== null
+    ? formatSecretsFile({
+      ...secrets,
+      ...(rqlite?.credentials ? { rqlite: rqlite.credentials } : {}),
+      ...(postgresUrl === null ? {} : { postgres: { url: postgresUrl } }),
+    })
     : secretsText;
   // What we write must be what serve accepts (token text, hmac length, …).
   try {
@@ -99,7 +108,9 @@ export async function setup(args: string[], io: Io): Promise<number> {
   const config = {
     host,
     port,
-    ...(rqlite === null
+    ...(postgresUrl !== null
+      ? { postgres: {} }
+      : rqlite === null
       ? { database: "subscriptions.db" }
       : { rqlite: { urls: rqlite.urls, readConsistency: "weak" } }),
     secrets: "broadcaster-secrets.json",
@@ -119,7 +130,13 @@ export async function setup(args: string[], io: Io): Promise<number> {
 
   const c = io.outColour;
   io.out(c.bold("lonelypss setup"));
-  io.out(rqlite === null ? `  - db: sqlite` : `  - db: rqlite ${rqlite.urls.join(",")}`);
+  io.out(
+    postgresUrl !== null
+      ? `  - db: ${postgresLabel(postgresUrl)} (url kept in broadcaster-secrets.json)`
+      : rqlite === null
+      ? `  - db: sqlite`
+      : `  - db: rqlite ${rqlite.urls.join(",")}`,
+  );
   if (rqlite !== null) io.out(`  - rqlite-user: ${rqlite.credentials?.user ?? "-"}`);
   io.out(`  - to-broadcasters-auth: ${toBroadcaster.kind}`);
   io.out(`  - to-broadcasters-secret: ${toBroadcaster.source}`);
@@ -134,13 +151,36 @@ export async function setup(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+function postgresFlag(
+  db: "sqlite" | "rqlite" | "postgres",
+  url: string | undefined,
+): string | null {
+  if (db !== "postgres") {
+    if (url !== undefined) throw new UsageError("--postgres-url needs --db postgres");
+    return null;
+  }
+  if (url === undefined) {
+    throw new UsageError(
+      "--db postgres needs --postgres-url postgres://user:password@host:port/database",
+    );
+  }
+  try {
+    parsePostgresUrl(url);
+  } catch (e) {
+    throw new UsageError(
+      errorMessage(e).replace(/^Invalid PostgreSQL url/, "Invalid --postgres-url"),
+    );
+  }
+  return url;
+}
+
 function rqliteFlags(
-  db: "sqlite" | "rqlite",
+  db: "sqlite" | "rqlite" | "postgres",
   urls: string | undefined,
   user: string | undefined,
   password: string | undefined,
 ): { urls: string[]; credentials: { user: string; password: string } | null } | null {
-  if (db === "sqlite") {
+  if (db !== "rqlite") {
     const given = [["--rqlite-url", urls], ["--rqlite-user", user], ["--rqlite-password", password]]
       .find(([, v]) => v !== undefined);
     if (given !== undefined) throw new UsageError(`${given[0]} needs --db rqlite`);

@@ -1,7 +1,8 @@
 /**
  * The storage contract (spec `server-config-storage.md` §3.2, with the
  * project's decisions from `DECISIONS.md` §2–§4). Implementations: embedded
- * SQLite (`sqlite/store.ts`) and rqlite (`rqlite/store.ts`).
+ * SQLite (`sqlite/store.ts`), rqlite (`rqlite/store.ts`) and PostgreSQL
+ * (`postgres/store.ts`).
  *
  * Results are values, never exceptions: a backend that cannot answer returns
  * `"unavailable"` (HTTP 503 to our caller). Only programming errors throw.

@@ -84,9 +84,11 @@ async def _combination(
             b1 = ReferenceBroadcaster(workdir, tb, ts, db)
             b2 = ReferenceBroadcaster(workdir, tb, ts, db)
         else:
-            # same directory, same config and secrets, one store
-            b1 = Broadcaster(workdir, tb, ts, ["--db", db])
-            b2 = Broadcaster(workdir, tb, ts, ["--db", db])
+            # same directory, same config and secrets, one store: the SQLite
+            # file, or the PostgreSQL database LONELYPSS_POSTGRES_URL names
+            shared = [] if os.environ.get("LONELYPSS_POSTGRES_URL") else ["--db", db]
+            b1 = Broadcaster(workdir, tb, ts, shared)
+            b2 = Broadcaster(workdir, tb, ts, shared)
         await b1.setup()
         async with b1, b2:
             try:
