@@ -1,0 +1,152 @@
+/**
+ * One raw HTTP/1.x exchange over a loopback TCP connection, for tests of
+ * malformed or early-answered requests and for the fuzzer (`bench/fuzz.ts`):
+ * writes the request bytes in pieces while reading whatever the server
+ * answers (or only afterwards), and reports each complete response, whether
+ * every byte could be sent, and how the connection ended.
+ *
+ * @module
+ */
+
+/** How one exchange ended. */
+export interface Exchange {
+  /** Status of each complete response, in order. */
+  readonly statuses: number[];
+  /** Each complete response's body, as text. */
+  readonly bodies: string[];
+  /** The server reset the connection (ECONNRESET on read). */
+  readonly reset: boolean;
+  /** Nothing ended the exchange within the time allowed. */
+  readonly hung: boolean;
+  /** Every request byte was written. */
+  readonly sentAll: boolean;
+}
+
+/** What to send and how long to wait. */
+export interface ExchangeOptions {
+  /** Half-close our side once everything is written (the server sees the end). */
+  readonly halfClose?: boolean;
+  /** Stop once this many responses arrived (default 1). */
+  readonly responses?: number;
+  /** Give up this long after the last byte was written, ms. */
+  readonly waitMs?: number;
+  /** Bytes per write. */
+  readonly writeBytes?: number;
+  /**
+   * Read only once every byte is written (or a write failed), as simple
+   * clients do (Python's `http.client`), instead of reading all along.
+   */
+  readonly readAfterWrite?: boolean;
+}
+
+/** Sends `request` to 127.0.0.1:`port` and collects the answers. */
+export async function exchange(
+  port: number,
+  request: Uint8Array,
+  options: ExchangeOptions = {},
+): Promise<Exchange> {
+  const want = options.responses ?? 1;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const parser = new ResponseParser();
+  let reset = false;
+  let done = false;
+  const written = Promise.withResolvers<void>();
+  if (!options.readAfterWrite) written.resolve();
+  const reading = (async () => {
+    await written.promise;
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        parser.push(buf.subarray(0, n));
+        if (parser.statuses.length >= want) break;
+      }
+    } catch (error) {
+      if (!done) reset = !(error instanceof Deno.errors.BadResource);
+    }
+  })();
+  let sentAll = true;
+  const step = options.writeBytes ?? 64 * 1024;
+  try {
+    for (let at = 0; at < request.length; at += step) {
+      let written = 0;
+      const piece = request.subarray(at, at + step);
+      while (written < piece.length) written += await conn.write(piece.subarray(written));
+    }
+    if (options.halfClose) await conn.closeWrite();
+  } catch {
+    sentAll = false;
+  }
+  written.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) =>
+    timer = setTimeout(() => r("late"), options.waitMs ?? 5_000)
+  );
+  const hung = await Promise.race([reading.then(() => "read" as const), late]) === "late";
+  clearTimeout(timer);
+  done = true;
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+  await reading;
+  return { statuses: parser.statuses, bodies: parser.bodies, reset, hung, sentAll };
+}
+
+/** Splits a byte stream into HTTP/1.x responses (status, headers, Content-Length body). */
+class ResponseParser {
+  readonly statuses: number[] = [];
+  readonly bodies: string[] = [];
+  #buf = new Uint8Array(0);
+  /** Body bytes of the response being read, still to come. */
+  #skip = 0;
+  #status = 0;
+  #body: Uint8Array[] = [];
+
+  push(bytes: Uint8Array): void {
+    const joined = new Uint8Array(this.#buf.length + bytes.length);
+    joined.set(this.#buf);
+    joined.set(bytes, this.#buf.length);
+    this.#buf = joined;
+    for (;;) {
+      if (this.#status !== 0) {
+        const take = Math.min(this.#skip, this.#buf.length);
+        this.#body.push(this.#buf.slice(0, take));
+        this.#skip -= take;
+        this.#buf = this.#buf.subarray(take);
+        if (this.#skip > 0) return;
+        this.statuses.push(this.#status);
+        this.bodies.push(new TextDecoder().decode(concat(this.#body)));
+        this.#status = 0;
+        this.#body = [];
+      }
+      const end = indexOfBlankLine(this.#buf);
+      if (end < 0) return;
+      const head = new TextDecoder().decode(this.#buf.subarray(0, end));
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      this.#buf = this.#buf.subarray(end + 4);
+      this.#status = status === null ? -1 : Number(status[1]);
+      this.#skip = length === null ? 0 : Number(length[1]);
+    }
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function indexOfBlankLine(b: Uint8Array): number {
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
+}
