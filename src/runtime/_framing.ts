@@ -7,10 +7,12 @@
  *
  * A head is held back until it is complete, then passed on whole; a body is
  * passed on as it comes, counted by its Content-Length or its chunk sizes.
+ * A malformed chunked body ends what is passed on, so the server sees the
+ * end of the stream and answers (400) instead of closing without an answer.
  * Whatever this does not understand for sure (an upgrade, CONNECT, a
- * transfer coding other than `chunked`, conflicting lengths, a malformed
- * chunk) makes it stop looking: from then on every byte goes through as is
- * and the server behind judges it. Runtime-free: bytes in, bytes out.
+ * transfer coding other than `chunked`, conflicting lengths) makes it stop
+ * looking: from then on every byte goes through as is and the server
+ * behind judges it. Runtime-free: bytes in, bytes out.
  *
  * @module
  */
@@ -19,7 +21,9 @@
 export const MAX_REQUEST_LINE_BYTES = 16 * 1024;
 /** A head (request line and header fields) longer than this is refused with 431, bytes. */
 export const MAX_HEAD_BYTES = 48 * 1024;
-/** A chunk-size line or trailer longer than this ends the framing (passed on as is). */
+/** A head with more header fields than this is refused with 431 (`Deno.serve` takes 128). */
+export const MAX_HEADER_FIELDS = 100;
+/** A chunk-size line or trailer section longer than this is a malformed body. */
 const MAX_CHUNK_LINE_BYTES = 4 * 1024;
 
 const LF = 10;
@@ -31,6 +35,11 @@ export interface FramingStep {
   readonly forward: Uint8Array[];
   /** Set when a request's head broke a limit: answer this and pass nothing more on. */
   readonly refuse: 414 | 431 | null;
+  /**
+   * Set when a chunked body is malformed: pass nothing more on (the server,
+   * seeing the end of the stream, answers the request it has).
+   */
+  readonly malformed?: true;
 }
 
 type State =
@@ -93,7 +102,7 @@ export class RequestFraming {
           const b = bytes[at]!;
           if (b === CR && state.seen === 0) state.seen = 1;
           else if (b === LF) this.#state = { kind: "chunk-size" };
-          else return this.#giveUp(forward, bytes, at);
+          else return this.#malformed(forward);
           forward.push(bytes.subarray(at, at + 1));
           at++;
           break;
@@ -108,7 +117,7 @@ export class RequestFraming {
             this.#heldUsed = 0;
             return { forward, refuse: line };
           }
-          if (line === "give up") return this.#giveUp(forward, bytes, at);
+          if (line === "malformed") return this.#malformed(forward);
           if (line === null) return { forward, refuse: null };
           if (line.held !== null) forward.push(line.held);
           forward.push(bytes.subarray(at, line.end));
@@ -124,7 +133,7 @@ export class RequestFraming {
    * Looks for the end of the head (a blank line), of a chunk-size line or of
    * the trailer section, starting at `at` after what is held. While it is
    * incomplete: holds the bytes, null. Past a limit: the status to refuse a
-   * head with, or "give up" for a chunk line. Otherwise: moves to the next
+   * head with, or "malformed" for a chunk line. Otherwise: moves to the next
    * state and returns the end (exclusive) in `bytes`, with the held bytes
    * that come before it.
    */
@@ -132,7 +141,7 @@ export class RequestFraming {
     kind: "head" | "chunk-size" | "trailer",
     bytes: Uint8Array,
     at: number,
-  ): { end: number; held: Uint8Array | null } | 414 | 431 | "give up" | null {
+  ): { end: number; held: Uint8Array | null } | 414 | 431 | "malformed" | null {
     const held = this.#held.subarray(0, this.#heldUsed);
     if (kind === "head" && held.length === 0) {
       // Blank lines before a request line are allowed (and ignored).
@@ -154,7 +163,7 @@ export class RequestFraming {
       if (this.#requestLine > MAX_REQUEST_LINE_BYTES + 1) return 414;
       if (length > max) return 431;
     } else if (length > max) {
-      return "give up";
+      return "malformed";
     }
     if (end < 0) {
       this.#hold(bytes.subarray(at));
@@ -165,10 +174,11 @@ export class RequestFraming {
       : concat(held, bytes.subarray(at, end));
     if (kind === "head") {
       this.#requestLine = -1;
+      if (countLines(whole) > MAX_HEADER_FIELDS + 2) return 431;
       this.#state = bodyAfter(whole);
     } else if (kind === "chunk-size") {
       const size = chunkSize(whole);
-      if (size === null) return "give up";
+      if (size === null) return "malformed";
       this.#state = size === 0 ? { kind: "trailer" } : { kind: "chunk-data", left: size };
     } else {
       this.#state = { kind: "head" };
@@ -176,12 +186,12 @@ export class RequestFraming {
     return { end, held: held.length === 0 ? null : this.#takeHeld() };
   }
 
-  /** Stops looking: what is held and the rest of `bytes` go through. */
-  #giveUp(forward: Uint8Array[], bytes: Uint8Array, at: number): FramingStep {
-    this.#state = { kind: "opaque" };
-    if (this.#heldUsed > 0) forward.push(this.#takeHeld());
-    if (at < bytes.length) forward.push(bytes.subarray(at));
-    return { forward, refuse: null };
+  /** A malformed body: nothing more is passed on. */
+  #malformed(forward: Uint8Array[]): FramingStep {
+    this.#state = { kind: "refused" };
+    this.#held = new Uint8Array(0);
+    this.#heldUsed = 0;
+    return { forward, refuse: null, malformed: true };
   }
 
   #hold(bytes: Uint8Array): void {
@@ -202,6 +212,13 @@ export class RequestFraming {
     if (this.#held.length > 4096) this.#held = new Uint8Array(0);
     return out;
   }
+}
+
+/** Lines in a head (the request line and the blank line included). */
+function countLines(head: Uint8Array): number {
+  let n = 0;
+  for (let i = head.indexOf(LF); i >= 0; i = head.indexOf(LF, i + 1)) n++;
+  return n;
 }
 
 /** Index after the first LF at or after `at` in `bytes`, or -1. */
