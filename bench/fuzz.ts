@@ -8,6 +8,10 @@
  *
  *   deno run -A bench/fuzz.ts [--auth none|hmac] [--count 3000] [--seed 1]
  *     [--concurrency 8] [--front on|off] [--kinds longurl,bitflip] [--json]
+ *     [--target http://127.0.0.1:PORT]
+ *
+ * `--target` fuzzes a broadcaster already running on loopback (auth none),
+ * e.g. `cli.ts serve` on Node or Bun, instead of starting one.
  *
  * @module
  */
@@ -33,6 +37,7 @@ const { values } = parseArgs({
     front: { type: "string", default: "on" },
     kinds: { type: "string", default: "" },
     json: { type: "boolean", default: false },
+    target: { type: "string" },
   },
 });
 const count = Math.min(100_000, Number(values.count));
@@ -46,19 +51,32 @@ const serverAuth: AuthConfig = hmac
   : { toBroadcaster: noneAuth(), toSubscriber: noneAuth() };
 const clientAuth = hmac ? hmacAuth({ secret, replay: memoryReplayStore() }) : noneAuth();
 
-const dir = await mkdtemp(join(tmpdir(), "lonelypss-fuzz-"));
-const broadcaster = await createBroadcaster({
-  database: join(dir, "subs.db"),
-  logger: silentLogger,
-  auth: serverAuth,
-  limits: { spoolDir: dir, spoolThresholdBytes: 1024 * 1024, spoolQuotaBytes: 64 * 1024 * 1024 },
-});
-const server = serveWithDeno(broadcaster, {
-  hostname: "127.0.0.1",
-  port: 0,
-  front: values.front !== "off",
-});
-const port = server.addr.port;
+const target = values.target === undefined ? null : new URL(values.target);
+if (target !== null && !/^127\.|^\[::1\]$|^localhost$/.test(target.hostname)) {
+  throw new Error("Fuzz only loopback targets");
+}
+const dir = target !== null ? null : await mkdtemp(join(tmpdir(), "lonelypss-fuzz-"));
+const local = dir === null ? null : await startLocal(dir);
+const port = target === null ? local!.server.addr.port : Number(target.port);
+
+async function startLocal(dir: string) {
+  const broadcaster = await createBroadcaster({
+    database: join(dir, "subs.db"),
+    logger: silentLogger,
+    auth: serverAuth,
+    limits: {
+      spoolDir: dir,
+      spoolThresholdBytes: 1024 * 1024,
+      spoolQuotaBytes: 64 * 1024 * 1024,
+    },
+  });
+  const server = serveWithDeno(broadcaster, {
+    hostname: "127.0.0.1",
+    port: 0,
+    front: values.front !== "off",
+  });
+  return { broadcaster, server };
+}
 
 /** Per family: outcome → count. */
 const table = new Map<string, Map<string, number>>();
@@ -99,8 +117,8 @@ async function worker(): Promise<void> {
 }
 await Promise.all(Array.from({ length: Number(values.concurrency) }, worker));
 const seconds = (performance.now() - started) / 1000;
-await server.shutdown(1000);
-await rm(dir, { recursive: true, force: true });
+await local?.server.shutdown(1000);
+if (dir !== null) await rm(dir, { recursive: true, force: true });
 
 const report = Object.fromEntries(
   [...table].map(([kind, row]) => [kind, Object.fromEntries([...row].sort())]),

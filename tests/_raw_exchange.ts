@@ -95,42 +95,61 @@ export async function exchange(
   return { statuses: parser.statuses, bodies: parser.bodies, reset, hung, sentAll };
 }
 
-/** Splits a byte stream into HTTP/1.x responses (status, headers, Content-Length body). */
+/** Splits a byte stream into HTTP/1.x responses (status, headers, a counted or chunked body). */
 class ResponseParser {
   readonly statuses: number[] = [];
   readonly bodies: string[] = [];
   #buf = new Uint8Array(0);
-  /** Body bytes of the response being read, still to come. */
-  #skip = 0;
-  #status = 0;
-  #body: Uint8Array[] = [];
 
   push(bytes: Uint8Array): void {
     const joined = new Uint8Array(this.#buf.length + bytes.length);
     joined.set(this.#buf);
     joined.set(bytes, this.#buf.length);
     this.#buf = joined;
-    for (;;) {
-      if (this.#status !== 0) {
-        const take = Math.min(this.#skip, this.#buf.length);
-        this.#body.push(this.#buf.slice(0, take));
-        this.#skip -= take;
-        this.#buf = this.#buf.subarray(take);
-        if (this.#skip > 0) return;
-        this.statuses.push(this.#status);
-        this.bodies.push(new TextDecoder().decode(concat(this.#body)));
-        this.#status = 0;
-        this.#body = [];
+    while (this.#step()) { /* next response */ }
+  }
+
+  /** Takes one complete response off the buffer; false when it is incomplete. */
+  #step(): boolean {
+    const end = indexOfBlankLine(this.#buf, 0);
+    if (end < 0) return false;
+    const head = new TextDecoder().decode(this.#buf.subarray(0, end));
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+    let at = end + 4;
+    let body: Uint8Array;
+    if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      const parts: Uint8Array[] = [];
+      for (;;) {
+        const lineEnd = indexOfCrlf(this.#buf, at);
+        if (lineEnd < 0) return false;
+        const size = parseInt(new TextDecoder().decode(this.#buf.subarray(at, lineEnd)), 16);
+        if (!(size >= 0)) return false;
+        at = lineEnd + 2;
+        if (size === 0) {
+          // The trailer section: fields, then a blank line.
+          const trailerEnd = indexOfCrlf(this.#buf, at) === at
+            ? at
+            : indexOfBlankLine(this.#buf, at);
+          if (trailerEnd < 0) return false;
+          at = trailerEnd === at ? at + 2 : trailerEnd + 4;
+          break;
+        }
+        if (this.#buf.length < at + size + 2) return false;
+        parts.push(this.#buf.subarray(at, at + size));
+        at += size + 2;
       }
-      const end = indexOfBlankLine(this.#buf);
-      if (end < 0) return;
-      const head = new TextDecoder().decode(this.#buf.subarray(0, end));
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      body = concat(parts);
+    } else {
       const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-      this.#buf = this.#buf.subarray(end + 4);
-      this.#status = status === null ? -1 : Number(status[1]);
-      this.#skip = length === null ? 0 : Number(length[1]);
+      const n = length === null ? 0 : Number(length[1]);
+      if (this.#buf.length < at + n) return false;
+      body = this.#buf.subarray(at, at + n);
+      at += n;
     }
+    this.statuses.push(status === null ? -1 : Number(status[1]));
+    this.bodies.push(new TextDecoder().decode(body));
+    this.#buf = this.#buf.slice(at);
+    return true;
   }
 }
 
@@ -144,8 +163,13 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function indexOfBlankLine(b: Uint8Array): number {
-  for (let i = 0; i + 3 < b.length; i++) {
+function indexOfCrlf(b: Uint8Array, from: number): number {
+  for (let i = from; i + 1 < b.length; i++) if (b[i] === 13 && b[i + 1] === 10) return i;
+  return -1;
+}
+
+function indexOfBlankLine(b: Uint8Array, from: number): number {
+  for (let i = from; i + 3 < b.length; i++) {
     if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
   }
   return -1;

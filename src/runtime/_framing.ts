@@ -42,19 +42,24 @@ export interface FramingStep {
   readonly malformed?: true;
 }
 
-type State =
-  | { kind: "head" }
-  | { kind: "fixed"; left: number }
-  | { kind: "chunk-size" }
-  | { kind: "chunk-data"; left: number }
-  | { kind: "chunk-end"; seen: number }
-  | { kind: "trailer" }
-  | { kind: "opaque" }
-  | { kind: "refused" };
+/** Where in a request the next byte is (fields, not objects: no garbage per chunk). */
+type Kind =
+  | "head"
+  | "fixed"
+  | "chunk-size"
+  | "chunk-data"
+  | "chunk-end"
+  | "trailer"
+  | "opaque"
+  | "refused";
 
 /** Tracks one connection's requests. */
 export class RequestFraming {
-  #state: State = { kind: "head" };
+  #kind: Kind = "head";
+  /** Bytes left of a counted body ("fixed") or of a chunk's data. */
+  #left = 0;
+  /** In "chunk-end": the CR was seen. */
+  #seenCr = false;
   /** Bytes of an incomplete head, or of an incomplete chunk-size or trailer line. */
   #held: Uint8Array = new Uint8Array(0);
   #heldUsed = 0;
@@ -63,7 +68,7 @@ export class RequestFraming {
 
   /** True once it stopped looking (every byte now passes as is). */
   get opaque(): boolean {
-    return this.#state.kind === "opaque";
+    return this.#kind === "opaque";
   }
 
   /**
@@ -71,62 +76,61 @@ export class RequestFraming {
    * before `bytes` is reused.
    */
   push(bytes: Uint8Array): FramingStep {
+    // Everything passed on from `bytes` is one range, from 0 to `at` (views
+    // cost garbage: a chunked body of small chunks must not make any per
+    // chunk); held bytes from an earlier push can only come before it.
     const forward: Uint8Array[] = [];
+    const emit = (): Uint8Array[] => {
+      if (at > 0) forward.push(at === bytes.length ? bytes : bytes.subarray(0, at));
+      return forward;
+    };
     let at = 0;
     while (at < bytes.length) {
-      const state = this.#state;
-      switch (state.kind) {
+      switch (this.#kind) {
         case "opaque":
-          forward.push(bytes.subarray(at));
-          return { forward, refuse: null };
+          at = bytes.length;
+          return { forward: emit(), refuse: null };
         case "refused":
-          return { forward, refuse: null };
-        case "fixed": {
-          const take = Math.min(state.left, bytes.length - at);
-          forward.push(bytes.subarray(at, at + take));
-          at += take;
-          state.left -= take;
-          if (state.left === 0) this.#state = { kind: "head" };
-          break;
-        }
+          return { forward: emit(), refuse: null };
+        case "fixed":
         case "chunk-data": {
-          const take = Math.min(state.left, bytes.length - at);
-          forward.push(bytes.subarray(at, at + take));
+          const take = Math.min(this.#left, bytes.length - at);
           at += take;
-          state.left -= take;
-          if (state.left === 0) this.#state = { kind: "chunk-end", seen: 0 };
+          this.#left -= take;
+          if (this.#left === 0) {
+            this.#kind = this.#kind === "fixed" ? "head" : "chunk-end";
+            this.#seenCr = false;
+          }
           break;
         }
         case "chunk-end": {
           // The CRLF after a chunk's data (a bare LF is taken too).
           const b = bytes[at]!;
-          if (b === CR && state.seen === 0) state.seen = 1;
-          else if (b === LF) this.#state = { kind: "chunk-size" };
-          else return this.#malformed(forward);
-          forward.push(bytes.subarray(at, at + 1));
+          if (b === CR && !this.#seenCr) this.#seenCr = true;
+          else if (b === LF) this.#kind = "chunk-size";
+          else return this.#malformed(emit());
           at++;
           break;
         }
         case "head":
         case "chunk-size":
         case "trailer": {
-          const line = this.#line(state.kind, bytes, at);
+          const line = this.#line(this.#kind, bytes, at);
           if (line === 414 || line === 431) {
-            this.#state = { kind: "refused" };
+            this.#kind = "refused";
             this.#held = new Uint8Array(0);
             this.#heldUsed = 0;
-            return { forward, refuse: line };
+            return { forward: emit(), refuse: line };
           }
-          if (line === "malformed") return this.#malformed(forward);
-          if (line === null) return { forward, refuse: null };
+          if (line === "malformed") return this.#malformed(emit());
+          if (line === null) return { forward: emit(), refuse: null };
           if (line.held !== null) forward.push(line.held);
-          forward.push(bytes.subarray(at, line.end));
           at = line.end;
           break;
         }
       }
     }
-    return { forward, refuse: null };
+    return { forward: emit(), refuse: null };
   }
 
   /**
@@ -169,26 +173,31 @@ export class RequestFraming {
       this.#hold(bytes.subarray(at));
       return null;
     }
-    const whole = held.length === 0
-      ? bytes.subarray(at, end)
-      : concat(held, bytes.subarray(at, end));
     if (kind === "head") {
+      const whole = held.length === 0
+        ? bytes.subarray(at, end)
+        : concat(held, bytes.subarray(at, end));
       this.#requestLine = -1;
       if (countLines(whole) > MAX_HEADER_FIELDS + 2) return 431;
-      this.#state = bodyAfter(whole);
+      const next = bodyAfter(whole);
+      this.#kind = next.kind;
+      this.#left = next.left;
     } else if (kind === "chunk-size") {
-      const size = chunkSize(whole);
-      if (size === null) return "malformed";
-      this.#state = size === 0 ? { kind: "trailer" } : { kind: "chunk-data", left: size };
+      const size = held.length === 0
+        ? chunkSize(bytes, at, end)
+        : chunkSize(concat(held, bytes.subarray(at, end)), 0, held.length + end - at);
+      if (size < 0) return "malformed";
+      this.#kind = size === 0 ? "trailer" : "chunk-data";
+      this.#left = size;
     } else {
-      this.#state = { kind: "head" };
+      this.#kind = "head";
     }
     return { end, held: held.length === 0 ? null : this.#takeHeld() };
   }
 
   /** A malformed body: nothing more is passed on. */
   #malformed(forward: Uint8Array[]): FramingStep {
-    this.#state = { kind: "refused" };
+    this.#kind = "refused";
     this.#held = new Uint8Array(0);
     this.#heldUsed = 0;
     return { forward, refuse: null, malformed: true };
@@ -254,46 +263,70 @@ function findBlankLine(b: Uint8Array, from: number, lineStart: boolean): number 
 }
 
 const decoder = new TextDecoder("latin1");
+const OPAQUE = { kind: "opaque", left: 0 } as const;
 
 /** What follows a complete head: its body's framing, or opaque when unsure. */
-function bodyAfter(head: Uint8Array): State {
+function bodyAfter(head: Uint8Array): { kind: Kind; left: number } {
   const lines = decoder.decode(head).split("\n").map((l) => l.replace(/\r$/, ""));
   const requestLine = lines[0] ?? "";
   const method = requestLine.slice(0, requestLine.indexOf(" "));
-  if (method === "CONNECT") return { kind: "opaque" };
+  if (method === "CONNECT") return OPAQUE;
   const lengths: string[] = [];
   const codings: string[] = [];
   for (const line of lines.slice(1)) {
     if (line === "") continue;
     // A folded line continues a field in a way not worth following.
-    if (line[0] === " " || line[0] === "\t") return { kind: "opaque" };
+    if (line[0] === " " || line[0] === "\t") return OPAQUE;
     const colon = line.indexOf(":");
-    if (colon <= 0) return { kind: "opaque" };
+    if (colon <= 0) return OPAQUE;
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (name === "content-length") lengths.push(value);
     else if (name === "transfer-encoding") codings.push(value.toLowerCase());
-    else if (name === "upgrade") return { kind: "opaque" };
+    else if (name === "upgrade") return OPAQUE;
   }
   if (codings.length > 0) {
     if (lengths.length > 0 || codings.length > 1 || codings[0] !== "chunked") {
-      return { kind: "opaque" };
+      return OPAQUE;
     }
-    return requestLine.endsWith("HTTP/1.1") ? { kind: "chunk-size" } : { kind: "opaque" };
+    return requestLine.endsWith("HTTP/1.1") ? { kind: "chunk-size", left: 0 } : OPAQUE;
   }
-  if (lengths.length === 0) return { kind: "head" };
+  if (lengths.length === 0) return { kind: "head", left: 0 };
   const first = lengths[0]!;
-  if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) return { kind: "opaque" };
+  if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) return OPAQUE;
   const left = Number(first);
-  return left === 0 ? { kind: "head" } : { kind: "fixed", left };
+  return { kind: left === 0 ? "head" : "fixed", left };
 }
 
-/** A chunk-size line's size (extensions ignored), or null when malformed. */
-function chunkSize(line: Uint8Array): number | null {
-  const text = decoder.decode(line).replace(/\r?\n$/, "");
-  const hex = text.split(";", 1)[0]!.trim();
-  if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) return null;
-  return parseInt(hex, 16);
+/**
+ * The size on the chunk-size line `b[from, to)` (hex digits, then optional
+ * whitespace and extensions after `;`, then the line end), or -1 when
+ * malformed. Reads the bytes in place: no garbage per chunk.
+ */
+function chunkSize(b: Uint8Array, from: number, to: number): number {
+  let size = 0;
+  let digits = 0;
+  let i = from;
+  for (; i < to; i++) {
+    const c = b[i]!;
+    const v = c >= 48 && c <= 57
+      ? c - 48
+      : c >= 97 && c <= 102
+      ? c - 87
+      : c >= 65 && c <= 70
+      ? c - 55
+      : -1;
+    if (v < 0) break;
+    if (++digits > 12) return -1;
+    size = size * 16 + v;
+  }
+  if (digits === 0) return -1;
+  for (; i < to; i++) {
+    const c = b[i]!;
+    if (c === 59) return size; // ";": extensions, not looked at
+    if (c !== 32 && c !== 9 && c !== CR && c !== LF) return -1;
+  }
+  return size;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
