@@ -5,12 +5,15 @@
  * Authorization, 413 by the declared length) reaches a client that is still
  * sending, which can finish sending and then read it (a lingering close,
  * not a reset); a malformed chunked body is answered 400; and well-formed
- * notifies under hmac are always answered, pipelined or not.
+ * notifies under hmac are always answered, pipelined or not. On Node, the
+ * early 413 and a head over Node's limit (431) are readable by a client still
+ * sending too.
  */
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { startBroadcaster } from "./_harness.ts";
+import { cliCommand, startServe, tempDir } from "./_cli.ts";
 import { exchange } from "./_raw_exchange.ts";
 import { generateHmacSecret, hmacAuth, memoryReplayStore } from "../src/auth/mod.ts";
 import type { AuthStrategy } from "../src/auth/types.ts";
@@ -170,4 +173,28 @@ Deno.test("valid notifies under hmac are all answered: small, streamed, pipeline
   const http10 = await exchange(port, old);
   assert.deepEqual(http10.statuses, [200]);
   await client.close();
+});
+
+Deno.test("runtime node: an early 413 and a 431 reach a client still sending 32 MiB", async () => {
+  await using dir = await tempDir();
+  const [exe, pre] = await cliCommand("node");
+  await using server = await startServe(
+    exe,
+    [...pre, "serve", "--port", "0", "--db", ":memory:", "--log-level", "error"],
+    { cwd: dir.path },
+  );
+  const port = portOf(server.url);
+  const body = new Uint8Array(32 * MIB);
+  const early = await exchange(port, request("/v1/check_subscriptions", body), {
+    readAfterWrite: true,
+  });
+  assert.deepEqual(early.statuses, [413]);
+  assert.equal(early.sentAll, true, "the client could send its whole body (not reset)");
+  const long = await exchange(
+    port,
+    request("/v1/notify", body, [`x-big: ${"v".repeat(100_000)}`]),
+    { readAfterWrite: true },
+  );
+  assert.deepEqual(long.statuses, [431]);
+  assert.equal(long.sentAll, true, "the client could send its whole request (not reset)");
 });
