@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import type { AuthStrategy } from "../src/auth/types.ts";
 import { encodeNotify } from "../src/protocol/notify.ts";
+import { concat } from "../tests/compression/_bytes.ts";
 
 /** One request to send and what a correct server does with it. */
 export interface FuzzCase {
@@ -296,14 +297,4 @@ function bytes(rand: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
   return b;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

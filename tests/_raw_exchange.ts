@@ -8,6 +8,8 @@
  * @module
  */
 
+import { concat } from "./compression/_bytes.ts";
+
 /** How one exchange ended. */
 export interface Exchange {
   /** Status of each complete response, in order. */
@@ -151,16 +153,6 @@ class ResponseParser {
     this.#buf = this.#buf.slice(at);
     return true;
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function indexOfCrlf(b: Uint8Array, from: number): number {

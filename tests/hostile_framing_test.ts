@@ -18,19 +18,10 @@ import { exchange } from "./_raw_exchange.ts";
 import { generateHmacSecret, hmacAuth, memoryReplayStore } from "../src/auth/mod.ts";
 import type { AuthStrategy } from "../src/auth/types.ts";
 import { encodeNotify } from "../src/protocol/notify.ts";
+import { concat } from "./compression/_bytes.ts";
 
 const enc = new TextEncoder();
 const MIB = 1024 * 1024;
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function request(target: string, body: Uint8Array, headers: string[] = []): Uint8Array {
   const head = [
@@ -41,7 +32,7 @@ function request(target: string, body: Uint8Array, headers: string[] = []): Uint
     "",
     "",
   ].join("\r\n");
-  return concat(enc.encode(head), body);
+  return concat([enc.encode(head), body]);
 }
 
 /** A notify body of `size` bytes of message, and its Authorization header under `auth`. */
@@ -106,10 +97,10 @@ Deno.test("a header block over 48 KiB, or over 100 fields, is answered 431", asy
 Deno.test("a long URL pipelined after a valid notify: the notify is answered 200, then 414", async () => {
   await using b = await startBroadcaster();
   const [body] = await notify(100);
-  const bytes = concat(
+  const bytes = concat([
     request("/v1/notify", body),
     request(`/v1/notify?${"x".repeat(70_000)}`, body),
-  );
+  ]);
   const x = await exchange(portOf(b.url), bytes, { responses: 2 });
   assert.deepEqual(x.statuses, [200, 414]);
 });
@@ -144,7 +135,7 @@ Deno.test("a malformed chunk size is answered 400, not closed without an answer"
     "POST /v1/notify HTTP/1.1\r\nhost: 127.0.0.1\r\ntransfer-encoding: chunked\r\n\r\n",
   );
   for (const bad of ["zz\r\n", "ffffffffffffffffffff\r\n"]) {
-    const bytes = concat(head, enc.encode(bad), body, enc.encode("\r\n0\r\n\r\n"));
+    const bytes = concat([head, enc.encode(bad), body, enc.encode("\r\n0\r\n\r\n")]);
     const x = await exchange(portOf(b.url), bytes);
     assert.deepEqual(x.statuses, [400], JSON.stringify(bad));
   }
@@ -165,7 +156,7 @@ Deno.test("valid notifies under hmac are all answered: small, streamed, pipeline
     const [body, auth] = await notify(50 * i, client);
     parts.push(request("/v1/notify", body, auth));
   }
-  const pipelined = await exchange(port, concat(...parts), { responses: 5 });
+  const pipelined = await exchange(port, concat(parts), { responses: 5 });
   assert.deepEqual(pipelined.statuses, [200, 200, 200, 200, 200]);
   const [body, auth] = await notify(10, client);
   const old = request("/v1/notify", body, auth);
