@@ -107,7 +107,13 @@ export class CaseMaker {
       }
       case "truncation": {
         const whole = await this.#request(await this.#notify());
-        return one(whole.subarray(0, this.#int(whole.length)), false, true);
+        const cut = this.#int(whole.length);
+        const headEnd = new TextDecoder("latin1").decode(whole.subarray(0, 4096)).indexOf(
+          "\r\n\r\n",
+        );
+        // Reported apart: a cut head can only be closed, a cut body can be answered.
+        const where = cut < headEnd + 4 ? "truncation (head)" : "truncation (body)";
+        return { ...one(whole.subarray(0, cut), false, true), kind: where };
       }
       case "hugelen":
         return this.#rand() < 0.5
