@@ -262,40 +262,102 @@ function findBlankLine(b: Uint8Array, from: number, lineStart: boolean): number 
   return -1;
 }
 
-const decoder = new TextDecoder("latin1");
 const OPAQUE = { kind: "opaque", left: 0 } as const;
 
-/** What follows a complete head: its body's framing, or opaque when unsure. */
+/**
+ * What follows a complete head: its body's framing, or opaque when unsure.
+ * Reads the bytes in place, decoding nothing: this runs for every request
+ * the front relays.
+ */
 function bodyAfter(head: Uint8Array): { kind: Kind; left: number } {
-  const lines = decoder.decode(head).split("\n").map((l) => l.replace(/\r$/, ""));
-  const requestLine = lines[0] ?? "";
-  const method = requestLine.slice(0, requestLine.indexOf(" "));
-  if (method === "CONNECT") return OPAQUE;
-  const lengths: string[] = [];
-  const codings: string[] = [];
-  for (const line of lines.slice(1)) {
-    if (line === "") continue;
-    // A folded line continues a field in a way not worth following.
-    if (line[0] === " " || line[0] === "\t") return OPAQUE;
-    const colon = line.indexOf(":");
-    if (colon <= 0) return OPAQUE;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === "content-length") lengths.push(value);
-    else if (name === "transfer-encoding") codings.push(value.toLowerCase());
-    else if (name === "upgrade") return OPAQUE;
-  }
-  if (codings.length > 0) {
-    if (lengths.length > 0 || codings.length > 1 || codings[0] !== "chunked") {
+  const firstLf = head.indexOf(LF);
+  if (startsWith(head, 0, firstLf, CONNECT)) return OPAQUE;
+  const lineEnd = head[firstLf - 1] === CR ? firstLf - 1 : firstLf;
+  const http11 = endsWith(head, lineEnd, HTTP11);
+  let length = -1;
+  let chunked = false;
+  for (let at = firstLf + 1; at < head.length;) {
+    const lf = head.indexOf(LF, at);
+    const end = lf < 0 ? head.length : lf;
+    const blank = end === at || end - at === 1 && head[at] === CR;
+    // A folded line, a line without a colon, or space before the colon: the
+    // server refuses these (400); do not guess where such a request ends.
+    const colon = head.indexOf(58, at);
+    if (
+      !blank && (head[at] === 32 || head[at] === 9 || colon < 0 || colon >= end ||
+        colon === at || head[colon - 1] === 32 || head[colon - 1] === 9)
+    ) {
       return OPAQUE;
     }
-    return requestLine.endsWith("HTTP/1.1") ? { kind: "chunk-size", left: 0 } : OPAQUE;
+    if (startsWith(head, at, end, CONTENT_LENGTH)) {
+      const value = digits(head, at + CONTENT_LENGTH.length, end);
+      if (value < 0 || length >= 0 && value !== length) return OPAQUE;
+      length = value;
+    } else if (startsWith(head, at, end, TRANSFER_ENCODING)) {
+      if (chunked || !isChunked(head, at + TRANSFER_ENCODING.length, end)) return OPAQUE;
+      chunked = true;
+    } else if (startsWith(head, at, end, UPGRADE)) {
+      return OPAQUE;
+    }
+    at = end + 1;
   }
-  if (lengths.length === 0) return { kind: "head", left: 0 };
-  const first = lengths[0]!;
-  if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) return OPAQUE;
-  const left = Number(first);
-  return { kind: left === 0 ? "head" : "fixed", left };
+  if (chunked) return length < 0 && http11 ? { kind: "chunk-size", left: 0 } : OPAQUE;
+  return { kind: length > 0 ? "fixed" : "head", left: Math.max(0, length) };
+}
+
+const bytesOf = (text: string) => new TextEncoder().encode(text);
+const CONNECT = bytesOf("CONNECT ");
+const HTTP11 = bytesOf(" HTTP/1.1");
+/** Field names, lower case, with their colon (no space may come before it). */
+const CONTENT_LENGTH = bytesOf("content-length:");
+const TRANSFER_ENCODING = bytesOf("transfer-encoding:");
+const UPGRADE = bytesOf("upgrade:");
+const CHUNKED = bytesOf("chunked");
+
+/** `b[from, end)` starts with `prefix`, ASCII letters in any case. */
+function startsWith(b: Uint8Array, from: number, end: number, prefix: Uint8Array): boolean {
+  if (end - from < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    const c = b[from + i]!;
+    const lower = c >= 65 && c <= 90 ? c | 0x20 : c;
+    if (lower !== prefix[i]) return false;
+  }
+  return true;
+}
+
+/** `b[0, end)` ends with `suffix` (exact). */
+function endsWith(b: Uint8Array, end: number, suffix: Uint8Array): boolean {
+  if (end < suffix.length) return false;
+  for (let i = 0; i < suffix.length; i++) {
+    if (b[end - suffix.length + i] !== suffix[i]) return false;
+  }
+  return true;
+}
+
+/** The `b[from, end)` range without the spaces, tabs and CR around it. */
+function trimmed(b: Uint8Array, from: number, end: number): [number, number] {
+  while (from < end && (b[from] === 32 || b[from] === 9)) from++;
+  while (end > from && (b[end - 1] === 32 || b[end - 1] === 9 || b[end - 1] === CR)) end--;
+  return [from, end];
+}
+
+/** A field value of 1 to 15 decimal digits, or -1. */
+function digits(b: Uint8Array, from: number, end: number): number {
+  const [start, stop] = trimmed(b, from, end);
+  if (stop === start || stop - start > 15) return -1;
+  let n = 0;
+  for (let i = start; i < stop; i++) {
+    const c = b[i]!;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + c - 48;
+  }
+  return n;
+}
+
+/** The field value is exactly `chunked` (any case). */
+function isChunked(b: Uint8Array, from: number, end: number): boolean {
+  const [start, stop] = trimmed(b, from, end);
+  return stop - start === CHUNKED.length && startsWith(b, start, stop, CHUNKED);
 }
 
 /**

@@ -67,6 +67,9 @@ Deno.test("framing stops looking (forwards everything) at what it does not follo
     "GET /v1/websocket HTTP/1.1\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\nws frames",
     "POST / HTTP/1.1\r\ntransfer-encoding: gzip, chunked\r\n\r\nzz",
     "POST / HTTP/1.1\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd",
+    "POST / HTTP/1.1\r\ncontent-length : 3\r\n\r\nabc",
+    "POST / HTTP/1.1\r\nno colon here\r\n\r\n",
+    "POST / HTTP/1.1\r\nx: a\r\n folded\r\n\r\n",
   ];
   for (const text of cases) {
     for (const step of STEPS) {
