@@ -14,9 +14,7 @@ import {
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 
 /** A parsed header plus the message bytes that arrived with it. */
-export type NotifyHead =
-  | { readonly ok: true; readonly header: NotifyHeader; readonly rest: Uint8Array[] }
-  | { readonly ok: false; readonly reason: string };
+export type NotifyHead = Head<NotifyHeader>;
 
 /**
  * Reads chunks until the header parses. Bytes of a chunk beyond the largest
@@ -26,9 +24,15 @@ export function readNotifyHead(reader: ChunkReader): Promise<NotifyHead> {
   return readHead(reader, parseNotifyHeader, MAX_NOTIFY_HEADER_BYTES, "notify");
 }
 
-/** A parsed header of any body that starts with one, plus the bytes after it. */
+/** A parsed header of any body that starts with one, its length, and the bytes after it. */
 export type Head<T> =
-  | { readonly ok: true; readonly header: T; readonly rest: Uint8Array[] }
+  | {
+    readonly ok: true;
+    readonly header: T;
+    /** Bytes the header took at the start of the body. */
+    readonly headerLength: number;
+    readonly rest: Uint8Array[];
+  }
   | { readonly ok: false; readonly reason: string };
 
 /**
@@ -54,8 +58,9 @@ export async function readHead<T>(
       if (whole === null) buf = new Uint8Array(4096);
       else if ("reason" in whole) return whole;
       else {
-        const rest = value.subarray(whole.headerLength);
-        return { ok: true, header: whole.header, rest: rest.length > 0 ? [rest] : [] };
+        const { header, headerLength } = whole;
+        const rest = value.subarray(headerLength);
+        return { ok: true, header, headerLength, rest: rest.length > 0 ? [rest] : [] };
       }
     }
     const take = Math.min(value.length, max - used);
@@ -71,7 +76,7 @@ export async function readHead<T>(
     if (parsed !== null) {
       const rest = [buf.subarray(parsed.headerLength, used), value.subarray(take)]
         .filter((b) => b.length > 0);
-      return { ok: true, header: parsed.header, rest };
+      return { ok: true, header: parsed.header, headerLength: parsed.headerLength, rest };
     }
     if (used >= max) return { ok: false, reason: `The ${what} header is longer than possible` };
   }

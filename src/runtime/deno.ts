@@ -22,7 +22,7 @@
 import type { Broadcaster } from "../broadcaster.ts";
 import { deadline } from "../deadline.ts";
 import { AcceptErrors, ConnectionTable, type TrackedConnection } from "./_connections.ts";
-import { pump } from "./_pump.ts";
+import { LINGER_MS, Relay } from "./_pump.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
 export type { RunningServer } from "./types.ts";
@@ -251,10 +251,10 @@ class DenoFront {
     pause.cancel();
   }
 
-  /** Relays one client connection to the internal server until either side ends. */
+  /** Relays one client connection to the internal server until both sides are done. */
   async #relay(client: Deno.TcpConn): Promise<void> {
     let upstream: Deno.TcpConn | null = null;
-    let finishing = false;
+    let relay: Relay | null = null;
     let linger: ReturnType<typeof setTimeout> | undefined;
     const close = () => {
       closeQuietly(client);
@@ -263,13 +263,12 @@ class DenoFront {
     const tracked = this.#table.add({
       close,
       finish: () => {
-        if (upstream === null) return close();
-        // Deno's server closes once it reads the end of the requests; what it
-        // already sent still reaches the client. A client that never reads
-        // it is dropped after a while.
-        finishing = true;
-        upstream.closeWrite().catch(close);
-        linger = setTimeout(close, LINGER_MS);
+        if (relay === null) return close();
+        // No further request is passed on; what was answered still reaches
+        // the client, then it is closed gracefully (see `_pump.ts`). A
+        // client that never reads its answer is dropped after a while.
+        relay.finish();
+        linger = setTimeout(close, 2 * LINGER_MS);
       },
     });
     this.#broadcaster.metrics.connectionOpened();
@@ -284,14 +283,11 @@ class DenoFront {
       if (tracked.closing || !this.#accepting) return;
       const port = upstream.localAddr.port;
       this.#byPort.set(port, tracked);
-      const up = upstream;
-      await Promise.all([
-        // The client half-closing is fine; failing (or reset) ends it all,
-        // unless the connection is finishing and only its answer matters.
-        pump(client, up).then((ok) => ok || finishing || close()),
-        // Once the server side ends there is nothing left to relay.
-        pump(up, client).then(close),
-      ]);
+      relay = new Relay(client, upstream, (status) => {
+        // Refused by the front itself: never seen by the handler.
+        this.#broadcaster.metrics.request("other", status);
+      });
+      await relay.run();
       this.#byPort.delete(port);
     } finally {
       clearTimeout(linger);
@@ -301,9 +297,6 @@ class DenoFront {
     }
   }
 }
-
-/** How long a finishing connection may take to receive its last response, ms. */
-const LINGER_MS = 2_000;
 
 function closeQuietly(conn: Deno.Conn): void {
   try {

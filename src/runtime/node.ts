@@ -62,10 +62,12 @@ export async function serveWithNode(
     connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeoutMs / 4)),
   }, (req, res) => void answer(broadcaster, req, res));
   server.maxConnections = maxConnections;
+  server.on("clientError", refuseMalformed);
   // Node can see connections: report them for /metrics.
   server.on("connection", (socket: Socket) => {
     broadcaster.metrics.connectionOpened();
     socket.once("close", () => broadcaster.metrics.connectionClosed());
+    lingerOnClose(socket);
   });
   // The `ws` package does the RFC 6455 handshake and framing on the raw socket.
   const wss = new (WebSocketServer as unknown as new (opts: object) => NodeWebSocketServer)({
@@ -117,6 +119,13 @@ async function answer(
   const aborted = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) aborted.abort(new Error("Client disconnected"));
+  });
+  // Answered before the whole body came: drop the rest as it arrives (the
+  // body's stream, unread, would hold the socket paused; see lingerOnClose).
+  res.once("finish", () => {
+    if (req.complete) return;
+    req.removeAllListeners("data");
+    req.resume();
   });
   try {
     const response = await broadcaster.handle(toRequest(req, aborted.signal));
@@ -194,8 +203,92 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     method,
     headers,
     signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+    ...(hasBody ? { body: bodyOf(req), duplex: "half" } : {}),
   } as RequestInit);
+}
+
+/**
+ * The request body as a stream. Unlike `Readable.toWeb`, cancelling it (the
+ * core answered without reading the rest) drops the rest of the body
+ * instead of destroying the request, which would reset a client still
+ * sending before it can read the answer (see {@link lingerOnClose}).
+ */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  const web = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+  const reader = web.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel() {
+      reader.releaseLock();
+      req.removeAllListeners("data");
+      req.resume();
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Longest a lingering close waits for the client to stop sending, ms. */
+const LINGER_MS = 2_000;
+
+/**
+ * Makes Node's close after an answer (`destroySoon`, called after a
+ * `connection: close` response) a lingering close, as the Deno front does
+ * (`_pump.ts`): half-close, let the client finish sending (the server drops
+ * it), then close once it has, or after {@link LINGER_MS}. Destroying the
+ * socket at once resets a client still sending, and it may never read the
+ * answer.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function (this: Socket): void {
+    if (this.destroyed) return;
+    if (this.writable) this.end();
+    const close = (): void => {
+      if (this.writableFinished) this.destroy();
+      else this.once("finish", () => this.destroy());
+    };
+    if (this.readableEnded) return close();
+    const timer = setTimeout(close, LINGER_MS);
+    this.once("end", () => {
+      clearTimeout(timer);
+      close();
+    });
+    this.once("close", () => clearTimeout(timer));
+    this.resume();
+  };
+}
+
+const refused = new WeakSet<Socket>();
+
+/**
+ * Node's parser refused a request (too long a head, malformed): answer it
+ * (431 or 400) and close with a lingering close, instead of Node's default
+ * of destroying the socket at once, which resets a client still sending.
+ */
+function refuseMalformed(error: Error & { code?: string }, socket: Socket): void {
+  // The parser reports the rest of what comes as errors too: answer once.
+  if (refused.has(socket)) return;
+  refused.add(socket);
+  if (
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "ECONNRESET" || !socket.writable
+  ) {
+    if (socket.writable && error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      socket.end("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    }
+    socket.destroy();
+    return;
+  }
+  const [status, reason] = error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "Request Header Fields Too Large"]
+    : [400, "Bad Request"];
+  const body = `${reason}\n`;
+  socket.write(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  socket.destroySoon();
 }
 
 /** The request's URL; a Host header that is not a valid host falls back to localhost. */

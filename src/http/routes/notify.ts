@@ -9,7 +9,10 @@
  * memory budget for request bodies has room) and goes to a spool file
  * beyond, which is deleted however the request ends. Without an
  * Authorization header where one is required, nothing is read (401); a body
- * that stalls or trickles is cut (408, see `../request_body.ts`).
+ * that stalls or trickles is cut (408, see `../request_body.ts`). A header
+ * whose message length contradicts the Content-Length is a 400 before
+ * anything is reserved, so only a well-formed notify can meet the spool
+ * quota (507).
  *
  * @module
  */
@@ -46,11 +49,11 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
   if (declared !== null && declared <= READ_WHOLE_BYTES) {
     const bytes = await body.readAll(READ_WHOLE_BYTES);
     if (bytes instanceof Response) return bytes;
-    return await handleNotify(req, ctx, bytesReader(bytes), receivedAtNs);
+    return await handleNotify(req, ctx, bytesReader(bytes), bytes.length, receivedAtNs);
   }
   let consumed = false;
   try {
-    const res = await handleNotify(req, ctx, body, receivedAtNs);
+    const res = await handleNotify(req, ctx, body, declared, receivedAtNs);
     consumed = res.status === 200;
     return res;
   } catch (error) {
@@ -62,15 +65,32 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
   }
 };
 
+/**
+ * Parses, authorizes and takes the notify in `reader`; `bodyLength` is the
+ * body's length when known (its Content-Length), null when chunked.
+ */
 async function handleNotify(
   req: Request,
   ctx: Context,
   reader: ChunkReader,
+  bodyLength: number | null,
   receivedAtNs: bigint,
 ): Promise<Response> {
   const head = await readNotifyHead(reader);
   if (!head.ok) return badRequest(head.reason);
   const { topic, sha512, tracing, identifier, length } = head.header;
+  // A length field the body contradicts is the client's error (400), found
+  // before anything is reserved: not a spool quota "full" (507) for a
+  // message that was never coming.
+  if (bodyLength !== null) {
+    const follows = BigInt(bodyLength - head.headerLength);
+    if (follows !== length) {
+      const which = follows < length ? "shorter" : "longer";
+      return badRequest(
+        `Body ${which} than announced: the header announces ${length} message bytes, ${follows} follow`,
+      );
+    }
+  }
   const verdict = await ctx.auth.toBroadcaster.verify(
     { type: "notify", topic, identifier, sha512 },
     tracing,
