@@ -1,7 +1,7 @@
 /**
- * The storage contract (spec `server-config-storage.md` §3.2, with the
- * project's decisions from `DECISIONS.md` §2–§4). Implementations: embedded
- * SQLite (`sqlite/store.ts`), rqlite (`rqlite/store.ts`) and PostgreSQL
+ * The storage contract (docs/protocol/storage.md#storage-contract, with our decisions in
+ * docs/decisions.md#missed-messages to docs/decisions.md#limits-on-fields). Implementations:
+ * embedded SQLite (`sqlite/store.ts`), rqlite (`rqlite/store.ts`) and PostgreSQL
  * (`postgres/store.ts`).
  *
  * Results are values, never exceptions: a backend that cannot answer returns
