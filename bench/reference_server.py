@@ -2,7 +2,7 @@
 
 Builds the reference's Config with the values its own integration harness
 (lonelypst gencluster) uses, plus the `tracing` argument that the generated
-main.py forgets (spec server-config-storage.md §1.8 D1). Runs uvicorn in this
+main.py forgets (docs/decisions.md#setup). Runs uvicorn in this
 process (single worker, its default uvloop/httptools) and prints
 `LISTENING <port>` once serving (`--port 0` picks a free port).
 
@@ -12,7 +12,7 @@ Websockets: `/v1/websocket` with the one SimpleFanoutWSReceiver whose
 receiver url is http://127.0.0.1:<port>/v1/receive_for_websockets, the string
 this broadcaster's own fan-out posts to and, as uvicorn rebuilds it from the
 Host header, the request url the relay route compares against
-(stateful-websocket.md §12.1): the two must be equal or every websocket
+(docs/protocol/http.md#receive-for-websockets): the two must be equal or every websocket
 delivery is refused.
 
 zstd on websockets: the reference announces id 1 (level 3, no dictionary) to a

@@ -1,7 +1,7 @@
 /**
  * End to end: subscribe and set_subscriptions refuse callback urls that are
  * not absolute http(s) urls, or that carry credentials, with 400 and a
- * reason (DECISIONS §11); nothing is stored.
+ * reason (docs/decisions.md#redirects-and-callback-urls); nothing is stored.
  */
 
 import assert from "node:assert/strict";

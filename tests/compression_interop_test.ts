@@ -1,7 +1,7 @@
 /**
  * zstd interop with python-zstandard 0.25.0, the library both reference peers
  * use (tests/compression/zstd_peer.py runs it from `.venv/interop`): our frames
- * are byte-identical to the reference's (stateful-websocket.md §10.4: same
+ * are byte-identical to the reference's (docs/protocol/zstd.md#frames: same
  * level, dictionary, no checksum, no content size, no dictionary id — the
  * vectors say one-shot and chunker bytes agree), Python decodes ours, we decode
  * Python's with every frame parameter, and trained dictionaries work both ways.
@@ -118,7 +118,7 @@ Deno.test("interop: our frames have python-zstandard's parameters (and bytes, on
       const opts = { level: c.level, dictionary: c.dictionary };
       const ours = zstd.compress(c.data, opts);
       const python = results[2 * i]!.frame!;
-      // The spec's "identical bytes" (§10.4) hold for one-block messages (≤ 128 KiB);
+      // Identical bytes (docs/protocol/zstd.md#frames) hold for one-block messages (≤ 128 KiB);
       // past that, streaming and one-shot may compress differently, in libzstd 1.5.4 as
       // in python-zstandard 0.25.0 (both still valid frames with the same parameters).
       const streamed = await streamCompress(zstd, c.data, { ...opts, pledgedSize: c.data.length });

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 1, incoming half: a real `cli.ts serve` child under a low
+ * Descriptor exhaustion, incoming half: a real `cli.ts serve` child under a low
  * `ulimit -n`, flooded with idle TCP connections past its descriptor limit,
  * keeps answering and never exits (it used to die with EMFILE from accept).
  *

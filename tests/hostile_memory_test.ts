@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 3: no unauthenticated client can make the broadcaster buffer
+ * Memory under hostile bodies: no unauthenticated client can make the broadcaster buffer
  * much. Without an Authorization header a route that needs one answers 401
  * before reading; each route refuses bodies larger than its largest valid
  * one; request bodies held in memory share a budget (503 beyond it); and a

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 1, outgoing half: deliveries to subscribers that hang share
+ * Descriptor exhaustion, outgoing half: deliveries to subscribers that hang share
  * one cap on outgoing connections across every notify, instead of 64 per
  * notify (100 notifies to 20 hanging subscribers used to open 2,000 sockets
  * and run the process out of descriptors).

@@ -1,8 +1,8 @@
 /**
- * Issue 13 item 2 on every runtime: the real CLI on Deno, Node and Bun closes
+ * Slow and idle connections on every runtime: the real CLI on Deno, Node and Bun closes
  * an idle keep-alive connection and cuts a trickling body; Deno and Node also
  * cut a client that dribbles its headers (Bun offers no header timeout; see
- * the README). Timeouts scaled down to 1 s.
+ * docs/operating.md#connections-and-request-bodies). Timeouts scaled down to 1 s.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 2: slow and idle connections are closed. A client that
+ * Slow and idle connections are closed. A client that
  * dribbles its headers, a keep-alive connection left idle, a silent one, and
  * a body that trickles in (on a notify that spools, and on a small route) are
  * each cut after their timeout, on Deno over real sockets. The timeouts are

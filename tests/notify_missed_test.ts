@@ -1,7 +1,7 @@
 /**
  * End to end: a failed RECEIVE schedules MISSED; the sweeper delivers it to
  * the recovery url, clears or reschedules the record, and never deletes the
- * subscription (DECISIONS §2).
+ * subscription (docs/decisions.md#missed-messages).
  */
 
 import assert from "node:assert/strict";
@@ -106,7 +106,8 @@ Deno.test("a failing recovery url is retried per policy, then given up; the subs
       const recovery = sub.url("/missed");
       await ctx.store.subscribeExact(url, TOPIC, recovery);
       assert.equal((await post(`${b.url}/v1/notify`, notifyBody())).status, 200);
-      // A valid RESPONSE_CONFIRM_MISSED with status 500 is a failure (DECISIONS §2).
+      // A valid RESPONSE_CONFIRM_MISSED with status 500 is a failure
+      // (docs/decisions.md#missed-messages).
       for (let attempts = 1; attempts <= 2; attempts++) {
         await sweepOnce(ctx);
         assert.equal(sub.receivedAt("/missed").length, attempts);

@@ -69,7 +69,7 @@ Deno.test("notify delivers RECEIVE to one subscriber and answers RESPONSE_NOTIFY
     assert.deepEqual(got.receive!.topic, TOPIC);
     assert.equal(got.receive!.length, BigInt(MESSAGE.length));
     assert.deepEqual(got.messageSha512, sha512(MESSAGE));
-    // Byte layout of stateless-http.md §7.3: tracing, topic, identifier, M, message.
+    // Byte layout of docs/protocol/http.md#receive: tracing, topic, identifier, M, message.
     const expectedHead = [0, 0, 0, TOPIC.length, ...TOPIC, 8, ...got.receive!.identifier];
     assert.deepEqual([...got.body!.subarray(0, expectedHead.length)], expectedHead);
     assert.deepEqual(got.body!.subarray(got.bodyLength - MESSAGE.length), MESSAGE);

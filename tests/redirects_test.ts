@@ -1,7 +1,7 @@
 /**
- * End to end: a subscriber whose callback answers a redirect never gets the
- * delivery moved elsewhere (DECISIONS §11): the RECEIVE counts as failed,
- * the redirect target sees nothing, and a redirect loop costs one request.
+ * End to end: a subscriber whose callback answers a redirect never gets the delivery moved
+ * elsewhere (docs/decisions.md#redirects-and-callback-urls): the RECEIVE counts as failed, the
+ * redirect target sees nothing, and a redirect loop costs one request.
  */
 
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 7: safe by default. `serve` without authorization binds
+ * Safe by default. `serve` without authorization binds
  * 127.0.0.1 unless asked for another address, and then warns; with the
  * configuration `setup` writes (hmac both ways) it binds every interface,
  * silently. `setup --to-broadcasters-auth none` writes 127.0.0.1.

@@ -1,5 +1,5 @@
 /**
- * DECISIONS §7: every combination of setup flags yields a configuration that
+ * docs/decisions.md#setup: every combination of setup flags yields a configuration that
  * `serve` starts as generated, on SQLite, on a real rqlite node and on a real
  * PostgreSQL server. For each
  * one: run `setup` in a fresh directory,

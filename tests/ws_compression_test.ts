@@ -1,5 +1,5 @@
 /**
- * zstd on websockets end to end (stateful-websocket.md §10): announcements,
+ * zstd on websockets end to end (docs/protocol/zstd.md): announcements,
  * compressed deliveries that decode to the message, compressed NOTIFY and
  * NOTIFY_STREAM from the client, dictionaries trained from the connection's
  * traffic (the third replacing the first), hostile frames, and a broadcaster

@@ -1,7 +1,7 @@
 /**
  * Hostile websocket clients, one protocol violation per test, over real
  * sockets: each is closed with the exact code and reason of
- * stateful-websocket.md §16 P2, its relay rows leave the store, nothing it
+ * docs/protocol/websocket.md#closing, its relay rows leave the store, nothing it
  * sent is delivered, and the broadcaster keeps serving websockets and HTTP.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * Replays the sessions recorded between the official client and the
  * reference broadcaster (`tests/vectors/stateful_sessions.json`,
- * stateful-websocket.md §15) against our broadcaster over a real websocket,
+ * docs/protocol/websocket.md#vectors) against our broadcaster over a real websocket,
  * and compares what it answers with what the reference answered, frame by
  * frame and field by field.
  *
@@ -22,8 +22,8 @@
  * nonce, 4-byte identifiers fresh per delivery and shared by its parts, and
  * (hmac) codes of the recorded shape, timestamped now, that verify with the
  * session's to-subscriber secret over our pseudo-urls, with one
- * broadcaster-counter value per delivery (P1: parts ≥ 1 signed with part 0's
- * url, not with the reference's per-part url).
+ * broadcaster-counter value per delivery (docs/decisions.md#one-counter-value-per-delivery: parts
+ * ≥ 1 signed with part 0's url, not with the reference's per-part url).
  *
  * @module
  */
@@ -93,7 +93,7 @@ const TO_BROADCASTER_SECRET = fromHex(FILE.hmac.to_broadcaster_secret_hex);
 const TO_SUBSCRIBER_SECRET = fromHex(FILE.hmac.to_subscriber_secret_hex);
 /** The broadcaster's outgoing part size in every recorded session. */
 const PART_LIMIT = 4096;
-/** `X-HMAC <timestamp>:<nonce>:<code>` (auth.md §4). */
+/** `X-HMAC <timestamp>:<nonce>:<code>` (docs/protocol/auth.md#authorization-text). */
 const HMAC_TEXT = /^X-HMAC ([0-9]+):([A-Za-z0-9_-]+):([A-Za-z0-9+/]{86}==)$/;
 /** CONFIRM_NOTIFY and the RECEIVE_STREAM parts of the same message may trade places. */
 const SWAPPABLE: ReadonlySet<string> = new Set(["confirm_notify", "receive_stream"]);
@@ -146,7 +146,10 @@ async function hmacVerdict(
   }
 }
 
-/** What a message's signature covers besides its own fields (auth.md §2, spec §4.2, §4.3). */
+/**
+ * What a message's signature covers besides its own fields (docs/protocol/auth.md#operations,
+ * docs/protocol/websocket.md#pseudo-urls).
+ */
 interface Env {
   /** The pseudo-url of a counter-bound message. */
   url?: string;
@@ -172,7 +175,8 @@ function signedFields(msg: S2BMessage | B2SMessage, env: Env): AuthMessage {
         enableTraining: msg.enableTraining,
         initialDict: msg.initialDict,
       };
-    // Unsubscribe requests are signed with the subscribe operation (§5.3, D10).
+    // Unsubscribe requests are signed with the subscribe operation
+    // (docs/protocol/auth.md#operations).
     case "subscribe_exact":
     case "unsubscribe_exact":
       return {
@@ -218,7 +222,8 @@ function signedFields(msg: S2BMessage | B2SMessage, env: Env): AuthMessage {
       };
     case "confirm_configure":
       return { type: "stateful_confirm_configure", broadcasterNonce: msg.broadcasterNonce };
-    // Unsubscribe confirmations use the subscribe-confirmation operation (§4.2, D10).
+    // Unsubscribe confirmations use the subscribe-confirmation operation
+    // (docs/protocol/auth.md#operations).
     case "confirm_subscribe_exact":
     case "confirm_unsubscribe_exact":
       return {
@@ -274,8 +279,8 @@ function signedFields(msg: S2BMessage | B2SMessage, env: Env): AuthMessage {
 }
 
 /**
- * SHA-512 of a notified message as delivered (decompressed): what our
- * CONFIRM_NOTIFY signs on every path (P8). Compressed notifies appear only in
+ * SHA-512 of a notified message as delivered (decompressed): what our CONFIRM_NOTIFY signs on every
+ * path (docs/decisions.md#confirm_notifys-hash). Compressed notifies appear only in
  * `hmac_preset_dictionary`; the file gives both plaintext hashes.
  */
 function deliveredSha512(
@@ -319,7 +324,7 @@ function messageKey(
 interface Notified {
   readonly identifier: Uint8Array;
   readonly topic: Uint8Array;
-  /** What our CONFIRM_NOTIFY signs (P8). */
+  /** What our CONFIRM_NOTIFY signs (docs/decisions.md#confirm_notifys-hash). */
   readonly sha512: Uint8Array;
   readonly key: string;
 }
@@ -523,7 +528,7 @@ class Replay implements AsyncDisposable {
   /**
    * Tracks a RECEIVE_STREAM part: 4-byte identifier, fresh per delivery and
    * the same for its parts, part ids in order. Returns its delivery, whose
-   * url it is signed over (P1: part 0's, one counter value per delivery).
+   * url it is signed over (part 0's: docs/decisions.md#one-counter-value-per-delivery).
    */
   async #deliveryPart(
     ours: Extract<B2SMessage, { type: "receive_stream" }>,
@@ -567,7 +572,8 @@ class Replay implements AsyncDisposable {
     assert.ok(received <= d.length, `${where}: longer than announced`);
     if (received === d.length) this.#delivery = null;
     if (ours.partId > 0 && ours.authorization !== null) {
-      // The reference signs part k with counter value (part 0's + k); we do not (P1).
+      // The reference signs part k with counter value (part 0's + k); we do not
+      // (docs/decisions.md#one-counter-value-per-delivery).
       const perPart = pseudoUrl(this.#nonce, d.counter + ours.partId);
       const fields = signedFields(ours, { url: perPart, stream: d });
       assert.equal(
@@ -761,7 +767,8 @@ Deno.test("replay: every recorded hmac code verifies under the signing rules the
           ? n.msg.first!
           : assert.fail();
         const topic = start.topic;
-        // Which hash the reference signed differs by path (D5); the file says which.
+        // Which hash the reference signed differs by path (docs/decisions.md#confirm_notifys-hash);
+        // the file says which.
         env.notified = f.confirm_notify_signed_hash === "decompressed"
           ? { topic, sha512: deliveredSha512(s, n.frame, start) }
           : { topic, sha512: start.compressedSha512 };
@@ -783,7 +790,8 @@ for (
 ) {
   Deno.test(`replay ${name}: our broadcaster answers the recorded session as the reference did`, async () => {
     const s = session(name);
-    // The recorded split (§8.2, §9.1): the same on both directions.
+    // The recorded split (docs/protocol/websocket.md#notify_stream,
+    // docs/protocol/websocket.md#delivery): the same on both directions.
     assert.deepEqual(recordedParts(s, "NOTIFY_STREAM"), payloads);
     assert.deepEqual(recordedParts(s, "RECEIVE_STREAM"), payloads);
 
@@ -794,7 +802,8 @@ for (
     await using replay = await Replay.open(b.url, s);
     await replay.run(s.frames);
     assert.deepEqual(replay.deliveries.map((d) => d.payloads), [[15], [...payloads]]);
-    // P1: one broadcaster-counter value per delivery (the reference used 1, 2, 3, 4).
+    // One broadcaster-counter value per delivery (the reference used 1, 2, 3, 4;
+    // docs/decisions.md#one-counter-value-per-delivery).
     assert.deepEqual(replay.deliveries.map((d) => d.counter), [1, 2]);
     assert.equal(replay.types.length, s.frames.filter((f) => f.dir === "b2s").length);
     await replay.finish();
@@ -802,7 +811,7 @@ for (
 }
 
 Deno.test("replay hmac_preset_dictionary with compression off: no ENABLE_ZSTD_*, the uncompressed frames as recorded", async () => {
-  // With compression turned off (§10.6: optional) the broadcaster ignores
+  // With compression turned off (docs/protocol/zstd.md#what-is-optional) the broadcaster ignores
   // CONFIGURE's x-enable-zstd / x-enable-training / x-initial-dict, announces
   // nothing, and so may not be sent anything compressed. What the session can
   // still show: CONFIGURE exactly as recorded is accepted, no ENABLE_ZSTD_*
@@ -837,7 +846,7 @@ Deno.test("replay hmac_preset_dictionary with compression off: no ENABLE_ZSTD_*,
     await replay.finish();
   }
   {
-    // A compressor id we never announced is refused (§8.1 step 3): the
+    // A compressor id we never announced is refused (docs/protocol/websocket.md#notify): the
     // recorded compressed NOTIFY (id 2), re-signed, closes the connection.
     await using replay = await Replay.open(b.url, s);
     await replay.run(s.frames.filter((f) => f.i < 8 && !skip.has(f.i)));

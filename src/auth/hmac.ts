@@ -1,5 +1,5 @@
 /**
- * The `hmac` strategy (spec auth.md §4): `X-HMAC <timestamp>:<nonce>:<code>`
+ * The `hmac` strategy (docs/protocol/auth.md#hmac): `X-HMAC <timestamp>:<nonce>:<code>`
  * where code is HMAC-SHA512 over {@link encodeToSign}'s bytes, checked
  * against a time window and a replay store.
  *

@@ -32,7 +32,7 @@ for (const v of H.vectors) {
 }
 
 // Rows where the reference is lenient and we are deliberately strict
-// (DECISIONS §8); every other row keeps the reference's answer.
+// (docs/decisions.md#strict-parsing); every other row keeps the reference's answer.
 function expected(row: { description: string; result: string }): AuthResult {
   if (row.description.startsWith("quirk: code without its == padding")) return "ok";
   if (row.description.startsWith("quirk:")) return "forbidden";

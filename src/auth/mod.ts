@@ -1,5 +1,5 @@
 /**
- * Authorization for both directions (spec auth.md): the `none`, `token` and
+ * Authorization for both directions (docs/protocol/auth.md): the `none`, `token` and
  * `hmac` strategies, hmac replay stores, and the reference's secrets files.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * The `none` strategy: produces nothing, accepts everything (auth.md §5).
+ * The `none` strategy: produces nothing, accepts everything (docs/protocol/auth.md#none).
  *
  * @module
  */

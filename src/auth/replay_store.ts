@@ -1,5 +1,5 @@
 /**
- * Replay protection for hmac authorizations (spec auth.md §4.5): every code
+ * Replay protection for hmac authorizations (docs/protocol/auth.md#replay-store): every code
  * that verified is remembered until it can no longer be accepted, and a
  * second use inside that time is a replay.
  *

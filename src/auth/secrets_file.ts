@@ -1,6 +1,6 @@
 /**
  * The reference's secrets files, `broadcaster-secrets.json` and
- * `subscriber-secrets.json` (spec server-config-storage.md §1.5): format
+ * `subscriber-secrets.json` (docs/protocol/storage.md#secrets-files): format
  * version `"2"` and one optional entry per direction; a missing entry means
  * `none`. Ours may also hold the rqlite credentials (`"rqlite": {"user",
  * "password"}`) or the PostgreSQL connection string (`"postgres": {"url"}`,

@@ -1,5 +1,5 @@
 /**
- * The exact bytes an hmac authorization signs (spec auth.md §4.3): a common
+ * The exact bytes an hmac authorization signs (docs/protocol/auth.md#signed-bytes): a common
  * prefix (type, timestamp, nonce, tracing) followed by the operation's fields.
  *
  * @module

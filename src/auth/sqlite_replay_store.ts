@@ -1,7 +1,7 @@
 /**
  * A replay store in a SQLite file (the reference's `recent-hmacs.db`), so
  * used codes survive a restart. Same table as the reference
- * (`server-config-storage.md` §3.5), so either implementation can open a file
+ * (docs/protocol/storage.md#replay-store), so either implementation can open a file
  * the other wrote.
  *
  * Codes marked by this process are also held in memory (a compact
@@ -15,8 +15,8 @@
  * commits, never in one long statement.
  *
  * `:memory:` needs no SQLite at all: a private in-memory database dies with
- * the process, so the in-memory set alone does the same job (as the spec
- * allows for a single process), at 12 bytes a code instead of SQLite's ~200.
+ * the process, so the in-memory set alone does the same job (fine for a
+ * single process), at 12 bytes a code instead of SQLite's ~200.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The `token` strategy (spec auth.md §3): every authorization is
+ * The `token` strategy (docs/protocol/auth.md#token): every authorization is
  * `Bearer <secret>`, compared as a whole in constant time.
  *
  * @module

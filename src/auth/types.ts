@@ -1,5 +1,5 @@
 /**
- * The authorization contract (spec `auth.md`). Every authorized operation is
+ * The authorization contract (docs/protocol/auth.md). Every authorized operation is
  * one {@link AuthMessage}; a strategy (`none`, `token`, `hmac`) produces and
  * verifies the `Authorization` text for it. Each direction (to broadcaster,
  * to subscriber) has its own strategy and secret.
@@ -7,7 +7,7 @@
  * @module
  */
 
-/** Verification outcome (spec auth.md §1). */
+/** Verification outcome (docs/protocol/auth.md#directions). */
 export type AuthResult = "ok" | "unauthorized" | "forbidden" | "unavailable";
 
 /** The strong etag as signed: format byte (always 0) and 64 digest bytes. */
@@ -19,8 +19,8 @@ export interface SignedEtag {
 }
 
 /**
- * Every authorized operation with the fields it signs (auth.md §2, §4.3).
- * `tracing` is always signed. Field names follow the spec's tables.
+ * Every authorized operation with the fields it signs (docs/protocol/auth.md#operations,
+ * docs/protocol/auth.md#signed-bytes). `tracing` is always signed.
  */
 export type AuthMessage =
   // to_broadcaster (subscriber produces, broadcaster verifies)

@@ -1,6 +1,6 @@
 /**
  * `lonelypss setup`: writes `lonelypss.json` and the two secrets files into
- * the current directory (spec server-config-storage.md §1, DECISIONS §7).
+ * the current directory (docs/decisions.md#setup).
  * Every combination of flags yields a configuration `serve` starts as is.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * Dictionary training with `ZDICT_trainFromBuffer` (fastCover, libzstd's
  * defaults: the same ratio as python-zstandard's `train_dictionary` on our
- * data, zstd-options.md). Synchronous and CPU-heavy: run it in a worker.
+ * data; docs/compression.md#the-zstd-layer). Synchronous and CPU-heavy: run it in a worker.
  *
  * @module
  */

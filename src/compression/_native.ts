@@ -35,7 +35,7 @@ export function check(lib: LibZstd, r: SizeResult, what: string, kind?: ZstdErro
 }
 
 /**
- * Sets the reference's frame parameters (§10.4) on a fresh or reset context:
+ * Sets the reference's frame parameters (docs/protocol/zstd.md#frames) on a fresh or reset context:
  * the level, no content size, no checksum, no dictionary id; and the CDict.
  */
 export function setFrameParams(lib: LibZstd, c: Ptr, level: number, cdict?: Ptr): void {

@@ -45,7 +45,7 @@ export function plain(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** zlib params for the reference's frame (§10.4), or for a window limit. */
+/** zlib params for the reference's frame (docs/protocol/zstd.md#frames), or for a window limit. */
 export function zlibParams(
   c: Record<string, number>,
   o: { level: number } | { maxWindowBytes: number },

@@ -1,5 +1,5 @@
 /**
- * zstd for the websocket protocol (stateful-websocket.md §10): one interface,
+ * zstd for the websocket protocol (docs/protocol/zstd.md): one interface,
  * {@link Zstd}, over libzstd through FFI (Deno, Bun) or `node:zlib` (Node),
  * writing the reference's frames byte for byte; dictionaries; streaming with
  * output limits; and dictionary training in a worker.

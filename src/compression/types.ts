@@ -3,7 +3,7 @@
  * (libzstd through FFI on Deno and Bun, `node:zlib` on Node) sits behind it.
  *
  * Every frame written follows the reference's wire parameters
- * (stateful-websocket.md §10.4): the given level, no checksum, no content-size
+ * (docs/protocol/zstd.md#frames): the given level, no checksum, no content-size
  * field, no dictionary id in the header, one frame per message. Every decoder
  * accepts frames with or without a content size and enforces an output limit.
  *

@@ -92,7 +92,7 @@ export interface Limits {
   readonly writeMinBytesPerSecond: number;
   /** Longest silence while reading an outgoing response, ms. */
   readonly readIdleTimeoutMs: number;
-  /** MISSED retry policy (config chapter §2.5; delays are added to now). */
+  /** MISSED retry policy (docs/protocol/storage.md#missed-retries; delays are added to now). */
   readonly missedRetry: MissedRetryPolicy;
   /** Pause between the end of one sweep pass and the start of the next, ms. */
   readonly sweepIntervalMs: number;
@@ -145,7 +145,10 @@ export interface MissedRetryPolicy {
   readonly jitterSeconds: number;
 }
 
-/** Default retry policy: the reference template's (config chapter §2.5), ~20 tries over ~3 h. */
+/**
+ * Default retry policy: the reference template's (docs/protocol/storage.md#missed-retries), ~20
+ * tries over ~3 h.
+ */
 export const DEFAULT_MISSED_RETRY: MissedRetryPolicy = {
   maxRetries: 20,
   expoFactor: 1,

@@ -2,7 +2,7 @@
  * The broadcaster's counters: plain numbers and small maps bumped on the hot
  * path (no labels built per event beyond one string key), read and formatted
  * only when `/metrics` is scraped (`../http/routes/ops.ts`). Every metric is
- * documented in the README ("Operating it").
+ * documented in docs/operating.md#metrics.
  *
  * @module
  */

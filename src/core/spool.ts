@@ -1,6 +1,6 @@
 /**
  * Temporary files for notify bodies too large to keep in memory
- * (config chapter §2.2 `message_body_spool_size`).
+ * (`spoolThresholdBytes`, docs/operating.md#limits).
  *
  * @module
  */

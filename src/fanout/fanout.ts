@@ -1,15 +1,14 @@
 /**
- * Notify fan-out (stateless-http.md §7.3–§7.5): RECEIVE to every matching
- * subscriber, concurrently but bounded (a project decision, §12; the
- * reference is sequential), then count, unsubscribe or schedule MISSED.
- * Both transports call it: a notify over HTTP or over a websocket reaches
- * webhooks, other broadcasters' websockets (their relay rows) and this
- * process's websockets alike.
+ * Notify fan-out (docs/protocol/http.md#receive to docs/protocol/http.md#missed-handling): RECEIVE
+ * to every matching subscriber, concurrently but bounded (docs/decisions.md#concurrent-fan-out; the
+ * reference is sequential), then count, unsubscribe or schedule MISSED. Both transports call it: a
+ * notify over HTTP or over a websocket reaches webhooks, other broadcasters' websockets (their
+ * relay rows) and this process's websockets alike.
  *
- * Relay rows (DECISIONS §9): rows of this process are served locally, once,
- * without the HTTP hop; rows of another broadcaster get one RECEIVE per url
- * however many of its rows match, so no connection is reached twice. Webhook
- * urls keep one RECEIVE per matching row, as the reference does.
+ * Relay rows (docs/decisions.md#no-duplicates-on-a-connection): rows of this process are served
+ * locally, once, without the HTTP hop; rows of another broadcaster get one RECEIVE per url however
+ * many of its rows match, so no connection is reached twice. Webhook urls keep one RECEIVE per
+ * matching row, as the reference does.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The MISSED retry policy (config chapter §2.5): how long to wait before the
+ * The MISSED retry policy (docs/protocol/storage.md#missed-retries): how long to wait before the
  * next MISSED attempt, or when to give up.
  *
  * @module
@@ -10,7 +10,7 @@ import type { MissedRetryPolicy } from "../core/limits.ts";
 /**
  * Seconds to wait before the next MISSED attempt, or null to give up.
  * `attempts` is the number of MISSED attempts already made (0 right after a
- * failed RECEIVE). The caller adds the delay to now (DECISIONS §2; the
+ * failed RECEIVE). The caller adds the delay to now (docs/decisions.md#missed-messages; the
  * reference stores the delay itself as a timestamp).
  *
  * @example

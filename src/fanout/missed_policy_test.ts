@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { DEFAULT_MISSED_RETRY } from "../core/limits.ts";
 import { missedDelaySeconds } from "./missed_policy.ts";
 
-/** The reference's documented template policy (config chapter §2.5), restated on purpose. */
+/**
+ * The reference's documented template policy (docs/protocol/storage.md#missed-retries), restated on
+ * purpose.
+ */
 const TEMPLATE = {
   maxRetries: 20,
   expoFactor: 1,

@@ -1,6 +1,6 @@
 /**
- * One MISSED (stateless-http.md §8) to a recovery url, with the intended
- * success rule of config chapter §5.5 / DECISIONS §2.
+ * One MISSED (docs/protocol/http.md#missed) to a recovery url, with our success rule
+ * (docs/decisions.md#missed-messages).
  *
  * @module
  */

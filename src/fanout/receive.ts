@@ -1,6 +1,6 @@
 /**
- * One RECEIVE (stateless-http.md §7.3) to one subscriber and the
- * interpretation of its answer (§7.4).
+ * One RECEIVE (docs/protocol/http.md#receive) to one subscriber and the
+ * interpretation of its answer (docs/protocol/http.md#subscriber-answers).
  *
  * @module
  */
@@ -90,7 +90,7 @@ async function exchange(
     ...(ctx.outbound === null ? {} : { guard: ctx.outbound }),
   });
   if (!res.ok) return { kind: "failed", reason: res.reason, refused: res.refused === true };
-  // The status is ignored, as in the reference (§7.4): only the body counts.
+  // The status is ignored, as in the reference: only the body counts.
   let answer: ReturnType<typeof parseReceiveResponse>;
   try {
     answer = parseReceiveResponse(res.body);
@@ -99,7 +99,8 @@ async function exchange(
     return { kind: "failed", reason: `Bad response (status ${res.status}): ${error.message}` };
   }
   if (answer.type === "unsubscribe_immediate") return { kind: "unsubscribe" };
-  // auth.md §6: unlike the reference, require the echoed identifier to match.
+  // Unlike the reference, require the echoed identifier to match
+  // (docs/decisions.md#the-echoed-identifier).
   if (!bytesEqual(answer.identifier, identifier)) {
     return { kind: "failed", reason: "Confirmation for a different identifier" };
   }

@@ -1,7 +1,7 @@
 /**
- * The missed-message sweeper (config chapter §5, intended behaviour §5.5):
+ * The missed-message sweeper (docs/protocol/storage.md#the-sweeper):
  * leases overdue missed records, POSTs MISSED, then clears or reschedules
- * them. The subscription itself is never deleted (DECISIONS §2).
+ * them. The subscription itself is never deleted (docs/decisions.md#missed-messages).
  *
  * Several broadcasters may share one database: the store's leases make sure
  * one record is attempted by one of them at a time, provided

@@ -1,5 +1,6 @@
 /**
- * Glob patterns with SQLite `GLOB` rules, applied to the whole topic (DECISIONS §1).
+ * Glob patterns with SQLite `GLOB` rules, applied to the whole topic
+ * (docs/protocol/globs.md#semantics, docs/decisions.md#glob-semantics).
  *
  * - `*` matches any run of code points, including `/` and the empty run.
  * - `?` matches exactly one Unicode code point.
@@ -22,8 +23,9 @@ import { type CharClass, classHas, parseGlob } from "./_parse.ts";
 
 /**
  * The longest pattern, in UTF-8 bytes, that SQLite accepts for `GLOB`
- * (server-config-storage §4.5). Callers reject longer patterns at subscribe time
- * (DECISIONS §4); {@link compileGlob} itself accepts any length, since matching is linear.
+ * (docs/protocol/globs.md#limits). Callers reject longer patterns at subscribe time
+ * (docs/decisions.md#limits-on-fields); {@link compileGlob} itself accepts any length, since
+ * matching is linear.
  */
 export const MAX_GLOB_BYTES = 50_000;
 

@@ -26,7 +26,7 @@ export function badRequest(reason: string): Response {
   return fail(400, reason);
 }
 
-/** The status for a failed authorization check (auth.md §6). */
+/** The status for a failed authorization check (docs/protocol/auth.md#outcomes). */
 export function authFailure(result: Exclude<AuthResult, "ok">): Response {
   switch (result) {
     case "unauthorized":

@@ -1,7 +1,7 @@
 /**
- * Takes a notify message off the request stream (stateless-http.md §7.2
- * step 3): exact length (u64, bigint), incremental SHA-512, memory or a spool
- * file depending on the announced length. Nothing is ever concatenated.
+ * Takes a notify message off the request stream (docs/protocol/http.md#notify): exact length (u64,
+ * bigint), incremental SHA-512, memory or a spool file depending on the announced length. Nothing
+ * is ever concatenated.
  *
  * @module
  */

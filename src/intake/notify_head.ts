@@ -1,5 +1,5 @@
 /**
- * Reads the notify header (stateless-http.md §7.2 step 1) from the start of a
+ * Reads the notify header (docs/protocol/http.md#notify) from the start of a
  * streamed body, holding at most {@link MAX_NOTIFY_HEADER_BYTES} bytes.
  *
  * @module

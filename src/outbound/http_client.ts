@@ -1,6 +1,6 @@
 /**
- * One outgoing POST (RECEIVE or MISSED) with the timeouts of config
- * chapter §2.2 built from timers and one AbortController, and a capped
+ * One outgoing POST (RECEIVE or MISSED) with the outgoing timeouts
+ * (docs/operating.md#outgoing-requests) built from timers and one AbortController, and a capped
  * response read. It never throws: every failure is a value. The total limit
  * is `totalTimeoutMs` plus the body's size at `writeMinBytesPerSecond`; the
  * write-rate rule itself needs to see the upload, which fetch hides, so only
@@ -15,9 +15,9 @@
  * within `readIdleTimeoutMs`. A limit that is not a positive finite number is
  * "no limit".
  *
- * Redirects are never followed (DECISIONS §11): following them would re-POST
- * a signed body, or turn it into a GET, wherever the subscriber points, and a
- * loop costs dozens of requests. A 3xx answer is a failed delivery.
+ * Redirects are never followed (docs/decisions.md#redirects-and-callback-urls):
+ * following them would re-POST a signed body, or turn it into a GET, wherever
+ * the subscriber points, and a loop costs dozens of requests. A 3xx answer is a failed delivery.
  *
  * The retry rule: a pooled keep-alive connection can be closed by the peer
  * just as we reuse it (uvicorn drops idle connections after 5 s; the request

@@ -1,8 +1,8 @@
 /**
- * What a callback url (a subscription's url or recovery url) must be at
- * subscribe time (DECISIONS §11): an absolute `http:` or `https:` url with a
- * host, no credentials, no whitespace or control characters. The length
- * limit (65,535 bytes) is the wire format's, checked by the parsers.
+ * What a callback url (a subscription's url or recovery url) must be at subscribe time
+ * (docs/decisions.md#redirects-and-callback-urls): an absolute `http:` or `https:` url with a host,
+ * no credentials, no whitespace or control characters. The length limit (65,535 bytes) is the wire
+ * format's, checked by the parsers.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * `/v1/check_subscriptions` request and RESPONSE_CHECK_SUBSCRIPTIONS (type 5),
- * stateless-http.md §4. Tracing comes FIRST in this request.
+ * docs/protocol/http.md#check-subscriptions. Tracing comes FIRST in this request.
  *
  * Parsed byte fields are views into the body; copy them to keep them.
  *

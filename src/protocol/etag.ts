@@ -1,5 +1,5 @@
 /**
- * The strong etag (format 0) of one url's subscriptions, stateless-http.md §5:
+ * The strong etag (format 0) of one url's subscriptions, docs/protocol/http.md#strong-etag:
  * SHA-512 of `"URL" lp16(url) "\nEXACT" {lp16(topic) lp16(recovery)}* "\nGLOB"
  * {lp16(glob) lp16(recovery)}* "\n"`, entries in ascending byte order.
  *

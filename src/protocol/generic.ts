@@ -1,6 +1,6 @@
 /**
  * RESPONSE_GENERIC (type 3): the 200 body of subscribe, unsubscribe and
- * set_subscriptions (stateless-http.md §3.5).
+ * set_subscriptions (docs/protocol/http.md#response_generic).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * MISSED (broadcaster → recovery url, stateless-http.md §8) and its answer
+ * MISSED (broadcaster → recovery url, docs/protocol/http.md#missed) and its answer
  * RESPONSE_CONFIRM_MISSED (type 9).
  *
  * Parsed byte fields are views into the body; copy them to keep them.
@@ -71,7 +71,7 @@ export function parseResponseConfirmMissed(body: Uint8Array): ResponseConfirmMis
 /**
  * Body of the 400 that `/v1/missed_for_websockets` answers when the request URL
  * is not the configured missed URL (`application/json; charset=utf-8`), byte
- * for byte as the reference's JSON encoder writes it (stateless-http.md §9.2).
+ * for byte as the reference's JSON encoder writes it (docs/protocol/http.md#missed-for-websockets).
  */
 export const INVALID_MISSED_URL_BODY: Uint8Array = encodeUtf8(
   '{"unsubscribe": true, "reason": "invalid missed URL"}',

@@ -1,5 +1,6 @@
 /**
- * `/v1/notify` request (stateless-http.md §7.1) and RESPONSE_NOTIFY (type 4, §7.6).
+ * `/v1/notify` request (docs/protocol/http.md#notify) and RESPONSE_NOTIFY (type 4,
+ * docs/protocol/http.md#response_notify).
  *
  * The request header is parsed incrementally because the message that follows
  * it may be huge and is streamed; parsed byte fields are views into the input,

@@ -1,6 +1,7 @@
 /**
- * RECEIVE (broadcaster → subscriber, stateless-http.md §7.3), the subscriber's
- * answers to it (§7.4: RESPONSE_CONFIRM_RECEIVE, RESPONSE_UNSUBSCRIBE_IMMEDIATE)
+ * RECEIVE (broadcaster → subscriber, docs/protocol/http.md#receive), the subscriber's
+ * answers to it (docs/protocol/http.md#subscriber-answers: RESPONSE_CONFIRM_RECEIVE,
+ * RESPONSE_UNSUBSCRIBE_IMMEDIATE)
  * and the `Repr-Digest` header that carries the message hash.
  *
  * Parsed byte fields are views into the input; copy them to keep them.

@@ -1,5 +1,5 @@
 /**
- * `/v1/set_subscriptions` request body, stateless-http.md §6.1: `lp16 tracing`,
+ * `/v1/set_subscriptions` request body (docs/protocol/http.md#set-subscriptions): `lp16 tracing`,
  * `lp16 url`, `u8 0`, 64-byte etag, `u32 E`, E × (`lp16 topic`, `lp16 recovery`),
  * `u32 G`, G × (`lp16 glob`, `lp16 recovery`).
  *

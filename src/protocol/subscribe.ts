@@ -1,6 +1,6 @@
 /**
  * Request bodies of `/v1/subscribe/{exact,glob}` and `/v1/unsubscribe/{exact,glob}`
- * (stateless-http.md §3). Tracing comes last in this family.
+ * (docs/protocol/http.md#subscribe). Tracing comes last in this family.
  *
  * Parsed byte fields (`topic`, `tracing`) are views into the body, not copies:
  * callers that keep them beyond the body's lifetime must copy them.

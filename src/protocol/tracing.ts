@@ -1,6 +1,6 @@
 /**
- * The "simple" tracing format that RESPONSE_NOTIFY must carry (config chapter
- * §6.2, stateless-http.md §7.6): `u8 truncated`, `u16 N`, N × (`lp16 name`,
+ * The "simple" tracing format that RESPONSE_NOTIFY must carry
+ * (docs/protocol/http.md#tracing): `u8 truncated`, `u16 N`, N × (`lp16 name`,
  * `lp16 extra JSON`, `f64 at`), `u64 receivedAtNs`, `u64 sentAtNs`.
  *
  * The official client crashes on empty tracing or zero entries, so the notify

@@ -7,7 +7,7 @@
  * @module
  */
 
-/** Types of messages a subscriber sends to a broadcaster (stateless-http.md §1). */
+/** Types of messages a subscriber sends to a broadcaster (docs/protocol.md#message-types). */
 export const SubscriberToBroadcasterType = {
   NOTIFY: 1,
   SUBSCRIBE_EXACT: 2,
@@ -21,7 +21,7 @@ export const SubscriberToBroadcasterType = {
   RESPONSE_UNSUBSCRIBE_IMMEDIATE: 10,
 } as const;
 
-/** Types of messages a broadcaster sends to a subscriber (stateless-http.md §1). */
+/** Types of messages a broadcaster sends to a subscriber (docs/protocol.md#message-types). */
 export const BroadcasterToSubscriberType = {
   RECEIVE: 1,
   MISSED: 2,
@@ -31,7 +31,7 @@ export const BroadcasterToSubscriberType = {
 } as const;
 
 /**
- * Longest glob pattern, in UTF-8 bytes, that parsers accept (DECISIONS §4):
+ * Longest glob pattern, in UTF-8 bytes, that parsers accept (docs/decisions.md#limits-on-fields):
  * SQLite refuses longer patterns, which could otherwise wedge the store.
  */
 export const MAX_GLOB_BYTES = 50_000;

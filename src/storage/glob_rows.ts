@@ -1,7 +1,7 @@
 /**
  * The glob subscription rows of a store, held in memory in a {@link GlobIndex}
- * so fan-out never runs SQL `GLOB` (DECISIONS §1) and never scans the glob
- * table. Each backend decides when to reload it; this file only keeps the rows.
+ * so fan-out never runs SQL `GLOB` (docs/decisions.md#glob-semantics) and never scans the
+ * glob table. Each backend decides when to reload it; this file only keeps the rows.
  *
  * @module
  */

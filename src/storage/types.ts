@@ -1,7 +1,7 @@
 /**
- * The storage contract (spec `server-config-storage.md` §3.2, with the
- * project's decisions from `DECISIONS.md` §2–§4). Implementations: embedded
- * SQLite (`sqlite/store.ts`), rqlite (`rqlite/store.ts`) and PostgreSQL
+ * The storage contract (docs/protocol/storage.md#storage-contract, with our decisions in
+ * docs/decisions.md#missed-messages to docs/decisions.md#limits-on-fields). Implementations:
+ * embedded SQLite (`sqlite/store.ts`), rqlite (`rqlite/store.ts`) and PostgreSQL
  * (`postgres/store.ts`).
  *
  * Results are values, never exceptions: a backend that cannot answer returns
@@ -74,21 +74,21 @@ export interface Store {
 
   /**
    * Every subscription of `url`, sorted for the strong etag. The routes hash
-   * it; check_subscriptions' consistency rule (spec §4) must hold.
+   * it; check_subscriptions' consistency rule (docs/protocol/http.md#check-subscriptions)
+   * must hold.
    */
   listSubscriptions(url: string): Promise<SubscriptionSet | "unavailable">;
 
   /**
-   * Makes `url`'s subscriptions exactly `desired` (already validated: sorted,
-   * unique) in one transaction: inserts missing rows, deletes unlisted rows,
-   * updates the recovery url of kept rows (DECISIONS §3). Kept rows keep their
-   * missed state.
+   * Makes `url`'s subscriptions exactly `desired` (already validated: sorted, unique) in one
+   * transaction: inserts missing rows, deletes unlisted rows, updates the recovery url of kept rows
+   * (docs/decisions.md#set-subscriptions). Kept rows keep their missed state.
    */
   setSubscriptions(url: string, desired: SubscriptionSet): Promise<WriteResult>;
 
   /**
    * Every subscription matching `topic`: exact rows whose topic equals it, then
-   * glob rows whose pattern matches it (DECISIONS §1; a topic that is not
+   * glob rows whose pattern matches it (docs/protocol/globs.md#semantics; a topic that is not
    * valid UTF-8 matches no glob). Duplicates across rows are kept.
    * Must not scan all exact rows (indexed) and must stay fast with 100k rows.
    */
@@ -119,7 +119,7 @@ export interface Store {
 
   /**
    * Ends a lease: `retry` given → reschedule; null → clear the missed state
-   * (success or give-up). Never deletes the subscription (DECISIONS §2).
+   * (success or give-up). Never deletes the subscription (docs/decisions.md#missed-messages).
    * `conflict` when the lease is no longer ours (expired and re-leased, or
    * superseded by a newer upsertMissed).
    */

@@ -1,5 +1,5 @@
 /**
- * Why a websocket closes: the codes of stateful-websocket.md §16 P2, and the
+ * Why a websocket closes: the codes of docs/protocol/websocket.md#closing, and the
  * error a session throws to close with one.
  *
  * @module

@@ -1,9 +1,9 @@
 /**
- * zstd on websockets (stateful-websocket.md §10): which compressors a
+ * zstd on websockets (docs/protocol/zstd.md): which compressors a
  * connection has (id 1, a configured preset, dictionaries trained for it),
  * which one an outgoing message uses, decoding what the client sends, and
- * training from the connection's own traffic (§10.5, done for real here: the
- * reference never trains).
+ * training from the connection's own traffic (docs/protocol/zstd.md#training, done for real
+ * here: the reference never trains).
  *
  * The process holds one {@link Compression} (the backend, presets, the
  * training budget, a cache of shared compressed payloads); each connection

@@ -1,7 +1,7 @@
 /**
- * One connection's compressors (stateful-websocket.md §10.2–§10.5): what was
- * announced to it, which compressor an outgoing message uses, which ids its
- * messages may use, and the dictionaries trained from its traffic.
+ * One connection's compressors (docs/protocol/zstd.md#negotiation to
+ * docs/protocol/zstd.md#training): what was announced to it, which compressor an outgoing message
+ * uses, which ids its messages may use, and the dictionaries trained from its traffic.
  *
  * Announcements are counter-bound messages, queued like every other; a
  * compressor is used for outgoing messages only once its announcement is on
@@ -58,7 +58,10 @@ export class ConnectionCompression {
   #nextId = FIRST_CUSTOM_ID;
   #closed = false;
 
-  /** Announces id 1 and the preset asked for (an unknown preset is ignored, P4). */
+  /**
+   * Announces id 1 and the preset asked for (an unknown preset is ignored,
+   * docs/decisions.md#unknown-presets).
+   */
   constructor(
     service: Compression,
     ctx: Context,

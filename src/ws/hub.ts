@@ -1,10 +1,10 @@
 /**
- * The process-wide registry of websocket connections (spec
- * stateful-websocket.md §7): which connection wants which exact topic or
+ * The process-wide registry of websocket connections
+ * (docs/protocol/websocket.md#relay): which connection wants which exact topic or
  * glob, the relay rows that stand for them in the shared store
  * (reference-counted: one row per distinct topic or glob, written on 0→1 and
  * deleted on 1→0), and local delivery, once per connection however many of
- * its subscriptions match (DECISIONS §9).
+ * its subscriptions match (docs/decisions.md#no-duplicates-on-a-connection).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Publishing over a websocket (stateful-websocket.md §8): NOTIFY in one
+ * Publishing over a websocket (docs/protocol/websocket.md#publishing): NOTIFY in one
  * message, NOTIFY_STREAM in parts (each part authorized, the body hashed as
  * it comes and spooled above the spool threshold), then the same fan-out as
  * an HTTP notify and CONFIRM_NOTIFY with its count.
@@ -70,7 +70,8 @@ export class NotifyIntake {
       throw new WsClose(CloseCode.PROTOCOL, "NOTIFY SHA-512 does not match");
     }
     if (decoder === null) {
-      // A plain NOTIFY is a training sample as much as a decompressed one (§10.5).
+      // A plain NOTIFY is a training sample as much as a decompressed one
+      // (docs/protocol/zstd.md#training).
       this.#compression()?.sample(msg.body);
       return await this.#publish(
         msg.identifier,
@@ -224,7 +225,7 @@ export class NotifyIntake {
   ): Promise<void> {
     const ctx = this.#ctx;
     // Deliveries (this connection's own included) go out during the fan-out;
-    // the confirmation follows it (the order between them is not fixed, §15).
+    // the confirmation follows it (the order between them is not fixed).
     let count: number | "unavailable";
     try {
       count = await fanOut(ctx, { topic, sha512, message });
@@ -235,7 +236,8 @@ export class NotifyIntake {
       throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Storage unavailable");
     }
     const subscribers = Math.min(count, U32_MAX);
-    // P8: the hash of the message as delivered, on every path.
+    // The hash of the message as delivered, on every path
+    // (docs/decisions.md#confirm_notifys-hash).
     const authorization = await ctx.auth.toSubscriber.authorize(
       { type: "confirm_notify", identifier, subscribers, topic, sha512 },
       EMPTY,

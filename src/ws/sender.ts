@@ -1,8 +1,9 @@
 /**
- * A connection's outgoing side (stateful-websocket.md §3.4, §9): one queue for
- * replies and deliveries, sent one at a time in order; every RECEIVE_STREAM
- * delivery occupies the sender for all of its parts; flow control by
- * unacknowledged parts (P6); one broadcaster-counter value per delivery (P1).
+ * A connection's outgoing side (docs/protocol/websocket.md#processing-order,
+ * docs/protocol/websocket.md#delivery): one queue for replies and deliveries, sent one at a time in
+ * order; every RECEIVE_STREAM delivery occupies the sender for all of its parts; flow control by
+ * unacknowledged parts (docs/protocol/websocket.md#flow-control); one broadcaster-counter value per
+ * delivery (docs/decisions.md#one-counter-value-per-delivery).
  *
  * @module
  */
@@ -18,7 +19,9 @@ import type { WsPeer } from "./socket.ts";
 const EMPTY = new Uint8Array(0);
 /** lonelypsc (aiohttp) refuses larger messages. */
 const CLIENT_MAX_MESSAGE = 4 * 1024 * 1024;
-/** lonelypsc signs CONTINUE_RECEIVE's part id as one byte under hmac (§14 D7). */
+/**
+ * lonelypsc signs CONTINUE_RECEIVE's part id as one byte under hmac (docs/decisions.md#part-sizes).
+ */
 const HMAC_MAX_NON_FINAL_PARTS = 256;
 
 /** A reply whose bytes are not known yet; later entries wait for it. */
@@ -329,7 +332,7 @@ export class Sender {
     });
     if (this.#partSize(length, head0.length) === null) {
       // The official client cannot acknowledge that many parts: tell it it
-      // missed the message rather than break the connection (P5).
+      // missed the message rather than break the connection (docs/decisions.md#part-sizes).
       ctx.log.warn("Delivery too large for this client's acknowledgements; sent MISSED", {
         length,
       });
@@ -419,7 +422,7 @@ export class Sender {
 
   /**
    * Payload bytes of a part whose header (flags, type, headers) is
-   * `headLength` bytes (spec §9.1 step 3), enlarged under hmac so no more
+   * `headLength` bytes (docs/protocol/websocket.md#delivery), enlarged under hmac so no more
    * than 256 non-final parts are needed; null when even 4 MiB parts would not do.
    */
   #partSize(length: number, headLength: number): number | null {

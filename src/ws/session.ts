@@ -1,11 +1,11 @@
 /**
- * One websocket connection's state machine (stateful-websocket.md §3):
- * WAITING_CONFIGURE (with a timeout, P3) → OPEN → CLOSED. Incoming messages
- * are processed one at a time in arrival order, except acknowledgements,
- * which only touch the expected-acks queue and so are handled at once even
- * while a NOTIFY fans out (P9); replies keep request order through reserved
- * slots in the outgoing queue. Counters are consumed at arrival, so they
- * follow wire order whatever waits.
+ * One websocket connection's state machine (docs/protocol/websocket.md#states): WAITING_CONFIGURE
+ * (with a timeout, docs/decisions.md#configure-timeout) → OPEN → CLOSED. Incoming messages are
+ * processed one at a time in arrival order, except acknowledgements, which only touch the
+ * expected-acks queue and so are handled at once even while a NOTIFY fans out
+ * (docs/decisions.md#acknowledgements-during-a-notify); replies keep request order through reserved
+ * slots in the outgoing queue. Counters are consumed at arrival, so they follow wire order whatever
+ * waits.
  *
  * @module
  */
@@ -215,8 +215,8 @@ export class Session implements HubConnection, WsEvents {
     this.#sender.send(
       encodeB2S({ type: "confirm_configure", broadcasterNonce, authorization, tracing: EMPTY }),
     );
-    // zstd only for a client that asked (and, unlike the reference, training
-    // only with zstd on: §14 D9); announcements follow CONFIRM_CONFIGURE.
+    // zstd only for a client that asked (and, unlike the reference, training only with zstd on:
+    // docs/decisions.md#training-for-real); announcements follow CONFIRM_CONFIGURE.
     if (this.#zstd !== null && msg.enableZstd) {
       this.#compression = new ConnectionCompression(this.#zstd, ctx, {
         enableTraining: msg.enableTraining,
@@ -235,7 +235,8 @@ export class Session implements HubConnection, WsEvents {
     const ctx = this.#ctx;
     const exact = msg.type === "subscribe_exact" || msg.type === "unsubscribe_exact";
     const subscribe = msg.type === "subscribe_exact" || msg.type === "subscribe_glob";
-    // Unsubscribe requests are signed with the subscribe operation (§5.3, D10).
+    // Unsubscribe requests are signed with the subscribe operation
+    // (docs/protocol/auth.md#operations).
     const verdict = await ctx.auth.toBroadcaster.verify(
       "topic" in msg
         ? { type: "subscribe_exact", url, recovery: null, topic: msg.topic }

@@ -129,7 +129,8 @@ async def main(argv: List[str]) -> int:
         except ImportError:
             parser.error("--compression on needs the zstandard package in this python")
         if args.target != "ours":
-            # the reference never trains (spec §14 D3) and its entrypoint takes no presets
+            # the reference never trains (docs/decisions.md#training-for-real)
+            # and its entrypoint takes no presets
             parser.error("--compression on runs against --target ours only")
         from ws_zstd_scenario import ZSTD_STEPS
 

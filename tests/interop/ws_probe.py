@@ -1,7 +1,7 @@
 """Checks the authorization on the broadcaster's websocket acknowledgements.
 
 lonelypsc 0.0.17 never verifies CONFIRM_SUBSCRIBE_*, CONFIRM_UNSUBSCRIBE_*,
-CONTINUE_NOTIFY or CONFIRM_NOTIFY (spec stateful-websocket.md §4.1), so a
+CONTINUE_NOTIFY or CONFIRM_NOTIFY (docs/protocol/websocket.md#authorization), so a
 wrongly signed one would pass the scenario unnoticed. Here one websocket is
 driven frame by frame with lonelypsp's own serializers and auth code, and each
 answer is verified with the client's own `is_*_allowed`: configure, subscribe

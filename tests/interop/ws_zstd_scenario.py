@@ -1,4 +1,4 @@
-"""zstd on the websocket (stateful-websocket.md §10) between the official
+"""zstd on the websocket (docs/protocol/zstd.md) between the official
 client (lonelypsc 0.0.17 with `zstandard`) and our broadcaster; run by
 `run_interop_ws.py --compression on`.
 
@@ -43,7 +43,8 @@ Steps (each may be skipped by name):
              ways
 
 ws_wiretap records every client's frames. At the end, for each client: every
-delivery used the compressor §10.3 prescribes (the most recently announced one
+delivery used the compressor that docs/protocol/zstd.md#choosing-a-compressor
+prescribes (the most recently announced one
 whose range contains the length; none above the spool threshold); every
 compressed NOTIFY used an id announced to it; every ENABLE_ZSTD_PRESET,
 ENABLE_ZSTD_CUSTOM and DISABLE_ZSTD_CUSTOM on the wire was verified OK by the
@@ -476,7 +477,8 @@ class ZstdScenario(WsScenario):
     # end checks -------------------------------------------------------------
 
     def _check_wire(self, peer: WsPeer) -> None:
-        """§10.3 over the whole connection: the broadcaster compresses each
+        """docs/protocol/zstd.md#choosing-a-compressor over the whole connection:
+        the broadcaster compresses each
         delivery with the most recently announced compressor whose range
         contains its length (none above the spool threshold); the client only
         with ids announced to it"""

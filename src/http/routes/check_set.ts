@@ -1,6 +1,6 @@
 /**
- * `/v1/check_subscriptions` and `/v1/set_subscriptions` (spec
- * stateless-http.md §4–§6): the strong-etag pair.
+ * `/v1/check_subscriptions` and `/v1/set_subscriptions` (docs/protocol/http.md#check-subscriptions,
+ * docs/protocol/http.md#set-subscriptions): the strong-etag pair.
  *
  * @module
  */

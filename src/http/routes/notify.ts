@@ -1,7 +1,7 @@
 /**
- * `POST /v1/notify` (stateless-http.md §7): streams the body, checks auth on
+ * `POST /v1/notify` (docs/protocol/http.md#notify): streams the body, checks auth on
  * the header before reading the message, verifies length and SHA-512, fans
- * out, and answers RESPONSE_NOTIFY with simple tracing (DECISIONS §5).
+ * out, and answers RESPONSE_NOTIFY with simple tracing (docs/protocol/http.md#tracing).
  *
  * The body is never buffered whole (except a small one, ≤ 64 KiB by its
  * Content-Length, read into one buffer): the header is at most 131 402

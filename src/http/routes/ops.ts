@@ -81,7 +81,7 @@ function sameBytes(given: string | null, expected: Uint8Array): boolean {
   return bytes.length === expected.length && timingSafeEqual(bytes, expected);
 }
 
-/** The exposition text of every metric (README, "Operating it", lists them). */
+/** The exposition text of every metric (docs/operating.md#metrics lists them). */
 export async function renderMetrics(ctx: Context, state: OpsState): Promise<string> {
   const m = ctx.metrics;
   const out = new Exposition();

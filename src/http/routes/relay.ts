@@ -1,6 +1,6 @@
 /**
  * The relay routes through which broadcasters hand each other deliveries for
- * websocket subscribers (stateless-http.md §9, stateful-websocket.md §12):
+ * websocket subscribers (docs/protocol/http.md#relay-routes):
  * `POST /v1/receive_for_websockets` and `POST /v1/missed_for_websockets`.
  * A process's relay rows point here; every RECEIVE for them is handed to the
  * local connections that want the topic.
@@ -41,7 +41,7 @@ function unsubscribeImmediate(status = 400): Response {
   });
 }
 
-/** The URL as the relay rows spell it: no fragment (§9). */
+/** The URL as the relay rows spell it: no fragment (docs/protocol/http.md#relay-routes). */
 function requestUrl(req: Request): string {
   const hash = req.url.indexOf("#");
   return hash < 0 ? req.url : req.url.slice(0, hash);

@@ -1,6 +1,6 @@
 /**
- * `/v1/subscribe/{exact,glob}` and `/v1/unsubscribe/{exact,glob}` (spec
- * stateless-http.md §3): parse → auth → store → RESPONSE_GENERIC.
+ * `/v1/subscribe/{exact,glob}` and `/v1/unsubscribe/{exact,glob}` (docs/protocol/http.md#subscribe,
+ * docs/protocol/http.md#unsubscribe): parse → auth → store → RESPONSE_GENERIC.
  *
  * @module
  */
@@ -30,7 +30,10 @@ interface SubscriptionOp<T extends { tracing: Uint8Array }> {
   /** The longest valid body: larger ones are refused unread. */
   maxBytes: number;
   parse(body: Uint8Array): T;
-  /** The request's authorization (unsubscribe reuses subscribe's, no recovery: spec §3.3). */
+  /**
+   * The request's authorization (unsubscribe reuses subscribe's, no recovery:
+   * docs/protocol/http.md#unsubscribe).
+   */
   request(msg: T): AuthMessage;
   /** The response's authorization. */
   confirm(msg: T): AuthMessage;

@@ -1,6 +1,7 @@
 /**
  * The header layout NOTIFY, NOTIFY_STREAM and RECEIVE_STREAM share
- * (stateful-websocket.md §5.4, §5.5, §6.5).
+ * (docs/protocol/websocket.md#notify, docs/protocol/websocket.md#notify_stream,
+ * docs/protocol/websocket.md#receive_stream).
  *
  * @module
  */
@@ -23,7 +24,7 @@ import {
 /** Longest `x-identifier` of a notification or delivery. */
 export const MAX_IDENTIFIER_BYTES = 64;
 
-/** NOTIFY's headers (§5.4). */
+/** NOTIFY's headers (docs/protocol/websocket.md#notify). */
 export const NOTIFY_LAYOUT = headerLayout(
   "authorization",
   "x-tracing",

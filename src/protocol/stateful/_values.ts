@@ -1,5 +1,5 @@
 /**
- * Header value encodings of the stateful protocol (stateful-websocket.md §1.1).
+ * Header value encodings of the stateful protocol (docs/protocol/websocket.md#header-values).
  *
  * Readers take one header's value and throw {@link ParseError}; writers
  * return the value's bytes and throw `RangeError` for values they cannot

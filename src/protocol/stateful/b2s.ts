@@ -1,6 +1,6 @@
 /**
  * Codec of the broadcaster → subscriber websocket messages
- * (stateful-websocket.md §6).
+ * (docs/protocol/websocket.md#broadcaster-messages).
  *
  * Parsed byte fields and bodies are views into the frame; copy them to keep
  * them beyond the frame's lifetime.

@@ -73,7 +73,8 @@ Deno.test("b2s ENABLE_ZSTD_*: i16 level, min size at most 4 bytes, max size all 
     maxSize: 0xffffffffffffffffn,
     ...NONE,
   } as const;
-  // stateful-websocket.md §6.6 example, also recorded in the sessions file.
+  // The example of docs/protocol/websocket.md#enable_zstd_preset, also recorded in the sessions
+  // file.
   const frame = encodeB2S(preset);
   assert.equal(toHex(frame), SESSIONS.compression.enable_zstd_preset_id1_frame_hex_auth_none);
   assert.equal(toHex(frame), "0001000900010100020003000240000008ffffffffffffffff00000000");

@@ -1,5 +1,5 @@
 /**
- * Framing of the stateful (websocket) protocol, stateful-websocket.md §1:
+ * Framing of the stateful (websocket) protocol (docs/protocol/websocket.md#framing):
  * `u16 flags | u16 type | headers | body`, where the headers are either
  * minimal (values only, in a fixed order) or expanded (a count, then named
  * values).
@@ -46,7 +46,8 @@ export class FrameReader {
   /**
    * Reads flags and type.
    *
-   * @throws {ParseError} when the frame is shorter than 4 bytes or has flag bits other than bit 0 (P10)
+   * @throws {ParseError} when the frame is shorter than 4 bytes or has flag bits other than bit 0
+   *   (docs/decisions.md#strictness-the-client-never-notices)
    */
   constructor(frame: Uint8Array) {
     this.#frame = frame;

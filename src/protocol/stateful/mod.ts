@@ -2,7 +2,7 @@
  * The stateful (websocket) wire protocol: every message is one binary frame,
  * `u16 flags | u16 type | headers | body`, decoded by {@link parseS2B} /
  * {@link parseB2S} and encoded by {@link encodeS2B} / {@link encodeB2S}
- * (stateful-websocket.md §1–§6). Pure functions over bytes; parsers throw
+ * (docs/protocol/websocket.md). Pure functions over bytes; parsers throw
  * only `ParseError` and return views into their input.
  *
  * @example Answer a SUBSCRIBE_EXACT

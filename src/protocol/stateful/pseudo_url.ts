@@ -1,6 +1,6 @@
 /**
  * The websocket pseudo-url that counter-bound messages are signed over
- * (stateful-websocket.md §4.3).
+ * (docs/protocol/websocket.md#pseudo-urls).
  *
  * @module
  */

@@ -1,10 +1,10 @@
 /**
  * Codec of the subscriber → broadcaster websocket messages
- * (stateful-websocket.md §5).
+ * (docs/protocol/websocket.md#subscriber-messages).
  *
  * Parsed byte fields and bodies are views into the frame; copy them to keep
  * them beyond the frame's lifetime. Parsing checks the wire format only: a
- * NOTIFY's length and hash are the session's to verify (§8.1).
+ * NOTIFY's length and hash are the session's to verify (docs/protocol/websocket.md#notify).
  *
  * @module
  */
@@ -67,7 +67,8 @@ export function parseS2B(frame: Uint8Array): S2BMessage {
       const subscriberNonce = readExact(h.value("x-subscriber-nonce"), 32, "x-subscriber-nonce");
       const enableZstd = readFlag(h.value("x-enable-zstd"));
       const enableTraining = readFlag(h.value("x-enable-training"));
-      // P10: an expanded CONFIGURE without x-initial-dict asks for no preset.
+      // An expanded CONFIGURE without x-initial-dict asks for no preset
+      // (docs/decisions.md#strictness-the-client-never-notices).
       const dict = h.optional("x-initial-dict");
       const initialDict = dict === undefined ? 0 : readUint(dict, 2, "x-initial-dict");
       const authorization = readAuth(h.value("authorization"));

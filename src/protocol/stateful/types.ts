@@ -1,6 +1,7 @@
 /**
- * Message type numbers and message shapes of the stateful (websocket)
- * protocol (stateful-websocket.md §2, §5, §6).
+ * Message type numbers and message shapes of the stateful (websocket) protocol
+ * (docs/protocol/websocket.md#message-types, docs/protocol/websocket.md#subscriber-messages,
+ * docs/protocol/websocket.md#broadcaster-messages).
  *
  * Field conventions: `authorization` null is sent as the zero-length value
  * (and read back as null); `tracing` is opaque bytes; fields typed `number`
@@ -9,7 +10,10 @@
  * @module
  */
 
-/** Types of messages a subscriber sends over the websocket (§2). */
+/**
+ * Types of messages a subscriber sends over the websocket
+ * (docs/protocol/websocket.md#message-types).
+ */
 export const S2BType = {
   CONFIGURE: 1,
   SUBSCRIBE_EXACT: 2,
@@ -22,7 +26,10 @@ export const S2BType = {
   CONFIRM_RECEIVE: 9,
 } as const;
 
-/** Types of messages a broadcaster sends over the websocket (§2). */
+/**
+ * Types of messages a broadcaster sends over the websocket
+ * (docs/protocol/websocket.md#message-types).
+ */
 export const B2SType = {
   CONFIRM_CONFIGURE: 1,
   CONFIRM_SUBSCRIBE_EXACT: 2,
@@ -60,7 +67,7 @@ export interface StatefulCommon {
   tracing: Uint8Array;
 }
 
-/** CONFIGURE (§5.1). */
+/** CONFIGURE (docs/protocol/websocket.md#configure). */
 export interface S2BConfigure extends StatefulCommon {
   /** Discriminator. */
   type: "configure";
@@ -74,7 +81,10 @@ export interface S2BConfigure extends StatefulCommon {
   initialDict: number;
 }
 
-/** SUBSCRIBE_EXACT / UNSUBSCRIBE_EXACT (§5.2, §5.3). */
+/**
+ * SUBSCRIBE_EXACT / UNSUBSCRIBE_EXACT (docs/protocol/websocket.md#subscribe,
+ * docs/protocol/websocket.md#unsubscribe).
+ */
 export interface S2BExact extends StatefulCommon {
   /** Discriminator. */
   type: "subscribe_exact" | "unsubscribe_exact";
@@ -82,7 +92,10 @@ export interface S2BExact extends StatefulCommon {
   topic: Uint8Array;
 }
 
-/** SUBSCRIBE_GLOB / UNSUBSCRIBE_GLOB (§5.2, §5.3). */
+/**
+ * SUBSCRIBE_GLOB / UNSUBSCRIBE_GLOB (docs/protocol/websocket.md#subscribe,
+ * docs/protocol/websocket.md#unsubscribe).
+ */
 export interface S2BGlob extends StatefulCommon {
   /** Discriminator. */
   type: "subscribe_glob" | "unsubscribe_glob";
@@ -90,7 +103,7 @@ export interface S2BGlob extends StatefulCommon {
   glob: string;
 }
 
-/** NOTIFY (§5.4): a whole message in one frame. */
+/** NOTIFY (docs/protocol/websocket.md#notify): a whole message in one frame. */
 export interface S2BNotify extends StatefulCommon, StreamStart {
   /** Discriminator. */
   type: "notify";
@@ -100,7 +113,7 @@ export interface S2BNotify extends StatefulCommon, StreamStart {
   body: Uint8Array;
 }
 
-/** One part of NOTIFY_STREAM (§5.5) or RECEIVE_STREAM (§6.5). */
+/** One part of NOTIFY_STREAM or RECEIVE_STREAM (docs/protocol/websocket.md#notify_stream). */
 export interface StreamPart extends StatefulCommon {
   /** Identifier of the whole message (at most 64 bytes). */
   identifier: Uint8Array;
@@ -112,13 +125,16 @@ export interface StreamPart extends StatefulCommon {
   body: Uint8Array;
 }
 
-/** NOTIFY_STREAM (§5.5). */
+/** NOTIFY_STREAM (docs/protocol/websocket.md#notify_stream). */
 export interface S2BNotifyStream extends StreamPart {
   /** Discriminator. */
   type: "notify_stream";
 }
 
-/** CONTINUE_RECEIVE (§5.6): acknowledges a non-final RECEIVE_STREAM part. */
+/**
+ * CONTINUE_RECEIVE (docs/protocol/websocket.md#continue_receive): acknowledges a non-final
+ * RECEIVE_STREAM part.
+ */
 export interface S2BContinueReceive extends StatefulCommon {
   /** Discriminator. */
   type: "continue_receive";
@@ -128,7 +144,7 @@ export interface S2BContinueReceive extends StatefulCommon {
   partId: number;
 }
 
-/** CONFIRM_RECEIVE (§5.7): acknowledges a whole delivery. */
+/** CONFIRM_RECEIVE (docs/protocol/websocket.md#confirm_receive): acknowledges a whole delivery. */
 export interface S2BConfirmReceive extends StatefulCommon {
   /** Discriminator. */
   type: "confirm_receive";
@@ -148,7 +164,7 @@ export type S2BMessage =
   | S2BContinueReceive
   | S2BConfirmReceive;
 
-/** CONFIRM_CONFIGURE (§6.1). */
+/** CONFIRM_CONFIGURE (docs/protocol/websocket.md#confirm_configure). */
 export interface B2SConfirmConfigure extends StatefulCommon {
   /** Discriminator. */
   type: "confirm_configure";
@@ -156,7 +172,9 @@ export interface B2SConfirmConfigure extends StatefulCommon {
   broadcasterNonce: Uint8Array;
 }
 
-/** CONFIRM_SUBSCRIBE_EXACT / CONFIRM_UNSUBSCRIBE_EXACT (§6.2). */
+/**
+ * CONFIRM_SUBSCRIBE_EXACT / CONFIRM_UNSUBSCRIBE_EXACT (docs/protocol/websocket.md#confirmations).
+ */
 export interface B2SConfirmExact extends StatefulCommon {
   /** Discriminator. */
   type: "confirm_subscribe_exact" | "confirm_unsubscribe_exact";
@@ -164,7 +182,7 @@ export interface B2SConfirmExact extends StatefulCommon {
   topic: Uint8Array;
 }
 
-/** CONFIRM_SUBSCRIBE_GLOB / CONFIRM_UNSUBSCRIBE_GLOB (§6.2). */
+/** CONFIRM_SUBSCRIBE_GLOB / CONFIRM_UNSUBSCRIBE_GLOB (docs/protocol/websocket.md#confirmations). */
 export interface B2SConfirmGlob extends StatefulCommon {
   /** Discriminator. */
   type: "confirm_subscribe_glob" | "confirm_unsubscribe_glob";
@@ -172,7 +190,7 @@ export interface B2SConfirmGlob extends StatefulCommon {
   glob: string;
 }
 
-/** CONFIRM_NOTIFY (§6.3). */
+/** CONFIRM_NOTIFY (docs/protocol/websocket.md#confirm_notify). */
 export interface B2SConfirmNotify extends StatefulCommon {
   /** Discriminator. */
   type: "confirm_notify";
@@ -182,7 +200,10 @@ export interface B2SConfirmNotify extends StatefulCommon {
   subscribers: number;
 }
 
-/** CONTINUE_NOTIFY (§6.4): acknowledges a non-final NOTIFY_STREAM part. */
+/**
+ * CONTINUE_NOTIFY (docs/protocol/websocket.md#continue_notify): acknowledges a non-final
+ * NOTIFY_STREAM part.
+ */
 export interface B2SContinueNotify extends StatefulCommon {
   /** Discriminator. */
   type: "continue_notify";
@@ -192,13 +213,16 @@ export interface B2SContinueNotify extends StatefulCommon {
   partId: number;
 }
 
-/** RECEIVE_STREAM (§6.5): one part of a delivery. */
+/** RECEIVE_STREAM (docs/protocol/websocket.md#receive_stream): one part of a delivery. */
 export interface B2SReceiveStream extends StreamPart {
   /** Discriminator. */
   type: "receive_stream";
 }
 
-/** Compressor settings ENABLE_ZSTD_PRESET and ENABLE_ZSTD_CUSTOM share (§6.6). */
+/**
+ * Compressor settings ENABLE_ZSTD_PRESET and ENABLE_ZSTD_CUSTOM share
+ * (docs/protocol/websocket.md#enable_zstd_preset).
+ */
 export interface ZstdSettings extends StatefulCommon {
   /** Compressor id (1 = no dictionary, 2–65 535 = preset, ≥ 65 536 = custom). */
   identifier: number;
@@ -210,13 +234,13 @@ export interface ZstdSettings extends StatefulCommon {
   maxSize: bigint;
 }
 
-/** ENABLE_ZSTD_PRESET (§6.6). */
+/** ENABLE_ZSTD_PRESET (docs/protocol/websocket.md#enable_zstd_preset). */
 export interface B2SEnableZstdPreset extends ZstdSettings {
   /** Discriminator. */
   type: "enable_zstd_preset";
 }
 
-/** ENABLE_ZSTD_CUSTOM (§6.7). */
+/** ENABLE_ZSTD_CUSTOM (docs/protocol/websocket.md#enable_zstd_custom). */
 export interface B2SEnableZstdCustom extends ZstdSettings {
   /** Discriminator. */
   type: "enable_zstd_custom";
@@ -226,7 +250,7 @@ export interface B2SEnableZstdCustom extends ZstdSettings {
   dictionary: Uint8Array;
 }
 
-/** DISABLE_ZSTD_CUSTOM (§6.8). */
+/** DISABLE_ZSTD_CUSTOM (docs/protocol/websocket.md#disable_zstd_custom). */
 export interface B2SDisableZstdCustom extends StatefulCommon {
   /** Discriminator. */
   type: "disable_zstd_custom";
@@ -234,7 +258,7 @@ export interface B2SDisableZstdCustom extends StatefulCommon {
   identifier: number;
 }
 
-/** MISSED (§6.9). */
+/** MISSED (docs/protocol/websocket.md#missed). */
 export interface B2SMissed extends StatefulCommon {
   /** Discriminator. */
   type: "missed";

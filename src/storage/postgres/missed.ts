@@ -1,5 +1,5 @@
 /**
- * Missed-record leases on PostgreSQL (DECISIONS §2): one statement stamps the
+ * Missed-record leases on PostgreSQL (docs/decisions.md#missed-messages): one statement stamps the
  * oldest due records of both tables with a fresh lease id and returns them;
  * releases are compare-and-set on the lease id.
  *

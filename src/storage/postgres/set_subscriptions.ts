@@ -1,9 +1,8 @@
 /**
- * set_subscriptions on PostgreSQL (DECISIONS §3) as one transaction: lock the
- * url (a transaction-scoped advisory lock, so two calls for one url never
- * interleave), read its rows, diff in memory, then apply every insert,
- * delete and recovery update as a few set-based statements. Kept rows keep
- * their id and missed state.
+ * set_subscriptions on PostgreSQL (docs/decisions.md#set-subscriptions) as one transaction: lock
+ * the url (a transaction-scoped advisory lock, so two calls for one url never interleave), read its
+ * rows, diff in memory, then apply every insert, delete and recovery update as a few set-based
+ * statements. Kept rows keep their id and missed state.
  *
  * @module
  */

@@ -22,7 +22,7 @@ export const FAST_RAFT = [
 ];
 
 const HOW_TO_GET = "set RQLITE_BIN to an rqlited binary or put rqlited on PATH " +
-  "(build one with: bash ../shared/tools/rqlite.sh build)";
+  "(see tests/README.md#rqlited)";
 
 /** The rqlited executable, or null when there is none. */
 export function findRqlited(): string | null {

@@ -1,5 +1,5 @@
 /**
- * Missed-record leases on rqlite (DECISIONS §2, spec §3.3), atomic without
+ * Missed-record leases on rqlite (docs/protocol/storage.md#storage-contract), atomic without
  * interactive transactions: one `?transaction` request stamps the oldest due
  * records of both tables with a fresh lease id and reads back what it
  * stamped. Releases are compare-and-set on the lease id; one whose outcome is

@@ -1,5 +1,5 @@
 /**
- * set_subscriptions on rqlite (DECISIONS §3): read the url's rows, diff in
+ * set_subscriptions on rqlite (docs/decisions.md#set-subscriptions): read the url's rows, diff in
  * memory, apply every insert, delete and recovery update in one `?transaction`
  * request (all or nothing). Without interactive transactions the read is not
  * inside that transaction; every statement is idempotent and by row id or

@@ -1,6 +1,6 @@
 /**
  * The rqlite implementation of {@link Store}: several broadcasters share one
- * rqlite cluster (spec server-config-storage.md §3.6, DECISIONS §6).
+ * rqlite cluster (docs/protocol/storage.md#rqlite, docs/decisions.md#shared-stores).
  *
  * Every operation is bounded by `timeoutMs`: a dead node, an election, a
  * timeout or an rqlite error is `"unavailable"`, and the next operation after

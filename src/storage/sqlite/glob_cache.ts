@@ -1,6 +1,6 @@
 /**
  * An in-memory index of every glob subscription row, so fan-out never runs SQL
- * `GLOB` (DECISIONS §1) and never scans the glob table.
+ * `GLOB` (docs/decisions.md#glob-semantics) and never scans the glob table.
  *
  * Our own writes update it directly after they commit. Writes by other
  * connections sharing the file (a second broadcaster process) are noticed via

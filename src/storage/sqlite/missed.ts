@@ -1,7 +1,7 @@
 /**
  * Missed-record bookkeeping: one pending MISSED per subscription row, stored in
- * the row's `missed_*` columns (DECISIONS §2). Clearing the state never
- * deletes the subscription (unlike the reference, defect S3).
+ * the row's `missed_*` columns (docs/decisions.md#missed-messages). Clearing the state
+ * never deletes the subscription (unlike the reference).
  *
  * @module
  */

@@ -1,12 +1,12 @@
 /**
  * The SQLite schema and its migrations, versioned with `PRAGMA user_version`.
  *
- * Table and column names are the reference's (server-config-storage §3.4), so a
+ * Table and column names are the reference's (docs/decisions.md#the-sqlite-schema), so a
  * database created by the Python broadcaster can be adopted. Differences:
  * - Times (`missed_lock_expires_at`, `missed_next_retry_at`) are INTEGER epoch
- *   **milliseconds** (the reference stores seconds, some as REAL; defect S8).
+ *   **milliseconds** (the reference stores seconds, some as REAL).
  *   Pending records adopted from a reference database simply become due at once.
- * - `(url, exact)` and `(url, glob)` indexes serve the per-url queries (S7); the
+ * - `(url, exact)` and `(url, glob)` indexes serve the per-url queries; the
  *   reference's two unused `missed_url` indexes are dropped.
  * - A one-row counter, bumped by triggers whenever a glob row's url, pattern or
  *   recovery url changes, lets each connection tell cheaply whether its in-memory

@@ -1,6 +1,7 @@
 /**
  * set_subscriptions as one transaction: read the url's rows, diff in memory,
- * apply inserts, deletes and recovery updates (DECISIONS §3; fixes S1, S2).
+ * apply inserts, deletes and recovery updates (docs/decisions.md#set-subscriptions: the
+ * reference loses rows from 16 up and never updates a recovery url).
  *
  * @module
  */
