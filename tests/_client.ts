@@ -99,7 +99,9 @@ export function statusRecorder(
           waiters.add(check);
           timer = setTimeout(() => {
             waiters.delete(check);
-            reject(new Error(`Statuses ${JSON.stringify(seen)} never contained ${JSON.stringify(seq)}`));
+            reject(
+              new Error(`Statuses ${JSON.stringify(seen)} never contained ${JSON.stringify(seq)}`),
+            );
           }, ms);
           check();
         });

@@ -29,7 +29,10 @@ for (const [b, s] of AUTH_COMBOS) {
 }
 
 /** A receiving client on a port of its own (the url names the bound port). */
-async function receiverClient(broadcaster: string, auth: ReturnType<ReturnType<typeof authPair>["client"]>) {
+async function receiverClient(
+  broadcaster: string,
+  auth: ReturnType<ReturnType<typeof authPair>["client"]>,
+) {
   const port = await freePort();
   const client = await connectHttp({
     broadcasters: [broadcaster],

@@ -50,17 +50,17 @@ export class IncomingBody {
   }
 
   /**
-   * Ends the body and checks it against `expected`.
+   * Ends the body and checks it against `expected` (null: no hash to check, e.g. decompressed output).
    *
    * @throws {ClientError} `"protocol"` when short or when the SHA-512 differs
    */
-  async finish(topic: Uint8Array, expected: Uint8Array): Promise<Message> {
+  async finish(topic: Uint8Array, expected: Uint8Array | null): Promise<Message> {
     if (this.#at !== this.#length) {
       await this.discard();
       throw new ClientError("protocol", "Body shorter than its declared length");
     }
     const digest = this.#memory !== null ? sha512(this.#memory) : await this.#spool!.finish();
-    if (!bytesEqual(digest, expected)) {
+    if (expected !== null && !bytesEqual(digest, expected)) {
       if (this.#spool !== null) await this.#spool.discard();
       throw new ClientError("protocol", "SHA-512 mismatch: the body is not the announced message");
     }

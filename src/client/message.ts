@@ -118,7 +118,10 @@ export class FileMessage implements Message {
 
   #take(): void {
     if (this.#taken) {
-      throw new ClientError("invalid", "Message body already consumed: a spooled body is read once");
+      throw new ClientError(
+        "invalid",
+        "Message body already consumed: a spooled body is read once",
+      );
     }
     this.#taken = true;
   }

@@ -21,7 +21,15 @@
  */
 
 export { authFromSecretsFile } from "./auth.ts";
-export { type HttpClient, type HttpClientOptions, connectHttp, type ReceiverOptions } from "./http/client.ts";
+export {
+  connectHttp,
+  type HttpClient,
+  type HttpClientOptions,
+  type ReceiverOptions,
+} from "./http/client.ts";
+export { connectWebsocket, type WebsocketClientOptions } from "./ws/client.ts";
+export type { ReconnectOptions } from "./ws/backoff.ts";
+export type { CompressionOptions, PresetDictionary } from "./ws/compression.ts";
 export type { NotifyBody, NotifyOptions } from "./body.ts";
 export { ClientError, type ClientErrorKind } from "./errors.ts";
 export type { Message } from "./message.ts";

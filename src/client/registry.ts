@@ -44,6 +44,8 @@ export class Registry {
   readonly #byKey = new Map<string, Registration>();
   readonly #byId = new Map<number, Registration>();
   readonly #matchers = new Map<Registration, GlobMatcher>();
+  /** Unsubscribes still under way, by key: a new subscribe for the key waits for it. */
+  readonly #removing = new Map<string, Promise<void>>();
   #next = 1;
   #closed = false;
   readonly #limits: QueueLimits;
@@ -89,11 +91,18 @@ export class Registry {
       this.#byKey.set(key, reg);
       this.#byId.set(reg.id, reg);
       if (kind === "glob") this.#matchers.set(reg, compileGlob(value as string));
-      reg.ready = this.transport!.add(reg);
+      const prior = this.#removing.get(key) ?? Promise.resolve();
+      reg.ready = prior.then(() => this.transport!.add(created));
       reg.ready.catch(() => this.#drop(created));
     }
     const r: Registration = reg;
-    const sub = new SubscriptionImpl(kind, value, this.#limits, this.#onDrop, (s) => this.#leave(r, s));
+    const sub = new SubscriptionImpl(
+      kind,
+      value,
+      this.#limits,
+      this.#onDrop,
+      (s) => this.#leave(r, s),
+    );
     r.subs.add(sub);
     try {
       await r.ready;
@@ -107,7 +116,7 @@ export class Registry {
 
   #drop(reg: Registration): void {
     reg.removed = true;
-    const key = reg.kind === "exact" ? `e:${toHex(reg.topic!)}` : `g:${reg.glob!}`;
+    const key = keyOf(reg);
     if (this.#byKey.get(key) === reg) this.#byKey.delete(key);
     this.#byId.delete(reg.id);
     this.#matchers.delete(reg);
@@ -117,15 +126,25 @@ export class Registry {
     reg.subs.delete(sub);
     if (reg.subs.size > 0 || reg.removed) return;
     this.#drop(reg);
-    await reg.ready.catch(() => {});
-    if (!this.#closed) await this.transport!.remove(reg).catch(() => {});
+    const key = keyOf(reg);
+    const removal = (async () => {
+      await reg.ready.catch(() => {});
+      if (!this.#closed) await this.transport!.remove(reg).catch(() => {});
+    })();
+    this.#removing.set(key, removal);
+    await removal;
+    if (this.#removing.get(key) === removal) this.#removing.delete(key);
   }
 
   /** The registrations whose topic or pattern matches `topic`. */
   matching(topic: Uint8Array): Registration[] {
     const out: Registration[] = [];
     for (const reg of this.#byKey.values()) {
-      if (reg.kind === "exact" ? bytesEqual(reg.topic!, topic) : this.#matchers.get(reg)!.matches(topic)) {
+      if (
+        reg.kind === "exact"
+          ? bytesEqual(reg.topic!, topic)
+          : this.#matchers.get(reg)!.matches(topic)
+      ) {
         out.push(reg);
       }
     }
@@ -150,4 +169,8 @@ export class Registry {
     this.#byKey.clear();
     this.#byId.clear();
   }
+}
+
+function keyOf(reg: Registration): string {
+  return reg.kind === "exact" ? `e:${toHex(reg.topic!)}` : `g:${reg.glob!}`;
 }

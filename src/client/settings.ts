@@ -31,7 +31,10 @@ export function resolveSettings(o: CommonOptions, schemes: readonly string[]): S
       throw new ClientError("invalid", `Invalid broadcaster url: ${b}`);
     }
     if (!schemes.includes(u.protocol)) {
-      throw new ClientError("invalid", `Invalid broadcaster url: ${b}: expected ${schemes.join(" or ")}`);
+      throw new ClientError(
+        "invalid",
+        `Invalid broadcaster url: ${b}: expected ${schemes.join(" or ")}`,
+      );
     }
     return b.replace(/\/+$/, "");
   });
@@ -46,11 +49,18 @@ export function resolveSettings(o: CommonOptions, schemes: readonly string[]): S
       toBroadcaster: o.auth?.toBroadcaster ?? noneAuth(),
       toSubscriber: o.auth?.toSubscriber ?? noneAuth(),
     },
-    spoolThresholdBytes: positive("spoolThresholdBytes", o.spoolThresholdBytes, DEFAULT_SPOOL_THRESHOLD),
+    spoolThresholdBytes: positive(
+      "spoolThresholdBytes",
+      o.spoolThresholdBytes,
+      DEFAULT_SPOOL_THRESHOLD,
+    ),
     spoolDirectory: o.spoolDirectory,
     maxMessageBytes: positive("maxMessageBytes", o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     queue: {
-      maxMessages: Math.max(1, positive("queue.maxMessages", o.queue?.maxMessages, DEFAULT_QUEUE_LIMITS.maxMessages)),
+      maxMessages: Math.max(
+        1,
+        positive("queue.maxMessages", o.queue?.maxMessages, DEFAULT_QUEUE_LIMITS.maxMessages),
+      ),
       maxBytes: positive("queue.maxBytes", o.queue?.maxBytes, DEFAULT_QUEUE_LIMITS.maxBytes),
     },
   };
@@ -64,6 +74,8 @@ export function now(): number {
 /** Text topics are UTF-8. */
 export function topicBytes(topic: string | Uint8Array): Uint8Array {
   const b = typeof topic === "string" ? new TextEncoder().encode(topic) : topic;
-  if (b.length > 0xffff) throw new ClientError("invalid", `Topic too long: ${b.length} bytes, at most 65535`);
+  if (b.length > 0xffff) {
+    throw new ClientError("invalid", `Topic too long: ${b.length} bytes, at most 65535`);
+  }
   return b;
 }

@@ -38,7 +38,11 @@ export interface NotifyResult {
 /** A connected client (either transport). */
 export interface Client extends AsyncDisposable {
   /** Publishes `body` on `topic` (text is UTF-8 encoded). */
-  notify(topic: string | Uint8Array, body: NotifyBody, options?: NotifyOptions): Promise<NotifyResult>;
+  notify(
+    topic: string | Uint8Array,
+    body: NotifyBody,
+    options?: NotifyOptions,
+  ): Promise<NotifyResult>;
   /** Subscribes to one exact topic (reference-counted per topic). */
   subscribeExact(topic: string | Uint8Array): Promise<Subscription>;
   /** Subscribes to a glob pattern (`*`, `?`, `[...]`; reference-counted per pattern). */

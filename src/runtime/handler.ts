@@ -73,7 +73,7 @@ async function serveNode(handler: Handler, port: number, hostname: string): Prom
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === "string") headers.set(k, v);
-      else if (Array.isArray(v)) for (const one of v) headers.append(k, one);
+      else if (Array.isArray(v)) { for (const one of v) headers.append(k, one); }
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     const request = new Request(url, {

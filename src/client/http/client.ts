@@ -7,7 +7,7 @@
  * @module
  */
 
-import { serveHandler, type HandlerServer } from "../../runtime/handler.ts";
+import { type HandlerServer, serveHandler } from "../../runtime/handler.ts";
 import { type NotifyBody, type NotifyOptions, prepareBody } from "../body.ts";
 import { ClientError } from "../errors.ts";
 import { Registry } from "../registry.ts";
@@ -78,13 +78,32 @@ export async function connectHttp(options: HttpClientOptions): Promise<HttpClien
     add: (reg) => {
       if (base === null) {
         return Promise.reject(
-          new ClientError("invalid", "This client has no receiver: pass options.receiver to subscribe"),
+          new ClientError(
+            "invalid",
+            "This client has no receiver: pass options.receiver to subscribe",
+          ),
         );
       }
-      return httpSubscription(broadcasters, settings.auth, true, reg, receiveUrl(base, reg), missedUrl(base, reg), timeoutMs);
+      return httpSubscription(
+        broadcasters,
+        settings.auth,
+        true,
+        reg,
+        receiveUrl(base, reg),
+        missedUrl(base, reg),
+        timeoutMs,
+      );
     },
     remove: (reg) =>
-      httpSubscription(broadcasters, settings.auth, false, reg, receiveUrl(base!, reg), missedUrl(base!, reg), timeoutMs),
+      httpSubscription(
+        broadcasters,
+        settings.auth,
+        false,
+        reg,
+        receiveUrl(base!, reg),
+        missedUrl(base!, reg),
+        timeoutMs,
+      ),
   };
   const handle = (req: Request): Promise<Response> =>
     ctx === null || closed
@@ -110,12 +129,18 @@ export async function connectHttp(options: HttpClientOptions): Promise<HttpClien
       return status.current;
     },
     onStatus: (l) => status.listen(l),
-    async notify(topic: string | Uint8Array, body: NotifyBody, o: NotifyOptions = {}): Promise<NotifyResult> {
+    async notify(
+      topic: string | Uint8Array,
+      body: NotifyBody,
+      o: NotifyOptions = {},
+    ): Promise<NotifyResult> {
       check();
       const t = topicBytes(topic);
       const prepared = await prepareBody(body, o, spool);
       try {
-        return { notified: await httpNotify(broadcasters, settings.auth, t, prepared, timeoutMs, o.signal) };
+        return {
+          notified: await httpNotify(broadcasters, settings.auth, t, prepared, timeoutMs, o.signal),
+        };
       } finally {
         await prepared.release();
       }
@@ -134,10 +159,20 @@ export async function connectHttp(options: HttpClientOptions): Promise<HttpClien
         closed = true;
         registry.close();
         if (base !== null) {
-          await Promise.all(regs.map((reg) =>
-            httpSubscription(broadcasters, settings.auth, false, reg, receiveUrl(base, reg), missedUrl(base, reg), timeoutMs)
-              .catch(() => {})
-          ));
+          await Promise.all(
+            regs.map((reg) =>
+              httpSubscription(
+                broadcasters,
+                settings.auth,
+                false,
+                reg,
+                receiveUrl(base, reg),
+                missedUrl(base, reg),
+                timeoutMs,
+              )
+                .catch(() => {})
+            ),
+          );
         }
         await server?.close();
         await spool.remove();

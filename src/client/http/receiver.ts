@@ -91,7 +91,9 @@ async function receive(ctx: ReceiverContext, reg: Registration, req: Request): P
   };
   if (header.length > BigInt(ctx.maxMessageBytes)) return cancel(413, "Message too large");
   const topic = header.topic.slice();
-  if (reg.kind === "exact" ? !bytesEqual(topic, reg.topic!) : !compileGlob(reg.glob!).matches(topic)) {
+  if (
+    reg.kind === "exact" ? !bytesEqual(topic, reg.topic!) : !compileGlob(reg.glob!).matches(topic)
+  ) {
     return cancel(400, "Topic does not match the subscription");
   }
   const url = receiveUrl(ctx.base, reg);

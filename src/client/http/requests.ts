@@ -58,7 +58,10 @@ export async function httpNotify(
   try {
     parsed = parseResponseNotify(res.body);
   } catch (e) {
-    throw new ClientError("protocol", `Invalid RESPONSE_NOTIFY from ${res.base}: ${(e as Error).message}`);
+    throw new ClientError(
+      "protocol",
+      `Invalid RESPONSE_NOTIFY from ${res.base}: ${(e as Error).message}`,
+    );
   }
   if (!bytesEqual(parsed.identifier, identifier)) {
     throw new ClientError("protocol", `RESPONSE_NOTIFY from ${res.base} echoes another identifier`);
