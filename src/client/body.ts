@@ -151,7 +151,7 @@ async function spoolStream(
   try {
     for await (const chunk of body) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      await writer.write(chunk.slice());
+      await writer.write(chunk);
     }
     digest = await writer.finish();
   } catch (e) {
