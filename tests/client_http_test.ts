@@ -92,12 +92,24 @@ Deno.test("http client: a MISSED reports lost then ok; a slow consumer loses the
 Deno.test("http client: refusals are typed errors", async () => {
   const pair = authPair("hmac", "hmac");
   await using bc = await startBroadcaster({ auth: pair.broadcaster });
-  await using wrong = await connectHttp({ broadcasters: [bc.url], auth: authPair("hmac", "hmac").client() });
-  await assert.rejects(wrong.notify("t", "x"), (e: Error) => e instanceof ClientError && e.kind === "unauthorized");
+  await using wrong = await connectHttp({
+    broadcasters: [bc.url],
+    auth: authPair("hmac", "hmac").client(),
+  });
+  await assert.rejects(
+    wrong.notify("t", "x"),
+    (e: Error) => e instanceof ClientError && e.kind === "unauthorized",
+  );
   await using noReceiver = await connectHttp({ broadcasters: [bc.url] });
-  await assert.rejects(noReceiver.subscribeExact("t"), (e: Error) => e instanceof ClientError && e.kind === "invalid");
+  await assert.rejects(
+    noReceiver.subscribeExact("t"),
+    (e: Error) => e instanceof ClientError && e.kind === "invalid",
+  );
   await using dead = await connectHttp({ broadcasters: ["http://127.0.0.1:1"] });
-  await assert.rejects(dead.notify("t", "x"), (e: Error) => e instanceof ClientError && e.kind === "unavailable");
+  await assert.rejects(
+    dead.notify("t", "x"),
+    (e: Error) => e instanceof ClientError && e.kind === "unavailable",
+  );
   await assert.rejects(
     noReceiver.notify("t", "x", { length: 5 }),
     (e: Error) => e instanceof ClientError && e.kind === "invalid",

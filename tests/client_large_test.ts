@@ -70,7 +70,10 @@ for (const transport of ["http", "websocket"] as const) {
     const port = (l.addr as Deno.NetAddr).port;
     l.close();
     await using sub = transport === "http"
-      ? await connectHttp({ broadcasters: [bc.url], receiver: { url: `http://127.0.0.1:${port}`, port } })
+      ? await connectHttp({
+        broadcasters: [bc.url],
+        receiver: { url: `http://127.0.0.1:${port}`, port },
+      })
       : await connectWebsocket({ broadcasters: [ws] });
     await using pub = transport === "http"
       ? await connectHttp({ broadcasters: [bc.url] })
