@@ -16,6 +16,7 @@ import { SpoolDir } from "../spool.ts";
 import { StatusEmitter } from "../status.ts";
 import type { Subscription } from "../subscription.ts";
 import type { Client, CommonOptions, NotifyResult } from "../types.ts";
+import { holdOutgoingClient } from "../../delivery/http1/mod.ts";
 import { Broadcasters, DEFAULT_REQUEST_TIMEOUT_MS } from "./post.ts";
 import { handleReceiver, missedUrl, type ReceiverContext, receiveUrl } from "./receiver.ts";
 import { httpNotify, httpSubscription } from "./requests.ts";
@@ -109,6 +110,7 @@ export async function connectHttp(options: HttpClientOptions): Promise<HttpClien
     ctx === null || closed
       ? Promise.resolve(new Response("No receiver", { status: 404 }))
       : handleReceiver(ctx, req);
+  const releaseOutgoing = await holdOutgoingClient();
   let server: HandlerServer | null = null;
   if (options.receiver?.port !== undefined) {
     server = await serveHandler(handle, {
@@ -175,6 +177,7 @@ export async function connectHttp(options: HttpClientOptions): Promise<HttpClien
           );
         }
         await server?.close();
+        await releaseOutgoing();
         await spool.remove();
         status.emit("abandoned");
       })();

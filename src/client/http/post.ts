@@ -6,7 +6,11 @@
  * @module
  */
 
+import { postBytes } from "../../delivery/http_client.ts";
 import { abortError, ClientError } from "../errors.ts";
+
+/** Response bytes kept (the longest well-formed answer is far shorter). */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** Default per-request timeout. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -62,39 +66,26 @@ export async function postToAny(
   let last: unknown = null;
   for (const base of broadcasters.order()) {
     if (o.signal?.aborted) throw abortError(o.signal);
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(o.signal?.reason);
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new Error("timeout")), o.timeoutMs);
-    try {
-      const authorization = await o.authorization();
-      const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-      if (authorization !== null) headers["authorization"] = authorization;
-      const res = await fetch(base + path, {
-        method: "POST",
-        headers,
-        body: o.body() as BodyInit,
-        signal: controller.signal,
-        duplex: "half",
-      } as RequestInit);
-      const body = new Uint8Array(await res.arrayBuffer());
-      if (res.status === 502 || res.status === 503 || res.status === 504) {
-        last = new Error(`${base} answered ${res.status}`);
-        broadcasters.skip(base);
-        if (!o.replayable) break;
-        continue;
-      }
-      return { status: res.status, body, base };
-    } catch (e) {
-      if (o.signal?.aborted) throw abortError(o.signal);
-      if (e instanceof ClientError) throw e;
-      last = e;
-      broadcasters.skip(base);
-      if (!o.replayable) break;
-    } finally {
-      clearTimeout(timer);
-      o.signal?.removeEventListener("abort", onAbort);
+    const authorization = await o.authorization();
+    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (authorization !== null) headers["authorization"] = authorization;
+    // The repository's HTTP/1.1 client (keep-alive pool) while the client holds it, else fetch.
+    const r = await postBytes(base + path, {
+      headers,
+      body: o.body,
+      totalTimeoutMs: o.timeoutMs,
+      connectTimeoutMs: Math.min(10_000, o.timeoutMs),
+      readIdleTimeoutMs: o.timeoutMs,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    });
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (r.ok && r.status !== 502 && r.status !== 503 && r.status !== 504) {
+      return { status: r.status, body: r.body, base };
     }
+    last = new Error(r.ok ? `${base} answered ${r.status}` : `${base}: ${r.reason}`);
+    broadcasters.skip(base);
+    if (!o.replayable) break;
   }
   throw new ClientError("unavailable", `No broadcaster answered ${path}: ${describe(last)}`, {
     cause: last,
