@@ -9,7 +9,7 @@
 
 import { rm } from "node:fs/promises";
 import { bytesEqual } from "../protocol/mod.ts";
-import { sha512, sha512Stream } from "../crypto/mod.ts";
+import { sha512, sha512Stream } from "../crypto/sha512.ts";
 import { abortError, ClientError } from "./errors.ts";
 import { readFileStream, type SpoolDir, SpoolWriter } from "./spool.ts";
 

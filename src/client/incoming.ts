@@ -7,7 +7,7 @@
  */
 
 import { bytesEqual } from "../protocol/mod.ts";
-import { sha512 } from "../crypto/mod.ts";
+import { sha512 } from "../crypto/sha512.ts";
 import { ClientError } from "./errors.ts";
 import { FileMessage, MemoryMessage, type Message, SharedFile } from "./message.ts";
 import { type SpoolDir, SpoolWriter } from "./spool.ts";

@@ -9,8 +9,8 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sha512Stream } from "../crypto/mod.ts";
-import type { Sha512Stream } from "../crypto/mod.ts";
+import { sha512Stream } from "../crypto/sha512.ts";
+import type { Sha512Stream } from "../crypto/sha512.ts";
 
 /** A directory of temp files owned by one client. */
 export class SpoolDir {

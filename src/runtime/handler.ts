@@ -7,7 +7,7 @@
  * @module
  */
 
-import { currentRuntime } from "./mod.ts";
+import { currentRuntime } from "../runtime_name.ts";
 
 /** A listening handler server. */
 export interface HandlerServer {
@@ -25,7 +25,8 @@ export interface HandlerServeOptions {
   readonly hostname?: string;
 }
 
-type Handler = (req: Request) => Promise<Response>;
+/** A request handler, as `Deno.serve` and `Bun.serve` take one. */
+export type Handler = (req: Request) => Promise<Response>;
 
 /** Starts serving `handler`. */
 export async function serveHandler(

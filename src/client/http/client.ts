@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type HandlerServer, serveHandler } from "../../runtime/handler.ts";
+import { type HandlerServer, serveHandler } from "../../runtime/mod.ts";
 import { type NotifyBody, type NotifyOptions, prepareBody } from "../body.ts";
 import { ClientError } from "../errors.ts";
 import { Registry } from "../registry.ts";
@@ -16,7 +16,7 @@ import { SpoolDir } from "../spool.ts";
 import { StatusEmitter } from "../status.ts";
 import type { Subscription } from "../subscription.ts";
 import type { Client, CommonOptions, NotifyResult } from "../types.ts";
-import { holdOutgoingClient } from "../../delivery/http1/mod.ts";
+import { holdOutgoingClient } from "../../outbound/http1/mod.ts";
 import { Broadcasters, DEFAULT_REQUEST_TIMEOUT_MS } from "./post.ts";
 import { handleReceiver, missedUrl, type ReceiverContext, receiveUrl } from "./receiver.ts";
 import { httpNotify, httpSubscription } from "./requests.ts";

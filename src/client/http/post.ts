@@ -6,7 +6,7 @@
  * @module
  */
 
-import { postBytes } from "../../delivery/http_client.ts";
+import { postBytes } from "../../outbound/http_client.ts";
 import { abortError, ClientError } from "../errors.ts";
 
 /** Response bytes kept (the longest well-formed answer is far shorter). */

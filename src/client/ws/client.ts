@@ -19,7 +19,8 @@ import type { Subscription } from "../subscription.ts";
 import type { Client, CommonOptions, NotifyResult } from "../types.ts";
 import { backoffDelay, type ReconnectOptions, resolveBackoff, sleep } from "./backoff.ts";
 import { type CompressionOptions, CompressorTable } from "./compression.ts";
-import { type ConnectionContext, WsConnection } from "./connection.ts";
+import { WsConnection } from "./connection.ts";
+import type { ConnectionContext } from "./context.ts";
 import { wsNotify } from "./notify.ts";
 import { ConnectionLost } from "./socket.ts";
 

@@ -12,28 +12,15 @@ import { createHash } from "node:crypto";
 import type { AuthConfig, AuthMessage } from "../../auth/mod.ts";
 import { type B2SMessage, bytesEqual, encodeS2B, pseudoUrl } from "../../protocol/mod.ts";
 import { ClientError } from "../errors.ts";
-import type { Registration, Registry } from "../registry.ts";
+import type { Registration } from "../registry.ts";
 import { now } from "../settings.ts";
-import type { SpoolDir } from "../spool.ts";
-import type { StatusEmitter } from "../status.ts";
-import type { CompressorTable } from "./compression.ts";
+import type { ConnectionContext } from "./context.ts";
 import { Deliveries } from "./deliveries.ts";
 import { ConnectionLost, FrameSocket } from "./socket.ts";
 
 const EMPTY = new Uint8Array(0);
 
-/** What every connection of one client shares. */
-export interface ConnectionContext {
-  readonly auth: AuthConfig;
-  readonly registry: Registry;
-  readonly spool: SpoolDir;
-  readonly status: StatusEmitter;
-  readonly compression: CompressorTable;
-  readonly spoolThresholdBytes: number;
-  readonly maxMessageBytes: number;
-  readonly maxFrameBytes: number;
-  readonly configureTimeoutMs: number;
-}
+export type { ConnectionContext } from "./context.ts";
 
 /** A configured connection. */
 export class WsConnection {

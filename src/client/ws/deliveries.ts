@@ -9,7 +9,7 @@
  * @module
  */
 
-import { sha512 } from "../../crypto/mod.ts";
+import { sha512 } from "../../crypto/sha512.ts";
 import {
   type B2SReceiveStream,
   bytesEqual,
@@ -20,7 +20,7 @@ import { ClientError } from "../errors.ts";
 import { IncomingBody } from "../incoming.ts";
 import { MemoryMessage, type Message } from "../message.ts";
 import { now } from "../settings.ts";
-import type { WsConnection } from "./connection.ts";
+import type { DeliveryHost } from "./context.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -33,11 +33,11 @@ interface InProgress {
 
 /** The delivery state of one connection. */
 export class Deliveries {
-  readonly #conn: WsConnection;
+  readonly #conn: DeliveryHost;
   #current: InProgress | null = null;
 
   /** For `conn`. */
-  constructor(conn: WsConnection) {
+  constructor(conn: DeliveryHost) {
     this.#conn = conn;
   }
 

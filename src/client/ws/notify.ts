@@ -7,7 +7,7 @@
  * @module
  */
 
-import { sha512 } from "../../crypto/mod.ts";
+import { sha512 } from "../../crypto/sha512.ts";
 import { type B2SMessage, bytesEqual, encodeS2B, type StreamStart } from "../../protocol/mod.ts";
 import type { PreparedBody } from "../body.ts";
 import { ClientError } from "../errors.ts";
