@@ -1,7 +1,7 @@
 /**
  * RECEIVE_STREAM: one delivery at a time, part by part. Part 0's
  * authorization is checked with the next broadcaster counter (later parts
- * consume nothing, decision P1); every non-final part is acknowledged with
+ * consume nothing, as lonelypsc counts them); every non-final part is acknowledged with
  * CONTINUE_RECEIVE as soon as it is stored, the last with CONFIRM_RECEIVE
  * once the SHA-512 matches; then the body is decompressed if needed and
  * handed to every matching subscription.
