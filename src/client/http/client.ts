@@ -11,7 +11,7 @@ import { type HandlerServer, serveHandler } from "../../runtime/mod.ts";
 import { type NotifyBody, type NotifyOptions, prepareBody } from "../body.ts";
 import { ClientError } from "../errors.ts";
 import { Registry } from "../registry.ts";
-import { now as _now, resolveSettings, topicBytes } from "../settings.ts";
+import { resolveSettings, topicBytes } from "../settings.ts";
 import { SpoolDir } from "../spool.ts";
 import { StatusEmitter } from "../status.ts";
 import type { Subscription } from "../subscription.ts";
@@ -20,8 +20,6 @@ import { holdOutgoingClient } from "../../outbound/http1/mod.ts";
 import { Broadcasters, DEFAULT_REQUEST_TIMEOUT_MS } from "./post.ts";
 import { handleReceiver, missedUrl, type ReceiverContext, receiveUrl } from "./receiver.ts";
 import { httpNotify, httpSubscription } from "./requests.ts";
-
-void _now;
 
 /** Where the broadcasters deliver. */
 export interface ReceiverOptions {

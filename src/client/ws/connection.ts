@@ -9,7 +9,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { AuthConfig, AuthMessage } from "../../auth/mod.ts";
+import type { AuthMessage } from "../../auth/mod.ts";
 import { type B2SMessage, bytesEqual, encodeS2B, pseudoUrl } from "../../protocol/mod.ts";
 import { ClientError } from "../errors.ts";
 import type { Registration } from "../registry.ts";
