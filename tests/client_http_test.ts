@@ -115,3 +115,15 @@ Deno.test("http client: refusals are typed errors", async () => {
     (e: Error) => e instanceof ClientError && e.kind === "invalid",
   );
 });
+
+Deno.test("http client: a dead broadcaster is skipped for the next one", async () => {
+  await using bc = await startBroadcaster();
+  const port = freePort();
+  await using c = await connectHttp({
+    broadcasters: ["http://127.0.0.1:1", bc.url],
+    receiver: { url: `http://127.0.0.1:${port}`, port },
+  });
+  const sub = await c.subscribeExact("skip");
+  assert.equal((await c.notify("skip", "over the live one")).notified, 1);
+  assert.equal(await (await nextWithin(sub[Symbol.asyncIterator]())).text(), "over the live one");
+});
