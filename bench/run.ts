@@ -7,7 +7,9 @@
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
  * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
  * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; postgres; wszstd: zstd on a
- * websocket, bytes and CPU per message, see zstdScenario), --cpu-prof (profile
+ * websocket, bytes and CPU per message, see zstdScenario; client: the TypeScript client's
+ * notify rate against lonelypsc's, and deliveries to one of its websocket
+ * subscriptions, see bench/_client_rows.ts), --cpu-prof (profile
  * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
  * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it;
  * the postgres scenario needs PostgreSQL's initdb and pg_ctl (PG_BIN, Debian's
@@ -54,6 +56,7 @@ import { loadZstd, trainInWorker } from "../src/compression/mod.ts";
 import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { best, measure as measureCodec, type Measured, packMessages } from "./_zstd_measure.ts";
 import { createHash } from "node:crypto";
+import { clientRows } from "./_client_rows.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const RESULTS = here("./results/");
@@ -180,10 +183,14 @@ async function measure(
   target: Server | null,
   job: Job,
   clients: Server[] = [],
+  /** Another load generator speaking loadgen's output protocol (the client rows). */
+  command?: [string, string[]],
 ): Promise<RunStat> {
   const idleMiB = target === null ? NaN : memory(target.pid).rssMiB;
   if (target !== null) resetPeak(target.pid);
-  const child = spawn("deno", ["run", "-A", here("./loadgen.ts"), JSON.stringify(job)]);
+  const child = command === undefined
+    ? spawn("deno", ["run", "-A", here("./loadgen.ts"), JSON.stringify(job)])
+    : spawn(...command);
   // Who else used the CPU meanwhile: the subscriber processes, the load
   // generator, and the machine as a whole (other work on it included).
   const others = () => ({
@@ -589,6 +596,10 @@ async function main(): Promise<void> {
   await sub.stop();
   await websocketRows(systems);
   if (want("wszstd")) await zstdScenario(systems);
+  if (want("client")) {
+    (await clientRows({ start: () => startOurs(), measure, repeat, runs: P.runs, quick: Q }))
+      .forEach(show);
+  }
   const elapsed = (performance.now() - started) / 1000;
   const py = withRef
     ? new TextDecoder().decode(

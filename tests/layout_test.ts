@@ -33,6 +33,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["src/http/", "src/ws/"],
   ["src/broadcaster.ts"],
   ["src/runtime/"],
+  ["src/client/"],
   ["src/cli/"],
   ["mod.ts", "cli.ts"],
 ];

@@ -14,6 +14,8 @@ Usage: lonelypss <command> [options]
 Commands:
   setup       write secrets and a configuration file into the current directory
   serve       run a broadcaster
+  notify      publish one message (a file, a text or stdin)
+  subscribe   receive messages, printing them or running a command per message
 
 Run "lonelypss <command> --help" for a command's options.
 

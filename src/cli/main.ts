@@ -11,6 +11,8 @@ import { MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
 import { serve } from "./serve.ts";
 import { setup } from "./setup.ts";
+import { notify } from "./notify.ts";
+import { subscribe } from "./subscribe.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit code. */
@@ -23,6 +25,10 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
         return await setup(rest, io);
       case "serve":
         return await serve(rest, io);
+      case "notify":
+        return await notify(rest, io);
+      case "subscribe":
+        return await subscribe(rest, io);
       case "-V":
       case "--version":
         io.out(VERSION);
@@ -39,7 +45,7 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
         throw new UsageError(
           command.startsWith("-")
             ? `Unknown option ${command} (see: lonelypss --help)`
-            : `Unknown command "${command}" (expected setup or serve; see: lonelypss --help)`,
+            : `Unknown command "${command}" (expected setup, serve, notify or subscribe; see: lonelypss --help)`,
         );
     }
   } catch (e) {

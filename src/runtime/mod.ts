@@ -26,6 +26,12 @@ import type { RunningServer, ServeOptions } from "./types.ts";
 import { currentRuntime } from "../runtime_name.ts";
 
 export { currentRuntime, type RuntimeName } from "../runtime_name.ts";
+export {
+  type Handler,
+  type HandlerServeOptions,
+  type HandlerServer,
+  serveHandler,
+} from "./handler.ts";
 export { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 export {
   type BunSocketData,
