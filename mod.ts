@@ -29,7 +29,7 @@
 
 export { type Broadcaster, type BroadcasterOptions, createBroadcaster } from "./src/broadcaster.ts";
 export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/mod.ts";
-export type { Limits, MissedRetryPolicy } from "./src/core/limits.ts";
+export type { Limits, MissedRetryPolicy, SubscriptionCare } from "./src/core/limits.ts";
 export type { DeliveryKind, DeliveryOutcome, Histogram, Metrics } from "./src/core/metrics.ts";
 export type { OpsOptions } from "./src/http/routes/ops.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
