@@ -78,6 +78,8 @@ export class Metrics {
   subscriptionsExpired = 0;
   /** Subscriptions removed because their url kept failing. */
   subscriptionsPruned = 0;
+  /** Lease and pruning passes completed. */
+  housekeepingPasses = 0;
   /** When the broadcaster started, epoch seconds. */
   readonly startedAt: number = Date.now() / 1000;
   /** Incoming connections open, as reported by the runtime adapter (null: it cannot tell). */

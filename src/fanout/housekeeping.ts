@@ -48,7 +48,10 @@ export function startHousekeeping(
   const run = () => {
     timer = undefined;
     current = housekeepOnce(ctx, care)
-      .then((pass) => onPass?.(pass))
+      .then((pass) => {
+        ctx.metrics.housekeepingPasses++;
+        onPass?.(pass);
+      })
       .catch((error) => ctx.log.error("Subscription housekeeping failed", { error }))
       .finally(() => {
         if (!stopped) timer = setTimeout(run, care.subscriptionSweepIntervalMs);
