@@ -11,6 +11,7 @@ import { MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
 import { serve } from "./serve.ts";
 import { setup } from "./setup.ts";
+import { stats, subscriptions } from "./subscriptions.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit code. */
@@ -23,6 +24,10 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
         return await setup(rest, io);
       case "serve":
         return await serve(rest, io);
+      case "subscriptions":
+        return await subscriptions(rest, io);
+      case "stats":
+        return await stats(rest, io);
       case "-V":
       case "--version":
         io.out(VERSION);
@@ -39,7 +44,7 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
         throw new UsageError(
           command.startsWith("-")
             ? `Unknown option ${command} (see: lonelypss --help)`
-            : `Unknown command "${command}" (expected setup or serve; see: lonelypss --help)`,
+            : `Unknown command "${command}" (expected setup, serve, subscriptions or stats; see: lonelypss --help)`,
         );
     }
   } catch (e) {

@@ -6,8 +6,6 @@
  * @module
  */
 
-import { access } from "node:fs/promises";
-import { join } from "node:path";
 import process from "node:process";
 import { type Broadcaster, createBroadcaster } from "../broadcaster.ts";
 import { consoleLogger, type Logger } from "../log.ts";
@@ -23,7 +21,7 @@ import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store
 import { openConfiguredPostgres, postgresLabel } from "./postgres.ts";
 import type { Store } from "../storage/types.ts";
 import { parseFlags } from "./args.ts";
-import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
+import { findConfig } from "./find_config.ts";
 import { loadCompression } from "./config_compression.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { SERVE_HELP } from "./help.ts";
@@ -125,14 +123,6 @@ async function run(
   return 0;
 }
 
-async function findConfig(given: string | undefined, cwd: string): Promise<FileConfig | null> {
-  if (given !== undefined && given !== "") return await loadConfigFile(given);
-  const fallback = join(cwd, CONFIG_FILE);
-  const exists = await access(fallback).then(() => true, () => false);
-  // Shown as typed: paths inside it then print relative to the working directory.
-  return exists ? await loadConfigFile(cwd === process.cwd() ? CONFIG_FILE : fallback) : null;
-}
-
 async function open(
   settings: ServeSettings,
   logger: Logger,
@@ -217,6 +207,7 @@ async function open(
       logger,
       limits: settings.limits,
       operations: settings.operations,
+      subscriptions: settings.subscriptions,
       ...(settings.ssrfGuard === null ? {} : { ssrfGuard: settings.ssrfGuard }),
       ...(auth === undefined ? {} : { auth }),
     });

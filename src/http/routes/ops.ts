@@ -24,6 +24,13 @@ export interface OpsOptions {
   readonly metrics?: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. Default none. */
   readonly metricsToken?: string | null;
+  /**
+   * Serve the admin page at `/admin` (`docs/subscriptions.md#the-admin-page`).
+   * Default false; it needs `adminToken` or `metricsToken`.
+   */
+  readonly admin?: boolean;
+  /** The admin page's bearer token (default: the metrics token). */
+  readonly adminToken?: string | null;
 }
 
 /** What the endpoints read from the broadcaster around the handler. */
