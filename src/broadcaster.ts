@@ -21,6 +21,7 @@ import {
 } from "./core/limits.ts";
 import { DeliveryStats } from "./core/delivery_stats.ts";
 import { startHousekeeping } from "./fanout/housekeeping.ts";
+import { adminRoutes } from "./http/admin/mod.ts";
 import { createHandler, type Handler, normalisePrefix } from "./http/handler.ts";
 import { stopIdleBodyGuards } from "./http/request_body.ts";
 import { type OpsOptions, opsRoutes } from "./http/routes/ops.ts";
@@ -194,16 +195,26 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     ? null
     : new WebsocketService(ctx, hub, options.upgrader ?? defaultUpgrader(), prefix, zstd);
   let closing: Promise<void> | null = null;
+  const opsState = {
+    closing: () => closing !== null,
+    requestsInFlight: () => handler.inFlight,
+    websocketConnections: () => ws?.size ?? null,
+  };
   const handler: Handler = createHandler(
     ctx,
     prefix,
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
-    opsRoutes(options.operations ?? {}, {
-      closing: () => closing !== null,
-      requestsInFlight: () => handler.inFlight,
-      websocketConnections: () => ws?.size ?? null,
-    }),
+    opsRoutes(options.operations ?? {}, opsState),
+    adminRoutes(
+      {
+        ...(options.operations?.admin === undefined ? {} : { admin: options.operations.admin }),
+        token: options.operations?.adminToken ?? options.operations?.metricsToken ?? null,
+      },
+      opsState,
+      prefix,
+    ),
   );
+
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
   const housekeeper = options.sweeper === false ? null : startHousekeeping(ctx, care);
   const releaseClient = await holdOutgoingClient(limits.maxOutgoingConnections);

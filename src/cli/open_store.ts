@@ -6,7 +6,7 @@
  * @module
  */
 
-import { loadSecretsFile } from "../auth/secrets_file.ts";
+import { loadSecretsFile } from "../auth/mod.ts";
 import type { Logger } from "../log.ts";
 import { openRqliteStore } from "../storage/rqlite/store.ts";
 import { openSqliteStore } from "../storage/sqlite/store.ts";

@@ -4,18 +4,7 @@
  * @module
  */
 
-import { toHex } from "../protocol/bytes.ts";
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
-/** A topic or glob as text: itself when valid UTF-8, else `0x` and its hex. */
-export function keyText(key: Uint8Array): string {
-  try {
-    return UTF8.decode(key);
-  } catch {
-    return `0x${toHex(key)}`;
-  }
-}
+export { keyText } from "../core/key_text.ts";
 
 /** An epoch-ms time as ISO 8601 to the second (UTC), or `-`. */
 export function when(ms: number | null): string {
