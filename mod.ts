@@ -35,16 +35,28 @@ export type { OpsOptions } from "./src/http/routes/ops.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
 export type {
+  DeliveryTally,
   ExactEntry,
+  FailingUrl,
   GlobEntry,
   LeasedMissed,
   MissedRetry,
+  PrunedUrl,
+  PruneOptions,
+  PruneRecord,
+  PruneRule,
   ReleaseResult,
+  StatsPage,
+  StatsQuery,
   Store,
   Subscriber,
   SubscribeResult,
+  SubscriptionAdmin,
   SubscriptionKey,
+  SubscriptionReport,
   SubscriptionSet,
+  SubscriptionStats,
+  TopKey,
   UnsubscribeResult,
   WriteResult,
 } from "./src/storage/types.ts";
