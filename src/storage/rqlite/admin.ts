@@ -41,12 +41,25 @@ export async function listStats(
   query: StatsQuery,
   deadline: number,
 ): Promise<StatsPage | "unavailable"> {
-  const r = await client.query([q.pageStatement(query), q.countStatement(query)], deadline);
-  if (!r.ok) return "unavailable";
-  return {
-    rows: r.results[0]!.values.map(q.statsRow),
-    total: Number(r.results[1]!.values[0]?.[0] ?? 0),
-  };
+  // Two reads (the failing part's size decides the second); a write in
+  // between may shift a row from one page to the next, as with any paging.
+  const [countFailing, failingRows] = q.failingStatements(query);
+  const first = await client.query([countFailing, failingRows], deadline);
+  if (!first.ok) return "unavailable";
+  const failing = Number(first.results[0]!.values[0]?.[0] ?? 0);
+  const rows = query.offset < failing ? first.results[1]!.values.map(q.statsRow) : [];
+  const [countAll, healthyRows] = q.healthyStatements(
+    query,
+    query.limit - rows.length,
+    Math.max(0, query.offset - failing),
+  );
+  const second = await client.query(
+    rows.length < query.limit ? [countAll, healthyRows] : [countAll],
+    deadline,
+  );
+  if (!second.ok) return "unavailable";
+  if (rows.length < query.limit) rows.push(...second.results[1]!.values.map(q.statsRow));
+  return { rows, total: Number(second.results[0]!.values[0]?.[0] ?? 0) };
 }
 
 /** See {@link SubscriptionAdmin.subscriptionReport}. */

@@ -57,10 +57,18 @@ export class SqliteAdmin {
 
   /** See {@link SubscriptionAdmin.listSubscriptionStats}. */
   page(query: StatsQuery): StatsPage {
-    return readTogether(this.#db, () => ({
-      rows: this.#all(q.pageStatement(query)).map(q.statsRow),
-      total: Number(this.#all(q.countStatement(query))[0]?.[0] ?? 0),
-    }));
+    return readTogether(this.#db, () => {
+      const [countFailing, failingRows] = q.failingStatements(query);
+      const failing = Number(this.#all(countFailing)[0]?.[0] ?? 0);
+      const rows = query.offset < failing ? this.#all(failingRows).map(q.statsRow) : [];
+      const [countAll, healthyRows] = q.healthyStatements(
+        query,
+        query.limit - rows.length,
+        Math.max(0, query.offset - failing),
+      );
+      if (rows.length < query.limit) rows.push(...this.#all(healthyRows).map(q.statsRow));
+      return { rows, total: Number(this.#all(countAll)[0]?.[0] ?? 0) };
+    });
   }
 
   /** See {@link SubscriptionAdmin.subscriptionReport}. */

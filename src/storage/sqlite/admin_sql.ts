@@ -59,8 +59,15 @@ export function recordStatement(t: DeliveryTally): SqlStatement {
 const COLUMNS = "url, missed_url, created_at, renewed_at, last_attempt_at, last_success_at, " +
   "last_failure_at, last_failure, failing_since, consecutive_failures, deliveries, failures";
 
-/** The filtered union of both tables, with its parameters. */
-function filtered(q: StatsQuery, select: (kind: "exact" | "glob") => string): SqlStatement {
+/**
+ * The filtered union of both tables, with its parameters; `part` keeps only
+ * failing rows (`failing_since` set) or only the others.
+ */
+function filtered(
+  q: StatsQuery,
+  select: (kind: "exact" | "glob") => string,
+  part: "failing" | "healthy" | "all",
+): SqlStatement {
   const arms: string[] = [];
   const params: SqlParam[] = [];
   for (const kind of ["exact", "glob"] as const) {
@@ -76,39 +83,63 @@ function filtered(q: StatsQuery, select: (kind: "exact" | "glob") => string): Sq
       params.push(q.search, q.search);
     }
     if (q.failing === true) where.push("consecutive_failures > 0");
+    if (part === "failing") where.push("failing_since IS NOT NULL");
+    if (part === "healthy") where.push("failing_since IS NULL");
     arms.push(select(kind) + (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""));
   }
+  if (arms.length === 0) return ["SELECT * FROM (SELECT 1) WHERE 0"];
   return [arms.join(" UNION ALL "), ...params];
 }
 
+// `ord` is the raw key: each arm can then be read in (url, key) index order
+// and the two merged, instead of sorting every row for one page.
 function armOf(kind: "exact" | "glob"): string {
   return kind === "exact"
-    ? `SELECT 0 AS kind, hex(exact) AS k, ${COLUMNS} FROM ${EXACTS}`
-    : `SELECT 1 AS kind, hex(CAST(glob AS BLOB)) AS k, ${COLUMNS} FROM ${GLOBS}`;
+    ? `SELECT 0 AS kind, hex(exact) AS k, ${COLUMNS}, exact AS ord FROM ${EXACTS}`
+    : `SELECT 1 AS kind, hex(CAST(glob AS BLOB)) AS k, ${COLUMNS}, glob AS ord FROM ${GLOBS}`;
 }
 
-/** A page of the query, failing first (longest first), then by url, kind and key. */
-export function pageStatement(q: StatsQuery): SqlStatement {
-  const [union, ...params] = filtered(q, armOf);
+/**
+ * A page of the query is read in two parts: the failing rows (few, by the
+ * `failing_since` index), longest failing first, then the others by url and
+ * key. These are the failing part's statements: its size and its rows from
+ * `offset`.
+ */
+export function failingStatements(q: StatsQuery): [SqlStatement, SqlStatement] {
+  const [union, ...params] = filtered(q, armOf, "failing");
+  const [count, ...countParams] = filtered(q, (k) => `SELECT 1 FROM ${table(k)}`, "failing");
   return [
-    `SELECT * FROM (${union}) ORDER BY failing_since IS NULL, failing_since, url, kind, k ` +
-    `LIMIT ? OFFSET ?`,
-    ...params,
-    q.limit,
-    q.offset,
+    [`SELECT count(*) FROM (${count})`, ...countParams],
+    [
+      `${union} ORDER BY failing_since, url, kind, ord LIMIT ? OFFSET ?`,
+      ...params,
+      q.limit,
+      q.offset,
+    ],
   ];
 }
 
-/** How many rows the query matches. */
-export function countStatement(q: StatsQuery): SqlStatement {
-  const [union, ...params] = filtered(
-    q,
-    (kind) => `SELECT 1 FROM ${kind === "exact" ? EXACTS : GLOBS}`,
-  );
-  return [`SELECT count(*) FROM (${union})`, ...params];
+/** The other rows of the query, `limit` from `offset` of that part, and how many match in all. */
+export function healthyStatements(
+  q: StatsQuery,
+  limit: number,
+  offset: number,
+): [SqlStatement, SqlStatement] {
+  const [union, ...params] = filtered(q, armOf, q.failing === true ? "failing" : "healthy");
+  const [count, ...countParams] = filtered(q, (k) => `SELECT 1 FROM ${table(k)}`, "all");
+  return [
+    [`SELECT count(*) FROM (${count})`, ...countParams],
+    q.failing === true
+      ? ["SELECT * FROM (SELECT 1) WHERE 0"]
+      : [`${union} ORDER BY url, kind, ord LIMIT ? OFFSET ?`, ...params, limit, offset],
+  ];
 }
 
-/** Decodes a row of {@link pageStatement}. */
+function table(kind: "exact" | "glob"): string {
+  return kind === "exact" ? EXACTS : GLOBS;
+}
+
+/** Decodes a row of {@link failingStatements} or {@link healthyStatements}. */
 export function statsRow(r: SqlRow): SubscriptionStats {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
