@@ -6,32 +6,26 @@
  * @module
  */
 
-import { loadSecretsFile } from "../auth/mod.ts";
+import { loadSecretsFile, type SecretsFile } from "../auth/mod.ts";
 import type { Logger } from "../log.ts";
-import { openRqliteStore } from "../storage/rqlite/store.ts";
+import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
 import { openSqliteStore } from "../storage/sqlite/store.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, errorMessage } from "./errors.ts";
+import type { RqliteConfig } from "./config.ts";
 import type { ServeSettings } from "./settings.ts";
 
 /**
- * The configured store. SQLite waits out a live server's locks like any
- * other process sharing the file (WAL), so this is safe beside it.
+ * The rqlite store of `r`, with the secrets file's credentials if any.
  *
- * @throws {CliError} saying which store cannot be opened and why
+ * @throws {CliError} saying what is wrong with the cluster
  */
-export async function openConfiguredStore(settings: ServeSettings, log: Logger): Promise<Store> {
-  const r = settings.rqlite;
+export async function openConfiguredRqlite(
+  r: RqliteConfig,
+  secrets: SecretsFile | null,
+  log: Logger,
+): Promise<Store> {
   try {
-    if (r === null) {
-      const wait = settings.limits.sqliteBusyTimeoutMs;
-      return await openSqliteStore({
-        path: settings.database,
-        log,
-        ...(wait === undefined ? {} : { busyTimeoutMs: wait }),
-      });
-    }
-    const secrets = settings.secrets === null ? null : await loadSecretsFile(settings.secrets);
     return await openRqliteStore({
       urls: r.urls,
       ...(secrets?.rqlite === undefined
@@ -43,7 +37,39 @@ export async function openConfiguredStore(settings: ServeSettings, log: Logger):
       log,
     });
   } catch (e) {
-    const where = r === null ? settings.database : `rqlite at ${r.urls.join(", ")}`;
-    throw new CliError(`Cannot open database ${where}: ${errorMessage(e)}`, 1, { cause: e });
+    const message = e instanceof RqliteUnavailableError
+      ? e.message
+      : `Cannot open rqlite at ${r.urls.join(", ")}: ${errorMessage(e)}`;
+    throw new CliError(message, 1, { cause: e });
+  }
+}
+
+/**
+ * The configured store. SQLite waits out a live server's locks like any
+ * other process sharing the file (WAL), so this is safe beside it.
+ *
+ * @throws {CliError} saying which store cannot be opened and why
+ */
+export async function openConfiguredStore(settings: ServeSettings, log: Logger): Promise<Store> {
+  if (settings.rqlite !== null) {
+    let secrets: SecretsFile | null = null;
+    try {
+      if (settings.secrets !== null) secrets = await loadSecretsFile(settings.secrets);
+    } catch (e) {
+      throw new CliError(errorMessage(e), 1, { cause: e });
+    }
+    return await openConfiguredRqlite(settings.rqlite, secrets, log);
+  }
+  try {
+    const wait = settings.limits.sqliteBusyTimeoutMs;
+    return await openSqliteStore({
+      path: settings.database,
+      log,
+      ...(wait === undefined ? {} : { busyTimeoutMs: wait }),
+    });
+  } catch (e) {
+    throw new CliError(`Cannot open database ${settings.database}: ${errorMessage(e)}`, 1, {
+      cause: e,
+    });
   }
 }

@@ -17,11 +17,11 @@ import {
   sqliteReplayStore,
 } from "../auth/mod.ts";
 import { AddressInUseError, type RunningServer, serve as listen } from "../runtime/mod.ts";
-import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
 import { openConfiguredPostgres, postgresLabel } from "./postgres.ts";
 import type { Store } from "../storage/types.ts";
 import { parseFlags } from "./args.ts";
 import { findConfig } from "./find_config.ts";
+import { openConfiguredRqlite } from "./open_store.ts";
 import { loadCompression } from "./config_compression.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { SERVE_HELP } from "./help.ts";
@@ -177,24 +177,11 @@ async function open(
       throw e;
     }
   } else if (settings.rqlite !== null) {
-    const r = settings.rqlite;
     try {
-      store = await openRqliteStore({
-        urls: r.urls,
-        ...(secrets?.rqlite === undefined
-          ? {}
-          : { user: secrets.rqlite.user, password: secrets.rqlite.password }),
-        ...(r.readConsistency === undefined ? {} : { readConsistency: r.readConsistency }),
-        ...(r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
-        ...(r.leaderWaitMs === undefined ? {} : { leaderWaitMs: r.leaderWaitMs }),
-        log: logger,
-      });
+      store = await openConfiguredRqlite(settings.rqlite, secrets, logger);
     } catch (e) {
       await closeAuth();
-      const message = e instanceof RqliteUnavailableError
-        ? e.message
-        : `Cannot open rqlite at ${r.urls.join(", ")}: ${errorMessage(e)}`;
-      throw new CliError(message, 1, { cause: e });
+      throw e;
     }
   }
   try {
