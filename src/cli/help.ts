@@ -100,6 +100,8 @@ const STORE_OPTIONS = `Store (as "serve" would open it):
   --config FILE               configuration file (default ./lonelypss.json; env LONELYPSS_CONFIG)
   --db FILE                   SQLite file (env LONELYPSS_DB)
   --rqlite-url URL[,URL...]   an rqlite cluster instead (env LONELYPSS_RQLITE_URL)
+  PostgreSQL: the configuration file's "postgres" section with LONELYPSS_POSTGRES_URL
+  or the secrets file's connection string, as for serve
   --json                      print JSON instead of a table
 Safe beside a live server on the same database.`;
 

@@ -1,6 +1,6 @@
 /**
- * Opens the store `serve` would use (SQLite file or rqlite, with the
- * secrets file's rqlite credentials), for the commands that work on it
+ * Opens the store `serve` would use (SQLite file, rqlite or PostgreSQL, with
+ * the secrets file's credentials), for the commands that work on it
  * directly: `subscriptions` and `stats`.
  *
  * @module
@@ -13,6 +13,7 @@ import { openSqliteStore } from "../storage/sqlite/store.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import type { RqliteConfig } from "./config.ts";
+import { openConfiguredPostgres } from "./postgres.ts";
 import type { ServeSettings } from "./settings.ts";
 
 /**
@@ -51,14 +52,18 @@ export async function openConfiguredRqlite(
  * @throws {CliError} saying which store cannot be opened and why
  */
 export async function openConfiguredStore(settings: ServeSettings, log: Logger): Promise<Store> {
-  if (settings.rqlite !== null) {
+  if (settings.rqlite !== null || settings.postgres !== null) {
     let secrets: SecretsFile | null = null;
     try {
       if (settings.secrets !== null) secrets = await loadSecretsFile(settings.secrets);
     } catch (e) {
       throw new CliError(errorMessage(e), 1, { cause: e });
     }
-    return await openConfiguredRqlite(settings.rqlite, secrets, log);
+    if (settings.postgres !== null) {
+      const url = settings.postgresUrl ?? secrets?.postgres?.url ?? null;
+      return await openConfiguredPostgres(settings.postgres, url, log);
+    }
+    return await openConfiguredRqlite(settings.rqlite!, secrets, log);
   }
   try {
     const wait = settings.limits.sqliteBusyTimeoutMs;
