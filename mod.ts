@@ -29,22 +29,34 @@
 
 export { type Broadcaster, type BroadcasterOptions, createBroadcaster } from "./src/broadcaster.ts";
 export type { AuthConfig, AuthMessage, AuthResult, AuthStrategy } from "./src/auth/mod.ts";
-export type { Limits, MissedRetryPolicy } from "./src/core/limits.ts";
+export type { Limits, MissedRetryPolicy, SubscriptionCare } from "./src/core/limits.ts";
 export type { DeliveryKind, DeliveryOutcome, Histogram, Metrics } from "./src/core/metrics.ts";
 export type { OpsOptions } from "./src/http/routes/ops.ts";
 export type { Logger, LogLevel } from "./src/log.ts";
 export { consoleLogger, silentLogger } from "./src/log.ts";
 export type {
+  DeliveryTally,
   ExactEntry,
+  FailingUrl,
   GlobEntry,
   LeasedMissed,
   MissedRetry,
+  PrunedUrl,
+  PruneOptions,
+  PruneRecord,
+  PruneRule,
   ReleaseResult,
+  StatsPage,
+  StatsQuery,
   Store,
   Subscriber,
   SubscribeResult,
+  SubscriptionAdmin,
   SubscriptionKey,
+  SubscriptionReport,
   SubscriptionSet,
+  SubscriptionStats,
+  TopKey,
   UnsubscribeResult,
   WriteResult,
 } from "./src/storage/types.ts";

@@ -13,6 +13,7 @@
  * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…] | --postgres URL]
  *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S] [--compression JSON]
  *   [--front off]   (serve with Deno.serve directly: `serveWithDeno`'s `front: false`)
+ *   [--stats off]   (no delivery statistics per subscription)
  *
  * @module
  */
@@ -46,6 +47,8 @@ const { values } = parseArgs({
     "hmac-b2s": { type: "string" },
     compression: { type: "string" },
     front: { type: "string", default: "on" },
+    // Delivery statistics per subscription (on by default, as in createBroadcaster).
+    stats: { type: "string", default: "on" },
   },
 });
 
@@ -81,6 +84,7 @@ const broadcaster = await createBroadcaster({
   auth,
   logger: Deno.env.get("BENCH_LOG") ? consoleLogger("debug") : silentLogger,
   limits,
+  subscriptions: { deliveryStats: values.stats !== "off" },
   ...(values.compression === undefined ? {} : { compression: JSON.parse(values.compression) }),
 });
 const server = serveWithDeno(broadcaster, {

@@ -6,7 +6,8 @@
  *
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
  * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
- * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; postgres; wszstd: zstd on a
+ * wsnotify1,wsfanout,wsbig, or `ws` for all three; stats (delivery statistics
+ * on vs off); rqlite; postgres; wszstd: zstd on a
  * websocket, bytes and CPU per message, see zstdScenario; client: the TypeScript client's
  * notify rate against lonelypsc's, and deliveries to one of its websocket
  * subscriptions, see bench/_client_rows.ts), --cpu-prof (profile
@@ -534,6 +535,39 @@ async function main(): Promise<void> {
       });
     }
     show(row);
+  }
+
+  if (want("stats")) {
+    // Delivery statistics (docs/subscriptions.md) on, as by default, and off,
+    // on a SQLite file so the batched flushes really write. Alternated, each
+    // run on a fresh server, so drift in the machine's load hits both alike.
+    const on: Row = {
+      id: "stats-on-c16",
+      label: "notify → 1 subscriber, delivery stats on (file db), c=16",
+      metric: "rps",
+      goal: "within 5 % of off",
+    };
+    const off: Row = {
+      id: "stats-off-c16",
+      label: "the same, delivery stats off",
+      metric: "rps",
+    };
+    const runs: Record<"on" | "off", RunStat[]> = { on: [], off: [] };
+    for (let i = 0; i < P.runs; i++) {
+      for (const mode of ["on", "off"] as const) {
+        const file = `${RESULTS}sub-stats-${mode}.db`;
+        await removeDb(file);
+        await withServer(start("ours", ["--db", file, "--stats", mode]), async (s) => {
+          await subscribeMany(s, "st-one", 1, subUrl("/st-one/"));
+          runs[mode].push(await measure(s, notifyJob(s.port, "st-one", 16, { expectCount: 1 })));
+        });
+        await removeDb(file);
+      }
+    }
+    on.ours = aggregate(runs.on);
+    off.ours = aggregate(runs.off);
+    show(on);
+    show(off);
   }
 
   if (want("rqlite")) await rqliteScenario(start, subUrl);

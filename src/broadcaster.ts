@@ -13,7 +13,15 @@ import { holdOutgoingClient } from "./outbound/http1/mod.ts";
 import { Semaphore } from "./fanout/semaphore.ts";
 import { ByteBudget } from "./core/byte_budget.ts";
 import type { Context } from "./core/context.ts";
-import { type Limits, resolveLimits } from "./core/limits.ts";
+import {
+  type Limits,
+  resolveLimits,
+  resolveSubscriptionCare,
+  type SubscriptionCare,
+} from "./core/limits.ts";
+import { DeliveryStats } from "./core/delivery_stats.ts";
+import { startHousekeeping } from "./fanout/housekeeping.ts";
+import { adminRoutes } from "./http/admin/mod.ts";
 import { createHandler, type Handler, normalisePrefix } from "./http/handler.ts";
 import { stopIdleBodyGuards } from "./http/request_body.ts";
 import { type OpsOptions, opsRoutes } from "./http/routes/ops.ts";
@@ -96,6 +104,11 @@ export interface BroadcasterOptions {
    * (`--allow-ffi` on Deno); without a usable backend nothing is announced.
    */
   readonly compression?: CompressionOptions;
+  /**
+   * Delivery statistics, leases and pruning (`docs/subscriptions.md`):
+   * statistics on (flushed every 5 s), leases and pruning off by default.
+   */
+  readonly subscriptions?: Partial<SubscriptionCare>;
 }
 
 /** A running broadcaster. */
@@ -117,6 +130,11 @@ export interface Broadcaster {
    */
   readonly metrics: Metrics;
   /**
+   * Writes the delivery statistics gathered since the last flush now (they
+   * are otherwise written every `subscriptions.statsFlushIntervalMs` and at close).
+   */
+  flushStats(): Promise<void>;
+  /**
    * Stops the sweeper, waits up to `graceMs` (default 10 s) for requests in
    * flight (deliveries included) to finish, then closes the store and auth.
    */
@@ -126,6 +144,7 @@ export interface Broadcaster {
 /** Creates a broadcaster: opens storage, starts the missed-message sweeper. */
 export async function createBroadcaster(options: BroadcasterOptions = {}): Promise<Broadcaster> {
   const limits = resolveLimits(options.limits);
+  const care = resolveSubscriptionCare(options.subscriptions);
   const log = options.logger ?? consoleLogger("warn");
   const metrics = new Metrics();
   const faults = new ThrottledLog(log);
@@ -167,28 +186,43 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     outbound,
     outgoing: new Semaphore(limits.maxOutgoingConnections),
     bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
+    stats: care.deliveryStats
+      ? new DeliveryStats(counted, { flushIntervalMs: care.statsFlushIntervalMs, log })
+      : null,
   };
   const zstd = hub === null ? null : await Compression.create(options.compression ?? {}, log);
   const ws = hub === null
     ? null
     : new WebsocketService(ctx, hub, options.upgrader ?? defaultUpgrader(), prefix, zstd);
   let closing: Promise<void> | null = null;
+  const opsState = {
+    closing: () => closing !== null,
+    requestsInFlight: () => handler.inFlight,
+    websocketConnections: () => ws?.size ?? null,
+  };
   const handler: Handler = createHandler(
     ctx,
     prefix,
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
-    opsRoutes(options.operations ?? {}, {
-      closing: () => closing !== null,
-      requestsInFlight: () => handler.inFlight,
-      websocketConnections: () => ws?.size ?? null,
-    }),
+    opsRoutes(options.operations ?? {}, opsState),
+    adminRoutes(
+      {
+        ...(options.operations?.admin === undefined ? {} : { admin: options.operations.admin }),
+        token: options.operations?.adminToken ?? options.operations?.metricsToken ?? null,
+      },
+      opsState,
+      prefix,
+    ),
   );
+
   const sweeper = options.sweeper === false ? null : startSweeper(ctx);
+  const housekeeper = options.sweeper === false ? null : startHousekeeping(ctx, care);
   const releaseClient = await holdOutgoingClient(limits.maxOutgoingConnections);
 
   async function shutdown(graceMs: number): Promise<void> {
     await ws?.close(Math.min(graceMs, 5_000));
     await sweeper?.stop();
+    await housekeeper?.stop();
     const grace = deadline(graceMs);
     await Promise.race([handler.idle(), grace.promise]);
     grace.cancel();
@@ -197,6 +231,8 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     }
     // Outgoing requests still running fail now (as aborted).
     await releaseClient();
+    // After the deliveries in flight, before the store goes: the last batch.
+    await ctx.stats?.close();
     await store.close();
     await Promise.all([auth.toBroadcaster.close(), auth.toSubscriber.close()]);
     stopIdleBodyGuards();
@@ -208,6 +244,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     limits,
     logger: log,
     metrics,
+    flushStats: () => ctx.stats?.flush() ?? Promise.resolve(),
     close(graceMs = 10_000) {
       closing ??= shutdown(graceMs);
       return closing;

@@ -154,6 +154,7 @@ export function contextParts(
   outbound: null;
   outgoing: Semaphore;
   bodyMemory: ByteBudget;
+  stats: null;
 } {
   return {
     outbound: null,
@@ -162,5 +163,6 @@ export function contextParts(
     faults: new ThrottledLog(log),
     outgoing: new Semaphore(limits.maxOutgoingConnections),
     bodyMemory: new ByteBudget(limits.maxBufferedBodyBytes),
+    stats: null,
   };
 }

@@ -10,7 +10,14 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import type { Limits, MissedRetryPolicy } from "../core/limits.ts";
 import type { LogLevel } from "../log.ts";
-import { DEFAULT_MISSED_RETRY, defaultLimits, resolveLimits } from "../core/limits.ts";
+import {
+  DEFAULT_MISSED_RETRY,
+  DEFAULT_SUBSCRIPTION_CARE,
+  defaultLimits,
+  resolveLimits,
+  resolveSubscriptionCare,
+  type SubscriptionCare,
+} from "../core/limits.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
 import { checkRqliteUrl } from "../storage/rqlite/store.ts";
@@ -55,8 +62,13 @@ export interface FileConfig {
   readonly compression?: FileCompression;
   /** The SSRF guard: `{ "enabled": true, "allow": ["10.0.0.0/8"] }`. */
   readonly ssrfGuard?: { readonly enabled: boolean; readonly allow: readonly string[] };
-  /** The operations endpoints: `{ "healthz", "readyz", "metrics": booleans, "metricsToken" }`. */
+  /**
+   * The operations endpoints: `{ "healthz", "readyz", "metrics", "admin": booleans,
+   * "metricsToken", "adminToken" }`.
+   */
   readonly operations?: OpsOptions;
+  /** Delivery statistics, leases and pruning (`docs/subscriptions.md`). */
+  readonly subscriptions?: Partial<SubscriptionCare>;
 }
 
 /** The `rqlite` section of the configuration file. */
@@ -120,6 +132,7 @@ const KEYS = [
   "compression",
   "ssrfGuard",
   "operations",
+  "subscriptions",
 ] as const;
 
 /**
@@ -201,6 +214,9 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
   }
   if (raw.ssrfGuard !== undefined) out.ssrfGuard = parseSsrfGuard(raw.ssrfGuard, fail);
   if (raw.operations !== undefined) out.operations = parseOperations(raw.operations, fail);
+  if (raw.subscriptions !== undefined) {
+    out.subscriptions = parseSubscriptions(raw.subscriptions, fail);
+  }
   const relay = str("relayUrl");
   if (relay !== undefined) {
     try {
@@ -241,22 +257,50 @@ function parseOperations(raw: unknown, fail: (field: string, what: string) => ne
   if (!isObject(raw)) return fail('"operations"', "must be an object");
   const out: { -readonly [K in keyof OpsOptions]: OpsOptions[K] } = {};
   for (const [key, v] of Object.entries(raw)) {
-    if (key === "healthz" || key === "readyz" || key === "metrics") {
+    if (key === "healthz" || key === "readyz" || key === "metrics" || key === "admin") {
       if (typeof v !== "boolean") fail(`"operations.${key}"`, "must be true or false");
       out[key] = v as boolean;
-    } else if (key === "metricsToken") {
+    } else if (key === "metricsToken" || key === "adminToken") {
       if (typeof v !== "string" || v === "") {
-        fail('"operations.metricsToken"', "must be a non-empty string");
+        fail(`"operations.${key}"`, "must be a non-empty string");
       }
-      out.metricsToken = v as string;
+      out[key] = v as string;
     } else {
       fail(
         `"operations.${key}"`,
-        "is not an option (expected healthz, readyz, metrics, metricsToken)",
+        "is not an option (expected healthz, readyz, metrics, admin, metricsToken, adminToken)",
       );
     }
   }
   return out;
+}
+
+const CARE_KEYS = Object.keys(DEFAULT_SUBSCRIPTION_CARE) as (keyof SubscriptionCare)[];
+
+function parseSubscriptions(
+  raw: unknown,
+  fail: (field: string, what: string) => never,
+): Partial<SubscriptionCare> {
+  if (!isObject(raw)) return fail('"subscriptions"', "must be an object");
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(raw)) {
+    const field = `"subscriptions.${key}"`;
+    if (!(CARE_KEYS as string[]).includes(key)) {
+      fail(field, `is not an option (expected one of ${CARE_KEYS.join(", ")})`);
+    }
+    if (key === "deliveryStats") {
+      if (typeof v !== "boolean") fail(field, "must be true or false");
+    } else if (v !== null || key.endsWith("IntervalMs")) {
+      if (typeof v !== "number" || !(v > 0)) fail(field, "must be a positive number");
+    }
+    out[key] = v;
+  }
+  try {
+    resolveSubscriptionCare(out as Partial<SubscriptionCare>);
+  } catch (e) {
+    fail('"subscriptions"', errorMessage(e));
+  }
+  return out as Partial<SubscriptionCare>;
 }
 
 function parseRqlite(

@@ -1,5 +1,5 @@
 /**
- * Help texts for `lonelypss`, `lonelypss setup` and `lonelypss serve`.
+ * Help texts for `lonelypss` and its commands.
  *
  * @module
  */
@@ -12,10 +12,12 @@ export const MAIN_HELP = `lonelypss ${VERSION} — best-effort pub/sub over HTTP
 Usage: lonelypss <command> [options]
 
 Commands:
-  setup       write secrets and a configuration file into the current directory
-  serve       run a broadcaster
-  notify      publish one message (a file, a text or stdin)
-  subscribe   receive messages, printing them or running a command per message
+  setup          write secrets and a configuration file into the current directory
+  serve          run a broadcaster
+  notify         publish one message (a file, a text or stdin)
+  subscribe      receive messages, printing them or running a command per message
+  subscriptions  list subscriptions with their delivery statistics, or prune them
+  stats          counts, top failing urls, top topics, latest prunes
 
 Run "lonelypss <command> --help" for a command's options.
 
@@ -95,3 +97,43 @@ protocol; LONELYPSS_METRICS_TOKEN makes /metrics require "Bearer <token>".
 
 Ctrl+C or SIGTERM stops accepting requests, lets deliveries in flight finish
 (up to the grace period) and closes the database cleanly.`;
+
+const STORE_OPTIONS = `Store (as "serve" would open it):
+  --config FILE               configuration file (default ./lonelypss.json; env LONELYPSS_CONFIG)
+  --db FILE                   SQLite file (env LONELYPSS_DB)
+  --rqlite-url URL[,URL...]   an rqlite cluster instead (env LONELYPSS_RQLITE_URL)
+  PostgreSQL: the configuration file's "postgres" section with LONELYPSS_POSTGRES_URL
+  or the secrets file's connection string, as for serve
+  --json                      print JSON instead of a table
+Safe beside a live server on the same database.`;
+
+/** `lonelypss subscriptions --help`. */
+export const SUBSCRIPTIONS_HELP = `Usage:
+  lonelypss subscriptions list [--url U] [--topic T] [--glob P] [--search TEXT] [--failing]
+                               [--limit N] [--offset N] [--json]
+  lonelypss subscriptions prune (--url U | --failing-for DUR | --idle-for DUR) [--dry-run] [--json]
+
+list: subscriptions with their delivery statistics, failing first (longest first).
+  --url U          exactly this subscriber url
+  --topic T        exact subscriptions to exactly this topic
+  --glob P         glob subscriptions with exactly this pattern
+  --search TEXT    url, topic or glob contains TEXT
+  --failing        only subscriptions whose last delivery failed
+  --limit N        rows to show (default 100); --offset N skips rows
+
+prune: removes subscriptions and records each url in the prune audit.
+  --url U            every subscription of U
+  --failing-for DUR  urls whose deliveries have all failed for DUR (e.g. 5d)
+  --idle-for DUR     urls with no success, subscribe or renewal for DUR
+  --dry-run          show what would go, remove nothing
+DUR: a number with s, m, h or d (seconds without a unit).
+
+${STORE_OPTIONS}`;
+
+/** `lonelypss stats --help`. */
+export const STATS_HELP = `Usage: lonelypss stats [--top N] [--json]
+
+Counts of subscriptions (exact, glob), urls and failing urls; the N (default 10)
+longest failing urls, the topics with most subscriptions, and the latest prunes.
+
+${STORE_OPTIONS}`;

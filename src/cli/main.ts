@@ -13,6 +13,7 @@ import { serve } from "./serve.ts";
 import { setup } from "./setup.ts";
 import { notify } from "./notify.ts";
 import { subscribe } from "./subscribe.ts";
+import { stats, subscriptions } from "./subscriptions.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit code. */
@@ -29,6 +30,10 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
         return await notify(rest, io);
       case "subscribe":
         return await subscribe(rest, io);
+      case "subscriptions":
+        return await subscriptions(rest, io);
+      case "stats":
+        return await stats(rest, io);
       case "-V":
       case "--version":
         io.out(VERSION);
@@ -45,7 +50,7 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
         throw new UsageError(
           command.startsWith("-")
             ? `Unknown option ${command} (see: lonelypss --help)`
-            : `Unknown command "${command}" (expected setup, serve, notify or subscribe; see: lonelypss --help)`,
+            : `Unknown command "${command}" (expected setup, serve, notify, subscribe, subscriptions or stats; see: lonelypss --help)`,
         );
     }
   } catch (e) {

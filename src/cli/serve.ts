@@ -6,8 +6,6 @@
  * @module
  */
 
-import { access } from "node:fs/promises";
-import { join } from "node:path";
 import process from "node:process";
 import { type Broadcaster, createBroadcaster } from "../broadcaster.ts";
 import { consoleLogger, type Logger } from "../log.ts";
@@ -19,11 +17,11 @@ import {
   sqliteReplayStore,
 } from "../auth/mod.ts";
 import { AddressInUseError, type RunningServer, serve as listen } from "../runtime/mod.ts";
-import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
 import { openConfiguredPostgres, postgresLabel } from "./postgres.ts";
 import type { Store } from "../storage/types.ts";
 import { parseFlags } from "./args.ts";
-import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
+import { findConfig } from "./find_config.ts";
+import { openConfiguredRqlite } from "./open_store.ts";
 import { loadCompression } from "./config_compression.ts";
 import { CliError, errorMessage } from "./errors.ts";
 import { SERVE_HELP } from "./help.ts";
@@ -125,14 +123,6 @@ async function run(
   return 0;
 }
 
-async function findConfig(given: string | undefined, cwd: string): Promise<FileConfig | null> {
-  if (given !== undefined && given !== "") return await loadConfigFile(given);
-  const fallback = join(cwd, CONFIG_FILE);
-  const exists = await access(fallback).then(() => true, () => false);
-  // Shown as typed: paths inside it then print relative to the working directory.
-  return exists ? await loadConfigFile(cwd === process.cwd() ? CONFIG_FILE : fallback) : null;
-}
-
 async function open(
   settings: ServeSettings,
   logger: Logger,
@@ -187,24 +177,11 @@ async function open(
       throw e;
     }
   } else if (settings.rqlite !== null) {
-    const r = settings.rqlite;
     try {
-      store = await openRqliteStore({
-        urls: r.urls,
-        ...(secrets?.rqlite === undefined
-          ? {}
-          : { user: secrets.rqlite.user, password: secrets.rqlite.password }),
-        ...(r.readConsistency === undefined ? {} : { readConsistency: r.readConsistency }),
-        ...(r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
-        ...(r.leaderWaitMs === undefined ? {} : { leaderWaitMs: r.leaderWaitMs }),
-        log: logger,
-      });
+      store = await openConfiguredRqlite(settings.rqlite, secrets, logger);
     } catch (e) {
       await closeAuth();
-      const message = e instanceof RqliteUnavailableError
-        ? e.message
-        : `Cannot open rqlite at ${r.urls.join(", ")}: ${errorMessage(e)}`;
-      throw new CliError(message, 1, { cause: e });
+      throw e;
     }
   }
   try {
@@ -217,6 +194,7 @@ async function open(
       logger,
       limits: settings.limits,
       operations: settings.operations,
+      subscriptions: settings.subscriptions,
       ...(settings.ssrfGuard === null ? {} : { ssrfGuard: settings.ssrfGuard }),
       ...(auth === undefined ? {} : { auth }),
     });

@@ -8,6 +8,7 @@
 import type { Limits } from "../core/limits.ts";
 import type { LogLevel } from "../log.ts";
 import type { OpsOptions } from "../http/routes/ops.ts";
+import type { SubscriptionCare } from "../core/limits.ts";
 import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig, PostgresConfig, RqliteConfig } from "./config.ts";
@@ -71,8 +72,17 @@ export interface ServeSettings {
   readonly compression: FileCompression;
   /** The SSRF guard, or null when off. */
   readonly ssrfGuard: { readonly enabled: boolean; readonly allow: readonly string[] } | null;
-  /** The operations endpoints (`LONELYPSS_METRICS_TOKEN` sets the metrics token). */
+  /**
+   * The operations endpoints (`LONELYPSS_METRICS_TOKEN` sets the metrics
+   * token, `LONELYPSS_ADMIN_TOKEN` the admin page's and turns the page on).
+   */
   readonly operations: OpsOptions;
+  /**
+   * Statistics, leases and pruning: the file's `subscriptions` section, then
+   * `LONELYPSS_SUBSCRIPTION_LEASE_SECONDS`, `LONELYPSS_PRUNE_FAILING_AFTER_SECONDS`
+   * and `LONELYPSS_STATS_FLUSH_MS`.
+   */
+  readonly subscriptions: Partial<SubscriptionCare>;
   /** Deno: accept connections in the front (true) or with `Deno.serve` directly. */
   readonly denoFront: boolean;
 }
@@ -167,9 +177,34 @@ export function resolveSettings(
     operations: {
       ...config?.operations,
       ...(env.LONELYPSS_METRICS_TOKEN ? { metricsToken: env.LONELYPSS_METRICS_TOKEN } : {}),
+      ...(env.LONELYPSS_ADMIN_TOKEN ? { admin: true, adminToken: env.LONELYPSS_ADMIN_TOKEN } : {}),
     },
+    subscriptions: subscriptionsFrom(env, config?.subscriptions ?? {}),
     denoFront: front === null || parseChoice(front.what, front.text, ["on", "off"]) === "on",
   };
+}
+
+const CARE_ENV = [
+  ["LONELYPSS_SUBSCRIPTION_LEASE_SECONDS", "subscriptionLeaseSeconds"],
+  ["LONELYPSS_PRUNE_FAILING_AFTER_SECONDS", "pruneFailingAfterSeconds"],
+  ["LONELYPSS_STATS_FLUSH_MS", "statsFlushIntervalMs"],
+] as const;
+
+function subscriptionsFrom(
+  env: Record<string, string | undefined>,
+  file: Partial<SubscriptionCare>,
+): Partial<SubscriptionCare> {
+  const out: Record<string, unknown> = { ...file };
+  for (const [name, key] of CARE_ENV) {
+    const text = env[name];
+    if (text === undefined || text === "") continue;
+    const n = Number(text);
+    if (!(n > 0) || !Number.isFinite(n)) {
+      throw new UsageError(`Invalid ${name}: expected a positive number, got "${text}"`);
+    }
+    out[key] = n;
+  }
+  return out as Partial<SubscriptionCare>;
 }
 
 /**

@@ -21,6 +21,7 @@ Deno.test("settings: defaults without flags, environment or config", () => {
     compression: {},
     ssrfGuard: null,
     operations: {},
+    subscriptions: {},
     denoFront: true,
   });
 });
@@ -181,4 +182,22 @@ Deno.test("settings: PostgreSQL from the file or LONELYPSS_POSTGRES_URL, excludi
     (e: unknown) =>
       e instanceof UsageError && /--rqlite-url and LONELYPSS_POSTGRES_URL/.test(e.message),
   );
+});
+
+Deno.test("settings: subscription care from the config file, environment beating it", () => {
+  const config = {
+    limits: {},
+    subscriptions: { subscriptionLeaseSeconds: 60, pruneFailingAfterSeconds: 432_000 },
+  };
+  const s = resolveSettings({}, { LONELYPSS_SUBSCRIPTION_LEASE_SECONDS: "120" }, config);
+  assert.deepEqual(s.subscriptions, {
+    subscriptionLeaseSeconds: 120,
+    pruneFailingAfterSeconds: 432_000,
+  });
+  assert.throws(
+    () => resolveSettings({}, { LONELYPSS_STATS_FLUSH_MS: "soon" }, null),
+    /Invalid LONELYPSS_STATS_FLUSH_MS: expected a positive number, got "soon"/,
+  );
+  const admin = resolveSettings({}, { LONELYPSS_ADMIN_TOKEN: "t" }, null);
+  assert.deepEqual(admin.operations, { admin: true, adminToken: "t" });
 });

@@ -15,6 +15,7 @@ import type { LocalSubscribers } from "./local.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OutboundGuard } from "./outbound.ts";
 import type { SpoolBudget } from "./spool_budget.ts";
+import type { DeliveryStats } from "./delivery_stats.ts";
 
 /** The broadcaster's state as the routes see it. */
 export interface Context {
@@ -45,6 +46,8 @@ export interface Context {
   readonly outgoing: Slots;
   /** Request-body bytes held in memory, at most `limits.maxBufferedBodyBytes`. */
   readonly bodyMemory: ByteBudget;
+  /** Delivery statistics per subscription, or null when they are off. */
+  readonly stats: DeliveryStats | null;
 }
 
 /** Slots shared by every caller, handed out in arrival order (`fanout/semaphore.ts`). */

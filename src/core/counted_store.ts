@@ -33,6 +33,13 @@ export function countedStore(store: Store, metrics: Metrics): Store {
     releaseMissed: (leased, retry) => count("releaseMissed", store.releaseMissed(leased, retry)),
     ping: () => count("ping", store.ping()),
     countPendingMissed: () => count("countPendingMissed", store.countPendingMissed()),
+    recordDeliveries: (tallies) => count("recordDeliveries", store.recordDeliveries(tallies)),
+    listSubscriptionStats: (query) =>
+      count("listSubscriptionStats", store.listSubscriptionStats(query)),
+    subscriptionReport: (top) => count("subscriptionReport", store.subscriptionReport(top)),
+    pruneSubscriptions: (rule, options) =>
+      count("pruneSubscriptions", store.pruneSubscriptions(rule, options)),
+    listPrunes: (limit) => count("listPrunes", store.listPrunes(limit)),
     close: () => store.close(),
   };
 }

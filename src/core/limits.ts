@@ -306,3 +306,47 @@ function requireNonNegative(name: string, v: number): void {
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** How the broadcaster looks after its subscriptions (`docs/subscriptions.md`). */
+export interface SubscriptionCare {
+  /** Keep delivery statistics per subscription. Default true. */
+  readonly deliveryStats: boolean;
+  /** How often the statistics are written to the store, ms. Default 5000. */
+  readonly statsFlushIntervalMs: number;
+  /**
+   * A subscription not renewed (by a repeated subscribe or a
+   * set_subscriptions that keeps it) within this many seconds is removed.
+   * Null (default): no leases.
+   */
+  readonly subscriptionLeaseSeconds: number | null;
+  /**
+   * A url whose deliveries have all failed for this many seconds loses its
+   * subscriptions (suggested: 432000, 5 days). Null (default): never.
+   */
+  readonly pruneFailingAfterSeconds: number | null;
+  /** How often leases and pruning are checked, ms. Default 60000. */
+  readonly subscriptionSweepIntervalMs: number;
+}
+
+/** Defaults of {@link SubscriptionCare}. */
+export const DEFAULT_SUBSCRIPTION_CARE: SubscriptionCare = {
+  deliveryStats: true,
+  statsFlushIntervalMs: 5_000,
+  subscriptionLeaseSeconds: null,
+  pruneFailingAfterSeconds: null,
+  subscriptionSweepIntervalMs: 60_000,
+};
+
+/** Merges overrides into {@link DEFAULT_SUBSCRIPTION_CARE} and checks them. */
+export function resolveSubscriptionCare(given: Partial<SubscriptionCare> = {}): SubscriptionCare {
+  const care = { ...DEFAULT_SUBSCRIPTION_CARE, ...definedOnly(given) };
+  requirePositive("statsFlushIntervalMs", care.statsFlushIntervalMs);
+  requirePositive("subscriptionSweepIntervalMs", care.subscriptionSweepIntervalMs);
+  if (care.subscriptionLeaseSeconds !== null) {
+    requirePositive("subscriptionLeaseSeconds", care.subscriptionLeaseSeconds);
+  }
+  if (care.pruneFailingAfterSeconds !== null) {
+    requirePositive("pruneFailingAfterSeconds", care.pruneFailingAfterSeconds);
+  }
+  return care;
+}

@@ -74,6 +74,12 @@ export class Metrics {
   readonly notifyRefusals: Map<string, number> = new Map();
   /** Deliveries the SSRF guard refused (also counted as failed deliveries). */
   ssrfRefusals = 0;
+  /** Subscriptions removed because their lease ran out. */
+  subscriptionsExpired = 0;
+  /** Subscriptions removed because their url kept failing. */
+  subscriptionsPruned = 0;
+  /** Lease and pruning passes completed. */
+  housekeepingPasses = 0;
   /** When the broadcaster started, epoch seconds. */
   readonly startedAt: number = Date.now() / 1000;
   /** Incoming connections open, as reported by the runtime adapter (null: it cannot tell). */

@@ -16,10 +16,10 @@
 import type { Context } from "../core/context.ts";
 import { RELAY_RECEIVE_PATH } from "../core/local.ts";
 import type { Subscriber } from "../storage/types.ts";
-import { subscriptionKey } from "./keys.ts";
+import { subscriptionKey, subscriptionKeyText } from "./keys.ts";
 import { forEachConcurrent } from "./limiter.ts";
 import { missedDelaySeconds } from "./missed_policy.ts";
-import { sendReceive } from "./receive.ts";
+import { failureClass, sendReceive } from "./receive.ts";
 import type { OutgoingMessage, ReceiveOutcome } from "./receive.ts";
 
 /**
@@ -64,6 +64,15 @@ export async function fanOut(
       metrics.deliveriesInFlight--;
     }
     metrics.bytesOut += size;
+    if (ctx.stats !== null && outcome.kind !== "unsubscribe") {
+      const key = subscriptionKey(sub, msg.topic);
+      ctx.stats.record(
+        key,
+        subscriptionKeyText(key),
+        outcome.kind === "failed" ? failureClass(outcome) : null,
+        ctx.now() * 1000,
+      );
+    }
     metrics.delivery(
       "receive",
       outcome.kind === "unsubscribe" ? "unsubscribed" : outcome.kind,

@@ -119,6 +119,15 @@ async function exchange(
   return { kind: "confirmed", numSubscribers: answer.numSubscribers };
 }
 
+/** A failed RECEIVE's class, as stored: `refused`, `timeout`, `http <status>` or `error`. */
+export function failureClass(outcome: ReceiveOutcome & { readonly kind: "failed" }): string {
+  if (outcome.refused === true) return "refused";
+  if (/timeout/i.test(outcome.reason)) return "timeout";
+  const status = /status (\d{3})/.exec(outcome.reason);
+  if (status !== null) return `http ${status[1]}`;
+  return "error";
+}
+
 /** The last digest encoded: a fan-out sends the same one to every subscriber. */
 let lastDigest: { sha512: Uint8Array; header: string } | null = null;
 

@@ -59,6 +59,7 @@ export function createHandler(
   pathPrefix: string,
   websocket?: WebsocketRoute,
   ops: ReadonlyMap<string, Route> = new Map(),
+  pages: ReadonlyMap<string, Route> = new Map(),
 ): Handler {
   const prefix = normalisePrefix(pathPrefix);
   let inFlight = 0;
@@ -89,6 +90,12 @@ export function createHandler(
         ctx.log.error("Unhandled error in websocket upgrade", { path, error: e });
         return fail(500, "Internal error");
       }
+    }
+    // Pages (the admin page) check their methods themselves.
+    const page = pages.get(local);
+    if (page !== undefined) {
+      seen.route = local;
+      return await guarded(page, req, path);
     }
     const opsRoute = ops.get(local);
     if (opsRoute !== undefined) {

@@ -11,14 +11,16 @@
  */
 
 import type { SubscriptionSet } from "../protocol/mod.ts";
+import type { SubscriptionAdmin } from "./admin_types.ts";
+import type { SubscriptionKey, WriteResult } from "./key_types.ts";
+export type { SubscriptionKey, WriteResult } from "./key_types.ts";
+export type * from "./admin_types.ts";
 export type { ExactEntry, GlobEntry, SubscriptionSet } from "../protocol/mod.ts";
 
 /** Subscribe outcome: `conflict` = the (url, topic|glob) pair already exists (unchanged). */
 export type SubscribeResult = "success" | "conflict" | "unavailable";
 /** Unsubscribe outcome: `not_found` = there was no such pair. */
 export type UnsubscribeResult = "success" | "not_found" | "unavailable";
-/** Outcome of writes that cannot conflict. */
-export type WriteResult = "success" | "unavailable";
 /** Outcome of releasing a leased missed record (compare-and-set on the lease). */
 export type ReleaseResult = "ok" | "conflict" | "unavailable";
 
@@ -31,11 +33,6 @@ export type Subscriber =
     readonly glob: string;
     readonly recovery: string | null;
   };
-
-/** Identifies the subscription a missed record belongs to. */
-export type SubscriptionKey =
-  | { readonly kind: "exact"; readonly url: string; readonly topic: Uint8Array }
-  | { readonly kind: "glob"; readonly url: string; readonly glob: string };
 
 /** A missed record leased to one sweeper until `leaseExpiresAt`. */
 export interface LeasedMissed {
@@ -61,13 +58,20 @@ export interface MissedRetry {
   readonly nextRetryAt: number;
 }
 
-/** The storage contract every backend implements. */
-export interface Store {
-  /** Adds (url, topic). Existing pair → `conflict`, its recovery url unchanged. */
+/**
+ * The storage contract every backend implements: the protocol's operations
+ * here, looking after subscriptions (statistics, leases, pruning) in
+ * {@link SubscriptionAdmin}.
+ */
+export interface Store extends SubscriptionAdmin {
+  /**
+   * Adds (url, topic), stamped created and renewed now. Existing pair →
+   * `conflict`, its recovery url unchanged, its lease renewed.
+   */
   subscribeExact(url: string, topic: Uint8Array, recovery: string | null): Promise<SubscribeResult>;
   /** Removes (url, topic). */
   unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult>;
-  /** Adds (url, glob). Existing pair → `conflict`, its recovery url unchanged. */
+  /** Adds (url, glob), like {@link subscribeExact}: a conflict renews the lease. */
   subscribeGlob(url: string, glob: string, recovery: string | null): Promise<SubscribeResult>;
   /** Removes (url, glob). */
   unsubscribeGlob(url: string, glob: string): Promise<UnsubscribeResult>;
@@ -82,7 +86,8 @@ export interface Store {
   /**
    * Makes `url`'s subscriptions exactly `desired` (already validated: sorted, unique) in one
    * transaction: inserts missing rows, deletes unlisted rows, updates the recovery url of kept rows
-   * (docs/decisions.md#set-subscriptions). Kept rows keep their missed state.
+   * (docs/decisions.md#set-subscriptions). Kept rows keep their missed state and statistics and
+   * are renewed.
    */
   setSubscriptions(url: string, desired: SubscriptionSet): Promise<WriteResult>;
 

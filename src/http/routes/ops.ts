@@ -11,6 +11,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Context } from "../../core/context.ts";
 import { LATENCY_BUCKETS, type Metrics } from "../../core/metrics.ts";
 import type { Route } from "../context.ts";
+import type { SubscriptionReport } from "../../storage/types.ts";
 import { fail } from "../responses.ts";
 
 /** Which operations endpoints are served, and how `/metrics` is protected. */
@@ -23,6 +24,13 @@ export interface OpsOptions {
   readonly metrics?: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. Default none. */
   readonly metricsToken?: string | null;
+  /**
+   * Serve the admin page at `/admin` (`docs/subscriptions.md#the-admin-page`).
+   * Default false; it needs `adminToken` or `metricsToken`.
+   */
+  readonly admin?: boolean;
+  /** The admin page's bearer token (default: the metrics token). */
+  readonly adminToken?: string | null;
 }
 
 /** What the endpoints read from the broadcaster around the handler. */
@@ -178,6 +186,7 @@ export async function renderMetrics(ctx: Context, state: OpsState): Promise<stri
     "Missed records waiting for a MISSED (absent while the store is unavailable).",
   );
   if (pending !== "unavailable") out.sample("lonelypss_missed_pending", {}, pending);
+  subscriptionMetrics(out, m, await ctx.store.subscriptionReport(0));
   labelled(
     out,
     "lonelypss_store_errors_total",
@@ -192,6 +201,38 @@ export async function renderMetrics(ctx: Context, state: OpsState): Promise<stri
     m.startedAt,
   );
   return out.text();
+}
+
+function subscriptionMetrics(
+  out: Exposition,
+  m: Metrics,
+  report: SubscriptionReport | "unavailable",
+): void {
+  out.family(
+    "lonelypss_subscriptions",
+    "gauge",
+    "Subscriptions in the store, by kind (absent while the store is unavailable).",
+  );
+  if (report !== "unavailable") {
+    out.sample("lonelypss_subscriptions", { kind: "exact" }, report.exacts);
+    out.sample("lonelypss_subscriptions", { kind: "glob" }, report.globs);
+  }
+  out.family(
+    "lonelypss_subscriber_urls",
+    "gauge",
+    "Distinct subscriber urls, all and those whose last delivery failed (absent while the store is unavailable).",
+  );
+  if (report !== "unavailable") {
+    out.sample("lonelypss_subscriber_urls", { state: "all" }, report.urls);
+    out.sample("lonelypss_subscriber_urls", { state: "failing" }, report.failingUrls);
+  }
+  out.family(
+    "lonelypss_subscriptions_removed_total",
+    "counter",
+    "Subscriptions removed by this process's housekeeping, by reason.",
+  );
+  out.sample("lonelypss_subscriptions_removed_total", { reason: "lease" }, m.subscriptionsExpired);
+  out.sample("lonelypss_subscriptions_removed_total", { reason: "failing" }, m.subscriptionsPruned);
 }
 
 function labelled(

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ADMIN_CASES } from "./admin.ts";
 import type { ContractCase } from "./helpers.ts";
 import { MISSED_CASES } from "./missed.ts";
 import { SET_SUBSCRIPTIONS_CASES } from "./set_subscriptions.ts";
@@ -20,4 +21,5 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
   ...MISSED_CASES,
   ...SET_SUBSCRIPTIONS_CASES,
   ...SHARED_CASES,
+  ...ADMIN_CASES,
 ];

@@ -8,18 +8,27 @@
 
 import { describeError, type ThrottledLog } from "../../log.ts";
 import type {
+  DeliveryTally,
   LeasedMissed,
   MissedRetry,
+  PrunedUrl,
+  PruneOptions,
+  PruneRecord,
+  PruneRule,
   ReleaseResult,
+  StatsPage,
+  StatsQuery,
   Store,
   Subscriber,
   SubscribeResult,
   SubscriptionKey,
+  SubscriptionReport,
   SubscriptionSet,
   UnsubscribeResult,
   WriteResult,
 } from "../types.ts";
 import type { Sql } from "./driver.ts";
+import * as admin from "./admin.ts";
 import { GenerationGlobCache, type GlobSnapshot } from "../glob_generation.ts";
 import type { GlobListener } from "./listener.ts";
 import { leaseOverdue, releaseMissed } from "./missed.ts";
@@ -128,11 +137,16 @@ export class PostgresStore implements Store {
     topic: Uint8Array,
     recovery: string | null,
   ): Promise<SubscribeResult> {
-    const r = await this.#op(
-      "subscribe",
-      (sql) => sql.unsafe(this.#st.insertExact, [url, topic, recovery]),
-    );
-    return r === "unavailable" ? r : r.length > 0 ? "success" : "conflict";
+    const now = Date.now();
+    const r = await this.#op("subscribe", async (sql) => {
+      if ((await sql.unsafe(this.#st.insertExact, [url, topic, recovery, now])).length > 0) {
+        return "success" as const;
+      }
+      // A repeated subscribe still conflicts (the wire says so) but renews the lease.
+      await sql.unsafe(this.#st.renewExact, [now, topic, url]);
+      return "conflict" as const;
+    });
+    return r;
   }
 
   async unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult> {
@@ -148,8 +162,21 @@ export class PostgresStore implements Store {
     glob: string,
     recovery: string | null,
   ): Promise<SubscribeResult> {
-    const r = await this.#globWrite("subscribe glob", this.#st.insertGlob, [url, glob, recovery]);
+    const now = Date.now();
+    const r = await this.#globWrite("subscribe glob", this.#st.insertGlob, [
+      url,
+      glob,
+      recovery,
+      now,
+    ]);
     if (r === "unavailable") return r;
+    if (!r.changed) {
+      const renewed = await this.#op(
+        "renew glob",
+        (sql) => sql.unsafe(this.#st.renewGlob, [now, glob, url]),
+      );
+      if (renewed === "unavailable") return renewed;
+    }
     this.#globs.afterWrite(
       r.before,
       r.after,
@@ -288,6 +315,36 @@ export class PostgresStore implements Store {
   async countPendingMissed(): Promise<number | "unavailable"> {
     const r = await this.#op("count missed", (sql) => sql.unsafe(this.#st.pendingMissed));
     return r === "unavailable" ? r : Number(r[0]?.n ?? 0);
+  }
+
+  async recordDeliveries(tallies: readonly DeliveryTally[]): Promise<WriteResult> {
+    const r = await this.#op(
+      "record deliveries",
+      (sql) => admin.recordDeliveries(sql, this.#names, tallies),
+    );
+    return r === "unavailable" ? r : "success";
+  }
+
+  listSubscriptionStats(query: StatsQuery): Promise<StatsPage | "unavailable"> {
+    return this.#op("list stats", (sql) => admin.listStats(sql, this.#names, query));
+  }
+
+  subscriptionReport(top: number): Promise<SubscriptionReport | "unavailable"> {
+    return this.#op("report", (sql) => admin.report(sql, this.#names, top));
+  }
+
+  async pruneSubscriptions(
+    rule: PruneRule,
+    options: PruneOptions,
+  ): Promise<PrunedUrl[] | "unavailable"> {
+    const r = await this.#op("prune", (sql) => admin.prune(sql, this.#names, rule, options));
+    // Removed glob rows moved the generation: the next match reloads.
+    if (r === "unavailable" || r.some((u) => u.globs > 0)) this.#globs.invalidate();
+    return r;
+  }
+
+  listPrunes(limit: number): Promise<PruneRecord[] | "unavailable"> {
+    return this.#op("list prunes", (sql) => admin.listPrunes(sql, this.#names, limit));
   }
 
   async close(): Promise<void> {

@@ -85,12 +85,16 @@ export function setSubscriptions(
     for (const [glob, recovery] of wantGlobs) changes.push({ op: "put", url, glob, recovery });
 
     const json = (v: unknown) => JSON.stringify(v);
-    const writes: PendingQuery[] = [];
+    const now = Date.now();
+    // What it keeps is renewed (a lease starts again); what it adds is new.
+    const writes: PendingQuery[] = [tx.unsafe(st.renewUrl, [now, url])];
     if (deleteExacts.length > 0) writes.push(tx.unsafe(st.deleteExactIds, [json(deleteExacts)]));
     if (exactRecoveries.length > 0) {
       writes.push(tx.unsafe(st.setExactRecoveries, [json(exactRecoveries)]));
     }
-    if (insertExacts.length > 0) writes.push(tx.unsafe(st.insertExacts, [url, json(insertExacts)]));
+    if (insertExacts.length > 0) {
+      writes.push(tx.unsafe(st.insertExacts, [url, json(insertExacts), now]));
+    }
     if (changes.length === 0) {
       await Promise.all(writes);
       return { changes, before: null, after: null };
@@ -100,7 +104,9 @@ export function setSubscriptions(
     if (globRecoveries.length > 0) {
       writes.push(tx.unsafe(st.setGlobRecoveries, [json(globRecoveries)]));
     }
-    if (insertGlobs.length > 0) writes.push(tx.unsafe(st.insertGlobs, [url, json(insertGlobs)]));
+    if (insertGlobs.length > 0) {
+      writes.push(tx.unsafe(st.insertGlobs, [url, json(insertGlobs), now]));
+    }
     const after = tx.unsafe(st.generation);
     const [b] = await before;
     await Promise.all(writes);

@@ -33,11 +33,13 @@ export function statements(n: Names) {
     generation: gen,
     /** The glob generation, locked until commit: our glob writes then move it alone. */
     lockGeneration: `${gen} FOR UPDATE`,
-    /** $1 url, $2 topic, $3 recovery. */
-    insertExact: `INSERT INTO ${n.exacts} (url, exact, missed_url) VALUES ($1, $2, $3) ` +
+    /** $1 url, $2 topic, $3 recovery, $4 now. */
+    insertExact: `INSERT INTO ${n.exacts} (url, exact, missed_url, created_at, renewed_at) ` +
+      `VALUES ($1, $2, $3, $4, $4) ` +
       `ON CONFLICT (exact, url) DO NOTHING RETURNING id`,
-    /** $1 url, $2 glob, $3 recovery. */
-    insertGlob: `INSERT INTO ${n.globs} (url, glob, missed_url) VALUES ($1, $2, $3) ` +
+    /** $1 url, $2 glob, $3 recovery, $4 now. */
+    insertGlob: `INSERT INTO ${n.globs} (url, glob, missed_url, created_at, renewed_at) ` +
+      `VALUES ($1, $2, $3, $4, $4) ` +
       `ON CONFLICT (glob, url) DO NOTHING RETURNING id`,
     /** $1 topic, $2 url. */
     deleteExact: `DELETE FROM ${n.exacts} WHERE exact = $1 AND url = $2 RETURNING id`,
@@ -59,13 +61,20 @@ export function statements(n: Names) {
     exactRowsOfUrl: `SELECT id, exact, missed_url FROM ${n.exacts} WHERE url = $1`,
     /** $1 url. */
     globRowsOfUrl: `SELECT id, glob, missed_url FROM ${n.globs} WHERE url = $1`,
-    /** $1 url, $2 JSON array of [topic hex, recovery]. */
-    insertExacts: `INSERT INTO ${n.exacts} (url, exact, missed_url) ` +
-      `SELECT $1, decode(e->>0, 'hex'), e->>1 FROM jsonb_array_elements($2::text::jsonb) e ` +
+    /** $1 now, $2 topic, $3 url: a repeated subscribe renews the lease. */
+    renewExact: `UPDATE ${n.exacts} SET renewed_at = $1 WHERE exact = $2 AND url = $3`,
+    /** $1 now, $2 glob, $3 url. */
+    renewGlob: `UPDATE ${n.globs} SET renewed_at = $1 WHERE glob = $2 AND url = $3`,
+    /** $1 now, $2 url: set_subscriptions renews what it keeps. */
+    renewUrl: `WITH e AS (UPDATE ${n.exacts} SET renewed_at = $1 WHERE url = $2) ` +
+      `UPDATE ${n.globs} SET renewed_at = $1 WHERE url = $2`,
+    /** $1 url, $2 JSON array of [topic hex, recovery], $3 now. */
+    insertExacts: `INSERT INTO ${n.exacts} (url, exact, missed_url, created_at, renewed_at) ` +
+      `SELECT $1, decode(e->>0, 'hex'), e->>1, $3, $3 FROM jsonb_array_elements($2::text::jsonb) e ` +
       `ON CONFLICT (exact, url) DO NOTHING`,
-    /** $1 url, $2 JSON array of [glob, recovery]. */
-    insertGlobs: `INSERT INTO ${n.globs} (url, glob, missed_url) ` +
-      `SELECT $1, e->>0, e->>1 FROM jsonb_array_elements($2::text::jsonb) e ` +
+    /** $1 url, $2 JSON array of [glob, recovery], $3 now. */
+    insertGlobs: `INSERT INTO ${n.globs} (url, glob, missed_url, created_at, renewed_at) ` +
+      `SELECT $1, e->>0, e->>1, $3, $3 FROM jsonb_array_elements($2::text::jsonb) e ` +
       `ON CONFLICT (glob, url) DO NOTHING`,
     /** $1 JSON array of ids. */
     deleteExactIds: `DELETE FROM ${n.exacts} WHERE id IN ` +

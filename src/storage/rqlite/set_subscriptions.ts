@@ -22,6 +22,7 @@ import {
   GLOB_ROWS_OF_URL,
   INSERT_EXACT,
   INSERT_GLOB,
+  RENEW_URL,
   SET_EXACT_RECOVERY,
   SET_GLOB_RECOVERY,
 } from "./sql.ts";
@@ -40,7 +41,9 @@ export async function setSubscriptions(
     deadline,
   );
   if (!current.ok) return "unavailable";
-  const statements: Statement[] = [];
+  const now = Date.now();
+  // What it keeps is renewed (a lease starts again); what it adds is new.
+  const statements: Statement[] = RENEW_URL.map((sql) => [sql, now, url]);
   const want = new Map<string, { topic: Uint8Array; recovery: string | null }>();
   for (const e of desired.exacts) want.set(binaryKey(e.topic), e);
   for (const [id, exact, recovery] of current.results[0]!.values) {
@@ -56,7 +59,7 @@ export async function setSubscriptions(
     }
   }
   for (const e of want.values()) {
-    statements.push([INSERT_EXACT, randomId(), url, e.topic, e.recovery]);
+    statements.push([INSERT_EXACT, randomId(), url, e.topic, e.recovery, now]);
   }
 
   const changes: GlobChange[] = [];
@@ -77,10 +80,9 @@ export async function setSubscriptions(
     }
   }
   for (const [glob, recovery] of wantGlobs) {
-    statements.push([INSERT_GLOB, randomId(), url, glob, recovery]);
+    statements.push([INSERT_GLOB, randomId(), url, glob, recovery, now]);
     changes.push({ op: "put", url, glob, recovery });
   }
-  if (statements.length === 0) return "success";
 
   const w = await client.write([[GENERATION], ...statements, [GENERATION]], deadline, {
     idempotent: true,

@@ -12,12 +12,22 @@ import { TEXT } from "./values.ts";
 /** The glob generation (bumped by triggers on every glob row change). */
 export const GENERATION = `SELECT value FROM ${META} WHERE key = '${GLOB_GENERATION}'`;
 
-/** Parameters: id, url, topic, recovery. */
-export const INSERT_EXACT =
-  `INSERT INTO ${EXACTS}(id, url, exact, missed_url) VALUES (?, ${TEXT}, ?, ${TEXT}) ON CONFLICT DO NOTHING`;
-/** Parameters: id, url, glob, recovery. */
-export const INSERT_GLOB =
-  `INSERT INTO ${GLOBS}(id, url, glob, missed_url) VALUES (?, ${TEXT}, ${TEXT}, ${TEXT}) ON CONFLICT DO NOTHING`;
+/** Parameters: id, url, topic, recovery, now. */
+export const INSERT_EXACT = `INSERT INTO ${EXACTS}(id, url, exact, missed_url, created_at, ` +
+  `renewed_at) VALUES (?1, CAST(?2 AS TEXT), ?3, CAST(?4 AS TEXT), ?5, ?5) ON CONFLICT DO NOTHING`;
+/** Parameters: id, url, glob, recovery, now. */
+export const INSERT_GLOB = `INSERT INTO ${GLOBS}(id, url, glob, missed_url, created_at, ` +
+  `renewed_at) VALUES (?1, CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS TEXT), ?5, ?5) ` +
+  `ON CONFLICT DO NOTHING`;
+/** Parameters: now, topic, url. */
+export const RENEW_EXACT = `UPDATE ${EXACTS} SET renewed_at = ? WHERE exact = ? AND url = ${TEXT}`;
+/** Parameters: now, glob, url. */
+export const RENEW_GLOB =
+  `UPDATE ${GLOBS} SET renewed_at = ? WHERE glob = ${TEXT} AND url = ${TEXT}`;
+/** Parameters: now, url. */
+export const RENEW_URL = [EXACTS, GLOBS].map((t) =>
+  `UPDATE ${t} SET renewed_at = ? WHERE url = ${TEXT}`
+);
 /** Parameters: topic, url. */
 export const FIND_EXACT = `SELECT id FROM ${EXACTS} WHERE exact = ? AND url = ${TEXT}`;
 /** Parameters: glob, url. */

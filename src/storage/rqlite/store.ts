@@ -28,17 +28,26 @@
 import { silentLogger } from "../../log.ts";
 import type { Logger } from "../../log.ts";
 import type {
+  DeliveryTally,
   LeasedMissed,
   MissedRetry,
+  PrunedUrl,
+  PruneOptions,
+  PruneRecord,
+  PruneRule,
   ReleaseResult,
+  StatsPage,
+  StatsQuery,
   Store,
   Subscriber,
   SubscribeResult,
   SubscriptionKey,
+  SubscriptionReport,
   SubscriptionSet,
   UnsubscribeResult,
   WriteResult,
 } from "../types.ts";
+import * as admin from "./admin.ts";
 import { checkCluster } from "./check.ts";
 import { type ReadConsistency, RqliteClient } from "./client.ts";
 import { generationOf, RqliteGlobCache } from "./glob_cache.ts";
@@ -163,19 +172,30 @@ class RqliteStore implements Store {
   ): Promise<SubscribeResult> {
     const deadline = this.#deadline();
     const id = randomId();
-    const insert = (rowId: number): Statement => [sql.INSERT_EXACT, rowId, url, topic, recovery];
+    const now = Date.now();
+    const insert = (rowId: number): Statement => [
+      sql.INSERT_EXACT,
+      rowId,
+      url,
+      topic,
+      recovery,
+      now,
+    ];
     const first = await this.#inserts.run(insert(id), deadline);
     if (first.ok && first.own.rowsAffected === 1) return "success";
     if (!first.ok && first.outcome === "unavailable") return "unavailable";
     // Nothing inserted (a conflict, or a second delivery of an insert that did
     // apply), or unknown: whose row is there, if any?
-    return await this.#insertOwned(
+    const result = await this.#insertOwned(
       insert,
       [sql.FIND_EXACT, topic, url],
       id,
       deadline,
       first.ok ? "taken" : "unknown",
     );
+    return result === "conflict"
+      ? await this.#renew([sql.RENEW_EXACT, now, topic, url], deadline)
+      : result;
   }
 
   async subscribeGlob(
@@ -186,10 +206,11 @@ class RqliteStore implements Store {
     if (this.#closed) return "unavailable";
     const deadline = this.#deadline();
     const id = randomId();
+    const now = Date.now();
     // The usual case: one transaction that also tells the glob index whether
     // it may apply the row itself.
     const w = await this.#client.write(
-      [[sql.GENERATION], [sql.INSERT_GLOB, id, url, glob, recovery], [sql.GENERATION]],
+      [[sql.GENERATION], [sql.INSERT_GLOB, id, url, glob, recovery, now], [sql.GENERATION]],
       deadline,
       { withReads: true },
     );
@@ -206,13 +227,22 @@ class RqliteStore implements Store {
     } else {
       this.#globs.invalidate();
     }
-    return await this.#insertOwned(
-      (rowId) => [sql.INSERT_GLOB, rowId, url, glob, recovery],
+    const result = await this.#insertOwned(
+      (rowId) => [sql.INSERT_GLOB, rowId, url, glob, recovery, now],
       [sql.FIND_GLOB, glob, url],
       id,
       deadline,
       w.ok ? "taken" : "unknown",
     );
+    return result === "conflict"
+      ? await this.#renew([sql.RENEW_GLOB, now, glob, url], deadline)
+      : result;
+  }
+
+  /** A repeated subscribe still conflicts (the wire says so) but renews the lease. */
+  async #renew(statement: Statement, deadline: number): Promise<SubscribeResult> {
+    const w = await this.#client.write([statement], deadline, { idempotent: true });
+    return w.ok ? "conflict" : "unavailable";
   }
 
   unsubscribeExact(url: string, topic: Uint8Array): Promise<UnsubscribeResult> {
@@ -336,6 +366,40 @@ class RqliteStore implements Store {
   releaseMissed(leased: LeasedMissed, retry: MissedRetry | null): Promise<ReleaseResult> {
     if (this.#closed) return Promise.resolve("unavailable");
     return releaseMissed(this.#client, leased, retry, this.#deadline());
+  }
+
+  recordDeliveries(tallies: readonly DeliveryTally[]): Promise<WriteResult> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return admin.recordDeliveries(this.#client, tallies, this.#deadline());
+  }
+
+  listSubscriptionStats(query: StatsQuery): Promise<StatsPage | "unavailable"> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return admin.listStats(this.#client, query, this.#deadline());
+  }
+
+  subscriptionReport(top: number): Promise<SubscriptionReport | "unavailable"> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return admin.report(this.#client, top, this.#deadline());
+  }
+
+  pruneSubscriptions(
+    rule: PruneRule,
+    options: PruneOptions,
+  ): Promise<PrunedUrl[] | "unavailable"> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return admin.prune(
+      this.#client,
+      rule,
+      options,
+      this.#deadline(),
+      () => this.#globs.invalidate(),
+    );
+  }
+
+  listPrunes(limit: number): Promise<PruneRecord[] | "unavailable"> {
+    if (this.#closed) return Promise.resolve("unavailable");
+    return admin.listPrunes(this.#client, limit, this.#deadline());
   }
 
   close(): Promise<void> {

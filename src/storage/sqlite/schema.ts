@@ -76,11 +76,45 @@ BEGIN
 END;
 `;
 
+/** The audit of prunes (`admin_types.ts`). */
+export const PRUNES = "lonelypss_prunes";
+
+// Delivery statistics and the lease stamp on every subscription row, added in
+// place (ALTER TABLE keeps every row; a Python broadcaster ignores the
+// columns). Rows from before have no creation or renewal time: a lease
+// starts at the first lease sweep that sees them.
+const STATS_COLUMNS = [
+  "created_at INTEGER NULL",
+  "renewed_at INTEGER NULL",
+  "last_attempt_at INTEGER NULL",
+  "last_success_at INTEGER NULL",
+  "last_failure_at INTEGER NULL",
+  "last_failure TEXT NULL",
+  "failing_since INTEGER NULL",
+  "consecutive_failures INTEGER NOT NULL DEFAULT 0",
+  "deliveries INTEGER NOT NULL DEFAULT 0",
+  "failures INTEGER NOT NULL DEFAULT 0",
+];
+const V2 =
+  [EXACTS, GLOBS].map((t) =>
+    STATS_COLUMNS.map((c) => `ALTER TABLE ${t} ADD COLUMN ${c};`).join("\n") +
+    `\nCREATE INDEX idx_${t}_failing_since ON ${t}(failing_since) WHERE failing_since IS NOT NULL;`
+  ).join("\n") + `
+CREATE TABLE ${PRUNES} (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  url TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  exacts INTEGER NOT NULL,
+  globs INTEGER NOT NULL
+);
+`;
+
 /**
  * Every migration in order; entry `i` moves a database from version `i` to
  * `i + 1`. Append only: never edit a released entry.
  */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

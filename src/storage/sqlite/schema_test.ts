@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { withTempDb } from "./_testing.ts";
 import { openSqlite, type SqliteDb } from "./driver.ts";
-import { EXACTS, GLOBS, SCHEMA_VERSION } from "./schema.ts";
+import { EXACTS, GLOBS, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { openSqliteStore } from "./store.ts";
 
 async function inspect<T>(path: string, fn: (db: SqliteDb) => T): Promise<T> {
@@ -30,8 +30,10 @@ Deno.test("a new file gets WAL, the current user_version and only the useful ind
         .all().map((r) => r["name"]);
       assert.deepEqual(names, [
         `idx_${EXACTS}_exact_url`,
+        `idx_${EXACTS}_failing_since`,
         `idx_${EXACTS}_next_retry_at`,
         `idx_${EXACTS}_url_exact`,
+        `idx_${GLOBS}_failing_since`,
         `idx_${GLOBS}_glob_url`,
         `idx_${GLOBS}_next_retry_at`,
         `idx_${GLOBS}_url_glob`,
@@ -90,7 +92,11 @@ Deno.test("a database from a newer version is refused with a clear error", async
     await inspect(path, (db) => db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`));
     await assert.rejects(
       openSqliteStore({ path }),
-      /Unsupported database schema: version 2 is newer than 1/,
+      new RegExp(
+        `Unsupported database schema: version ${
+          SCHEMA_VERSION + 1
+        } is newer than ${SCHEMA_VERSION}`,
+      ),
     );
   });
 });
@@ -119,6 +125,42 @@ Deno.test("a database created by the reference is adopted and its unused indexes
         "SELECT count(*) AS n FROM sqlite_master WHERE name LIKE '%missed_url_topic'",
       ).get();
       assert.equal(n?.["n"], 0);
+    });
+  });
+});
+
+Deno.test("a version 1 database is migrated in place: rows, ids and missed state kept, stats start empty", async () => {
+  await withTempDb(async (path) => {
+    await inspect(path, (db) => {
+      db.exec(MIGRATIONS[0]!);
+      db.exec("PRAGMA user_version = 1");
+      db.exec(
+        `INSERT INTO ${EXACTS}(id, url, exact, missed_url, missed_attempts, missed_next_retry_at)
+         VALUES (42, 'http://a', x'6869', 'http://r', 3, 1000);
+         INSERT INTO ${GLOBS}(id, url, glob) VALUES (7, 'http://b', 'h*');`,
+      );
+    });
+    const store = await openSqliteStore({ path });
+    try {
+      assert.equal(await store.countPendingMissed(), 1);
+      const page = await store.listSubscriptionStats({ limit: 10, offset: 0 });
+      assert.ok(page !== "unavailable");
+      assert.deepEqual(page.rows.map((r) => [r.url, r.createdAt, r.deliveries, r.failingSince]), [
+        ["http://a", null, 0, null],
+        ["http://b", null, 0, null],
+      ]);
+      // A lease starts at the first sweep that sees such a row, never before.
+      const swept = await store.pruneSubscriptions({ kind: "lease", before: 5_000 }, {
+        now: 10_000,
+      });
+      assert.deepEqual(swept, []);
+    } finally {
+      await store.close();
+    }
+    await inspect(path, (db) => {
+      assert.equal(db.prepare("PRAGMA user_version").get()?.["user_version"], SCHEMA_VERSION);
+      assert.equal(db.prepare(`SELECT id FROM ${EXACTS}`).get()?.["id"], 42);
+      assert.equal(db.prepare(`SELECT renewed_at FROM ${GLOBS}`).get()?.["renewed_at"], 10_000);
     });
   });
 });

@@ -22,11 +22,15 @@ export function setSubscriptions(
   desired: SubscriptionSet,
 ): void {
   let changes: GlobChange[] = [];
+  const now = Date.now();
   try {
     changes = transaction(db, () => {
-      syncExacts(st, url, desired);
+      // What it keeps is renewed (a lease starts again); what it adds is new.
+      st.renewUrlExacts.run(now, url);
+      st.renewUrlGlobs.run(now, url);
+      syncExacts(st, url, desired, now);
       const before = globs.beforeWrite();
-      const out = syncGlobs(st, url, desired);
+      const out = syncGlobs(st, url, desired, now);
       globs.afterWrite(before);
       return out;
     });
@@ -37,7 +41,7 @@ export function setSubscriptions(
   globs.apply(changes);
 }
 
-function syncExacts(st: Statements, url: string, desired: SubscriptionSet): void {
+function syncExacts(st: Statements, url: string, desired: SubscriptionSet, now: number): void {
   const want = new Map<string, { topic: Uint8Array; recovery: string | null }>();
   for (const e of desired.exacts) want.set(binaryKey(e.topic), e);
   for (const row of st.exactIdsOfUrl.all(url)) {
@@ -53,10 +57,15 @@ function syncExacts(st: Statements, url: string, desired: SubscriptionSet): void
       st.setExactRecovery.run(wanted.recovery, row["id"]!);
     }
   }
-  for (const e of want.values()) st.subscribeExact.run(url, e.topic, e.recovery);
+  for (const e of want.values()) st.subscribeExact.run(url, e.topic, e.recovery, now);
 }
 
-function syncGlobs(st: Statements, url: string, desired: SubscriptionSet): GlobChange[] {
+function syncGlobs(
+  st: Statements,
+  url: string,
+  desired: SubscriptionSet,
+  now: number,
+): GlobChange[] {
   const changes: GlobChange[] = [];
   const want = new Map<string, string | null>();
   for (const g of desired.globs) want.set(g.glob, g.recovery);
@@ -75,7 +84,7 @@ function syncGlobs(st: Statements, url: string, desired: SubscriptionSet): GlobC
     }
   }
   for (const [glob, recovery] of want) {
-    st.subscribeGlob.run(url, glob, recovery);
+    st.subscribeGlob.run(url, glob, recovery, now);
     changes.push({ op: "put", url, glob, recovery });
   }
   return changes;

@@ -45,6 +45,10 @@ export interface Statements {
   readonly clearGlob: SqliteStatement;
   readonly ping: SqliteStatement;
   readonly pendingMissed: SqliteStatement;
+  readonly renewExact: SqliteStatement;
+  readonly renewGlob: SqliteStatement;
+  readonly renewUrlExacts: SqliteStatement;
+  readonly renewUrlGlobs: SqliteStatement;
 }
 
 /** Missed records waiting for a MISSED, both tables (the partial indexes answer it). */
@@ -57,11 +61,13 @@ export function prepareStatements(db: SqliteDb): Statements {
   const p = (sql: string) => db.prepare(sql);
   return {
     subscribeExact: p(
-      `INSERT INTO ${EXACTS}(url, exact, missed_url) VALUES (?, ?, ?) ON CONFLICT(exact, url) DO NOTHING`,
+      `INSERT INTO ${EXACTS}(url, exact, missed_url, created_at, renewed_at) VALUES (?1, ?2, ?3, ?4, ?4) ` +
+        `ON CONFLICT(exact, url) DO NOTHING`,
     ),
     unsubscribeExact: p(`DELETE FROM ${EXACTS} WHERE exact = ? AND url = ?`),
     subscribeGlob: p(
-      `INSERT INTO ${GLOBS}(url, glob, missed_url) VALUES (?, ?, ?) ON CONFLICT(glob, url) DO NOTHING`,
+      `INSERT INTO ${GLOBS}(url, glob, missed_url, created_at, renewed_at) VALUES (?1, ?2, ?3, ?4, ?4) ` +
+        `ON CONFLICT(glob, url) DO NOTHING`,
     ),
     unsubscribeGlob: p(`DELETE FROM ${GLOBS} WHERE glob = ? AND url = ?`),
     exactSubscribers: p(`SELECT url, missed_url FROM ${EXACTS} WHERE exact = ?`),
@@ -139,5 +145,11 @@ export function prepareStatements(db: SqliteDb): Statements {
     // Reads a page of the schema: the file is there and readable.
     ping: p(`SELECT 1 FROM ${EXACTS} LIMIT 1`),
     pendingMissed: p(PENDING_MISSED),
+    // Parameters: now, topic|glob, url.
+    renewExact: p(`UPDATE ${EXACTS} SET renewed_at = ? WHERE exact = ? AND url = ?`),
+    renewGlob: p(`UPDATE ${GLOBS} SET renewed_at = ? WHERE glob = ? AND url = ?`),
+    // Parameters: now, url.
+    renewUrlExacts: p(`UPDATE ${EXACTS} SET renewed_at = ? WHERE url = ?`),
+    renewUrlGlobs: p(`UPDATE ${GLOBS} SET renewed_at = ? WHERE url = ?`),
   };
 }

@@ -21,17 +21,26 @@
 
 import { setImmediate } from "node:timers";
 import type {
+  DeliveryTally,
   LeasedMissed,
   MissedRetry,
+  PrunedUrl,
+  PruneOptions,
+  PruneRecord,
+  PruneRule,
   ReleaseResult,
+  StatsPage,
+  StatsQuery,
   Store,
   Subscriber,
   SubscribeResult,
   SubscriptionKey,
+  SubscriptionReport,
   SubscriptionSet,
   UnsubscribeResult,
   WriteResult,
 } from "../types.ts";
+import { SqliteAdmin } from "./admin.ts";
 import { describeError, type Logger, silentLogger, ThrottledLog } from "../../log.ts";
 import {
   configureConnection,
@@ -106,6 +115,7 @@ class SqliteStore implements Store {
   #db: SqliteDb;
   #st: Statements;
   #globs: GlobCache;
+  #admin: SqliteAdmin;
   #closed = false;
   /** Exact subscribes waiting for the next group commit. */
   #exacts: PendingExact[] = [];
@@ -117,6 +127,7 @@ class SqliteStore implements Store {
     this.#db = db;
     this.#st = prepareStatements(db);
     this.#globs = new GlobCache(db, settings.path === ":memory:");
+    this.#admin = new SqliteAdmin(db);
     this.#settings = settings;
     this.#failures = new ThrottledLog(settings.log);
   }
@@ -178,8 +189,13 @@ class SqliteStore implements Store {
   async #commitExacts(): Promise<void> {
     const batch = this.#exacts;
     this.#exacts = [];
-    const insert = (st: Statements, p: PendingExact): SubscribeResult =>
-      st.subscribeExact.run(p.url, p.topic, p.recovery).changes > 0 ? "success" : "conflict";
+    const now = Date.now();
+    // A repeated subscribe still conflicts (the wire says so) but renews the lease.
+    const insert = (st: Statements, p: PendingExact): SubscribeResult => {
+      if (st.subscribeExact.run(p.url, p.topic, p.recovery, now).changes > 0) return "success";
+      st.renewExact.run(now, p.topic, p.url);
+      return "conflict";
+    };
     try {
       const results = await this.#guard(
         "subscribeExact",
@@ -203,8 +219,12 @@ class SqliteStore implements Store {
 
   subscribeGlob(url: string, glob: string, recovery: string | null): Promise<SubscribeResult> {
     return this.#guard("subscribeGlob", (st) => {
-      const n = this.#globWrite(() => st.subscribeGlob.run(url, glob, recovery).changes);
-      if (n === 0) return "conflict";
+      const now = Date.now();
+      const n = this.#globWrite(() => st.subscribeGlob.run(url, glob, recovery, now).changes);
+      if (n === 0) {
+        st.renewGlob.run(now, glob, url);
+        return "conflict";
+      }
       this.#globs.apply([{ op: "put", url, glob, recovery }]);
       return "success";
     });
@@ -305,6 +325,41 @@ class SqliteStore implements Store {
       (st) => Number(st.pendingMissed.get()?.["n"] ?? 0),
       true,
     );
+  }
+
+  recordDeliveries(tallies: readonly DeliveryTally[]): Promise<WriteResult> {
+    return this.#guard("recordDeliveries", () => {
+      this.#admin.record(tallies);
+      return "success" as const;
+    });
+  }
+
+  listSubscriptionStats(query: StatsQuery): Promise<StatsPage | "unavailable"> {
+    return this.#guard("listSubscriptionStats", () => this.#admin.page(query), true);
+  }
+
+  subscriptionReport(top: number): Promise<SubscriptionReport | "unavailable"> {
+    return this.#guard("subscriptionReport", () => this.#admin.report(top), true);
+  }
+
+  pruneSubscriptions(
+    rule: PruneRule,
+    options: PruneOptions,
+  ): Promise<PrunedUrl[] | "unavailable"> {
+    return this.#guard("pruneSubscriptions", () => {
+      try {
+        const out = this.#admin.prune(rule, options);
+        if (out.globs) this.#globs.invalidate();
+        return out.urls;
+      } catch (e) {
+        this.#globs.invalidate();
+        throw e;
+      }
+    });
+  }
+
+  listPrunes(limit: number): Promise<PruneRecord[] | "unavailable"> {
+    return this.#guard("listPrunes", () => this.#admin.prunes(limit), true);
   }
 
   close(): Promise<void> {
