@@ -13,6 +13,7 @@
  * Usage: deno run -A bench/ours_server.ts [--db :memory: | --rqlite URL[,URL…] | --postgres URL]
  *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S] [--compression JSON]
  *   [--front off]   (serve with Deno.serve directly: `serveWithDeno`'s `front: false`)
+ *   [--max-connections N]   (`limits.maxConnections`)
  *
  * @module
  */
@@ -46,6 +47,8 @@ const { values } = parseArgs({
     "hmac-b2s": { type: "string" },
     compression: { type: "string" },
     front: { type: "string", default: "on" },
+    // limits.maxConnections (incoming connections open at once).
+    "max-connections": { type: "string" },
   },
 });
 
@@ -69,6 +72,9 @@ const limits = {
   ...(values["ws-part-bytes"] === undefined
     ? {}
     : { websocketMaxMessageBytes: Number(values["ws-part-bytes"]) }),
+  ...(values["max-connections"] === undefined
+    ? {}
+    : { maxConnections: Number(values["max-connections"]) }),
 };
 const store = values.postgres !== undefined
   ? await openPostgresStore({ url: values.postgres })

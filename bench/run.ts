@@ -7,7 +7,9 @@
  * Flags: --quick (smoke run, seconds), --runs N, --only id,id (scenario ids:
  * ceiling,notify0,notify1,fanout,subscribe,big,hmac, and the websocket rows
  * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; postgres; wszstd: zstd on a
- * websocket, bytes and CPU per message, see zstdScenario), --cpu-prof (profile
+ * websocket, bytes and CPU per message, see zstdScenario; scale: the scaling
+ * table of bench/scale.ts, or one of its series: scale-glob, scale-fanout,
+ * scale-ws), --cpu-prof (profile
  * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
  * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it;
  * the postgres scenario needs PostgreSQL's initdb and pg_ctl (PG_BIN, Debian's
@@ -54,6 +56,7 @@ import { loadZstd, trainInWorker } from "../src/compression/mod.ts";
 import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { best, measure as measureCodec, type Measured, packMessages } from "./_zstd_measure.ts";
 import { createHash } from "node:crypto";
+import { SCALE_SERIES, type ScalePoint, scaleScenario, scaleTable } from "./scale.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const RESULTS = here("./results/");
@@ -210,6 +213,22 @@ async function measure(
   await child.stop();
   if (result === null) throw new Error(`Loadgen failed: ${child.stderrTail()}`);
   const cpu = c1 - c0;
+  if (result.delivered === undefined && o0 !== null && o1 !== null) {
+    // HTTP subscribers given: what they and the machine used meanwhile.
+    const pct = (x: number) => (x / result!.durationS) * 100;
+    return {
+      ...result,
+      cpuPct: pct(cpu),
+      cpuUsPerOp: (cpu / Math.max(1, result.requests)) * 1e6,
+      ...mem,
+      idleMiB,
+      extra: {
+        clientsCpuPct: pct(o1.clients - o0.clients),
+        loadgenCpuPct: pct(o1.loadgen - o0.loadgen),
+        machineBusyPct: pct(o1.machine.busy - o0.machine.busy),
+      },
+    };
+  }
   if (result.delivered !== undefined && result.deliveredS !== undefined) {
     const notifyRps = result.rps;
     const seconds = result.deliveredS;
@@ -588,6 +607,28 @@ async function main(): Promise<void> {
 
   await sub.stop();
   await websocketRows(systems);
+  const series = SCALE_SERIES.filter((x) => want("scale") || want(`scale-${x}`));
+  const scale: ScalePoint[] = series.length > 0
+    ? await scaleScenario({
+      series,
+      quick: Q,
+      durationS: P.durationS,
+      warmupS: P.warmupS,
+      startOurs,
+      measure,
+      startSubscribers: (n) =>
+        Promise.all(
+          Array.from(
+            { length: n },
+            (_, i) =>
+              startServer(`scale-subscriber-${i}`, "deno", ["run", "-A", here("./subscriber.ts")]),
+          ),
+        ),
+      startWsSubscribers: (s, topic, total, processes) =>
+        startWsSubscribers(s, topic, total, processes),
+      notes,
+    })
+    : [];
   if (want("wszstd")) await zstdScenario(systems);
   const elapsed = (performance.now() - started) / 1000;
   const py = withRef
@@ -613,6 +654,7 @@ async function main(): Promise<void> {
   );
   if (rows.length > 0) console.log(out);
   if (zstdRows.length > 0) console.log(`\n${zstdTable(zstdRows, P.wsZstd.measured)}`);
+  if (scale.length > 0) console.log(`\n${scaleTable(scale)}`);
   console.log(
     "\nours/ref > 1 means ours is faster. ceiling = the raw Deno forwarder (notify and 1 GiB rows: one-hop " +
       "ceiling) or hello-world Deno.serve (subscribe row). CPU = server process CPU during the measured part " +
@@ -633,6 +675,7 @@ async function main(): Promise<void> {
         notes,
         rows,
         zstd: zstdRows.length === 0 ? undefined : { rows: zstdRows, goals: zstdGoals(zstdRows) },
+        scale: scale.length === 0 ? undefined : scale,
       },
       null,
       2,
