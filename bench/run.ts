@@ -9,7 +9,8 @@
  * wsnotify1,wsfanout,wsbig, or `ws` for all three; rqlite; postgres; wszstd: zstd on a
  * websocket, bytes and CPU per message, see zstdScenario; scale: the scaling
  * table of bench/scale.ts, or one of its series: scale-glob, scale-fanout,
- * scale-ws), --cpu-prof (profile
+ * scale-ws; latency: p99 at half our peak rate against the forwarder, see
+ * bench/latency.ts), --cpu-prof (profile
  * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
  * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it;
  * the postgres scenario needs PostgreSQL's initdb and pg_ctl (PG_BIN, Debian's
@@ -56,6 +57,7 @@ import { loadZstd, trainInWorker } from "../src/compression/mod.ts";
 import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { best, measure as measureCodec, type Measured, packMessages } from "./_zstd_measure.ts";
 import { createHash } from "node:crypto";
+import { latencyRows } from "./latency.ts";
 import { SCALE_SERIES, type ScalePoint, scaleScenario, scaleTable } from "./scale.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
@@ -546,6 +548,21 @@ async function main(): Promise<void> {
       });
     }
     show(row);
+  }
+
+  if (want("latency")) {
+    const lat = await latencyRows({
+      runs: P.runs,
+      durationS: P.durationS,
+      warmupS: P.warmupS,
+      concurrency: [16, 64],
+      start: (sys) => start(sys),
+      subscribe: (s, topic, url) => subscribeMany(s, topic, 1, url),
+      measure: (s, job) => measure(s, job),
+      repeat,
+      subscriberUrl: subUrl("/lat/"),
+    });
+    lat.forEach(show);
   }
 
   if (want("rqlite")) await rqliteScenario(start, subUrl);
