@@ -163,3 +163,29 @@ export function resetPeak(pid: number): boolean {
     return false;
   }
 }
+
+/** Open file descriptors of `pid` (entries of /proc/<pid>/fd); NaN when unreadable. */
+export function fdCount(pid: number): number {
+  try {
+    let n = 0;
+    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
+    return n;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples `fn` every `ms` until stopped; `stop()` returns the largest value seen. */
+export function sampleMax(fn: () => number, ms = 20): { stop(): number } {
+  let max = fn();
+  const timer = setInterval(() => {
+    const v = fn();
+    if (v > max) max = v;
+  }, ms);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(max, fn());
+    },
+  };
+}

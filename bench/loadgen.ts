@@ -35,7 +35,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { decodeHmacSecret, hmacAuth, memoryReplayStore } from "../src/auth/mod.ts";
 import type { AuthStrategy } from "../src/auth/types.ts";
-import { encodeNotify, encodeNotifyHeader, encodeSubscribeExact } from "../src/protocol/mod.ts";
+import {
+  encodeNotify,
+  encodeNotifyHeader,
+  encodeSubscribeExact,
+  encodeSubscribeGlob,
+} from "../src/protocol/mod.ts";
 import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { Http1Conn } from "./_http1.ts";
 
@@ -63,6 +68,12 @@ export type Job =
     expectCount?: number;
     hmacS2b?: string;
     deliveries?: Deliveries;
+    /**
+     * Notifies per second over all workers in the measured part (paced:
+     * notify i is due i/rate s after the start). Latency is then counted
+     * from when a notify was due, so a queue building up shows in p99.
+     */
+    rate?: number;
   }
   | {
     mode: "subscribe";
@@ -74,6 +85,8 @@ export type Job =
     urlPrefixes?: string[];
     topic?: string;
     topicPrefix?: string;
+    /** Glob subscriptions instead: pattern `i` is `globPrefix + i + "/*"` (/v1/subscribe/glob). */
+    globPrefix?: string;
   }
   | {
     mode: "big";
@@ -301,7 +314,12 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
     ? null
     : new Owed(await Progress.open(job.deliveries.progress), job.deliveries);
 
-  async function one(conn: Http1Conn, path: string, rec: Recorder | null): Promise<void> {
+  async function one(
+    conn: Http1Conn,
+    path: string,
+    rec: Recorder | null,
+    due?: number,
+  ): Promise<void> {
     if (owed !== null && !await owed.reserve()) {
       return rec?.fail("Deliveries stalled: window never had room");
     }
@@ -317,7 +335,7 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
       body = encodeNotify({ topic, sha512: hash, tracing: EMPTY, identifier }, message);
       headers = { ...OCTETS, authorization: auth ?? "" };
     }
-    const t0 = performance.now();
+    const t0 = due ?? performance.now();
     try {
       const res = await conn.post(path, headers, body);
       const answer = res.body;
@@ -336,13 +354,27 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
     }
   }
 
-  async function loop(seconds: number, rec: Recorder | null, min: number): Promise<void> {
-    const end = performance.now() + seconds * 1000;
+  async function loop(
+    seconds: number,
+    rec: Recorder | null,
+    min: number,
+    rate?: number,
+  ): Promise<void> {
+    const start = performance.now();
+    const end = start + seconds * 1000;
     let started = 0;
     const worker = async (conn: Http1Conn) => {
       while ((performance.now() < end || started < min) && owed?.stalled !== true) {
-        started++;
-        await one(conn, path, rec);
+        const i = started++;
+        if (rate === undefined) {
+          await one(conn, path, rec);
+          continue;
+        }
+        const due = start + (i * 1000) / rate;
+        if (due >= end && i >= min) return;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        await one(conn, path, rec, due);
       }
     };
     await Promise.all(conns.map(worker));
@@ -357,7 +389,7 @@ async function runNotify(job: Extract<Job, { mode: "notify" }>): Promise<Result>
   const rec = new Recorder();
   const seen0 = owed?.progress.seen ?? 0;
   const t0 = performance.now();
-  await loop(job.durationS, rec, job.minRequests ?? 0);
+  await loop(job.durationS, rec, job.minRequests ?? 0, job.rate);
   const tEnd = performance.now();
   const result = rec.result((tEnd - t0) / 1000);
   conns.forEach((c) => c.close());
@@ -445,12 +477,15 @@ async function runSubscribe(job: Extract<Job, { mode: "subscribe" }>): Promise<R
     while (next < job.count) {
       const i = next++;
       const topic = enc.encode(job.topic ?? `${job.topicPrefix ?? "t/"}${i}`);
-      const body = encodeSubscribeExact({
-        url: `${job.urlPrefixes?.[i % job.urlPrefixes.length] ?? job.urlPrefix}${i}`,
-        topic,
-        recovery: null,
-        tracing: EMPTY,
-      });
+      const url = `${job.urlPrefixes?.[i % job.urlPrefixes.length] ?? job.urlPrefix}${i}`;
+      const body = job.globPrefix === undefined
+        ? encodeSubscribeExact({ url, topic, recovery: null, tracing: EMPTY })
+        : encodeSubscribeGlob({
+          url,
+          glob: `${job.globPrefix}${i}/*`,
+          recovery: null,
+          tracing: EMPTY,
+        });
       const t0 = performance.now();
       try {
         const res = await conn.post(path, OCTETS, body);

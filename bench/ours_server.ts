@@ -14,6 +14,7 @@
  *   [--spool-dir D] [--ws-part-bytes N] [--hmac-s2b S --hmac-b2s S] [--compression JSON]
  *   [--front off]   (serve with Deno.serve directly: `serveWithDeno`'s `front: false`)
  *   [--stats off]   (no delivery statistics per subscription)
+ *   [--max-connections N]   (`limits.maxConnections`)
  *
  * @module
  */
@@ -49,6 +50,8 @@ const { values } = parseArgs({
     front: { type: "string", default: "on" },
     // Delivery statistics per subscription (on by default, as in createBroadcaster).
     stats: { type: "string", default: "on" },
+    // limits.maxConnections (incoming connections open at once).
+    "max-connections": { type: "string" },
   },
 });
 
@@ -72,6 +75,9 @@ const limits = {
   ...(values["ws-part-bytes"] === undefined
     ? {}
     : { websocketMaxMessageBytes: Number(values["ws-part-bytes"]) }),
+  ...(values["max-connections"] === undefined
+    ? {}
+    : { maxConnections: Number(values["max-connections"]) }),
 };
 const store = values.postgres !== undefined
   ? await openPostgresStore({ url: values.postgres })

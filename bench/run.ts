@@ -10,7 +10,10 @@
  * on vs off); rqlite; postgres; wszstd: zstd on a
  * websocket, bytes and CPU per message, see zstdScenario; client: the TypeScript client's
  * notify rate against lonelypsc's, and deliveries to one of its websocket
- * subscriptions, see bench/_client_rows.ts), --cpu-prof (profile
+ * subscriptions, see bench/_client_rows.ts; scale: the scaling
+ * table of bench/scale.ts, or one of its series: scale-glob, scale-fanout,
+ * scale-ws; latency: p99 at half our peak rate against the forwarder, see
+ * bench/latency.ts), --cpu-prof (profile
  * our broadcaster into bench/results/prof/), --no-ref. The rqlite scenario
  * needs rqlited (RQLITE_BIN or PATH) and is skipped, with a note, without it;
  * the postgres scenario needs PostgreSQL's initdb and pg_ctl (PG_BIN, Debian's
@@ -58,6 +61,8 @@ import { messageCorpus } from "../tests/compression/_corpus.ts";
 import { best, measure as measureCodec, type Measured, packMessages } from "./_zstd_measure.ts";
 import { createHash } from "node:crypto";
 import { clientRows } from "./_client_rows.ts";
+import { latencyRows } from "./latency.ts";
+import { SCALE_SERIES, type ScalePoint, scaleScenario, scaleTable } from "./scale.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const RESULTS = here("./results/");
@@ -218,6 +223,22 @@ async function measure(
   await child.stop();
   if (result === null) throw new Error(`Loadgen failed: ${child.stderrTail()}`);
   const cpu = c1 - c0;
+  if (result.delivered === undefined && o0 !== null && o1 !== null) {
+    // HTTP subscribers given: what they and the machine used meanwhile.
+    const pct = (x: number) => (x / result!.durationS) * 100;
+    return {
+      ...result,
+      cpuPct: pct(cpu),
+      cpuUsPerOp: (cpu / Math.max(1, result.requests)) * 1e6,
+      ...mem,
+      idleMiB,
+      extra: {
+        clientsCpuPct: pct(o1.clients - o0.clients),
+        loadgenCpuPct: pct(o1.loadgen - o0.loadgen),
+        machineBusyPct: pct(o1.machine.busy - o0.machine.busy),
+      },
+    };
+  }
   if (result.delivered !== undefined && result.deliveredS !== undefined) {
     const notifyRps = result.rps;
     const seconds = result.deliveredS;
@@ -569,6 +590,20 @@ async function main(): Promise<void> {
     show(on);
     show(off);
   }
+  if (want("latency")) {
+    const lat = await latencyRows({
+      runs: P.runs,
+      durationS: P.durationS,
+      warmupS: P.warmupS,
+      concurrency: [16, 64],
+      start: (sys) => start(sys),
+      subscribe: (s, topic, url) => subscribeMany(s, topic, 1, url),
+      measure: (s, job) => measure(s, job),
+      repeat,
+      subscriberUrl: subUrl("/lat/"),
+    });
+    lat.forEach(show);
+  }
 
   if (want("rqlite")) await rqliteScenario(start, subUrl);
   if (want("postgres")) await postgresScenario(start, subUrl);
@@ -629,6 +664,28 @@ async function main(): Promise<void> {
 
   await sub.stop();
   await websocketRows(systems);
+  const series = SCALE_SERIES.filter((x) => want("scale") || want(`scale-${x}`));
+  const scale: ScalePoint[] = series.length > 0
+    ? await scaleScenario({
+      series,
+      quick: Q,
+      durationS: P.durationS,
+      warmupS: P.warmupS,
+      startOurs,
+      measure,
+      startSubscribers: (n) =>
+        Promise.all(
+          Array.from(
+            { length: n },
+            (_, i) =>
+              startServer(`scale-subscriber-${i}`, "deno", ["run", "-A", here("./subscriber.ts")]),
+          ),
+        ),
+      startWsSubscribers: (s, topic, total, processes) =>
+        startWsSubscribers(s, topic, total, processes),
+      notes,
+    })
+    : [];
   if (want("wszstd")) await zstdScenario(systems);
   if (want("client")) {
     (await clientRows({ start: () => startOurs(), measure, repeat, runs: P.runs, quick: Q }))
@@ -658,6 +715,7 @@ async function main(): Promise<void> {
   );
   if (rows.length > 0) console.log(out);
   if (zstdRows.length > 0) console.log(`\n${zstdTable(zstdRows, P.wsZstd.measured)}`);
+  if (scale.length > 0) console.log(`\n${scaleTable(scale)}`);
   console.log(
     "\nours/ref > 1 means ours is faster. ceiling = the raw Deno forwarder (notify and 1 GiB rows: one-hop " +
       "ceiling) or hello-world Deno.serve (subscribe row). CPU = server process CPU during the measured part " +
@@ -678,6 +736,7 @@ async function main(): Promise<void> {
         notes,
         rows,
         zstd: zstdRows.length === 0 ? undefined : { rows: zstdRows, goals: zstdGoals(zstdRows) },
+        scale: scale.length === 0 ? undefined : scale,
       },
       null,
       2,

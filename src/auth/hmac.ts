@@ -6,9 +6,9 @@
  * @module
  */
 
-import { randomBytes, timingSafeEqual } from "node:crypto";
 import { hmacSha512 } from "../crypto/sha512.ts";
 import { randomIdentifier } from "../crypto/random.ts";
+import { randomBytes, timingSafeEqual } from "../crypto/equal.ts";
 import { encodeUtf8 } from "../protocol/mod.ts";
 import { decodeBase64Exact, encodeBase64 } from "./_base64.ts";
 import { replayExpiry, type ReplayStore } from "./replay_store.ts";
@@ -138,5 +138,5 @@ export function encodeHmacSecret(bytes: Uint8Array): string {
 
 /** Draws a new 64-byte secret from the CSPRNG. */
 export function generateHmacSecret(): Uint8Array {
-  return new Uint8Array(randomBytes(64));
+  return randomBytes(64);
 }

@@ -9,7 +9,6 @@
  * @module
  */
 
-import { readFile, writeFile } from "node:fs/promises";
 import { decodeHmacSecret, hmacAuth } from "./hmac.ts";
 import { noneAuth } from "./none.ts";
 import { type ReplayStore, sharedReplayStore } from "./replay_store.ts";
@@ -252,6 +251,7 @@ export async function authFromSecrets(
 export async function loadSecretsFile(path: string): Promise<SecretsFile> {
   let text: string;
   try {
+    const { readFile } = await import("node:fs/promises");
     text = await readFile(path, "utf8");
   } catch (e) {
     throw new Error(`Cannot read secrets file ${path}: ${(e as Error).message}`);
@@ -264,5 +264,6 @@ export async function loadSecretsFile(path: string): Promise<SecretsFile> {
  * platform has modes; the reference leaves it to the umask).
  */
 export async function saveSecretsFile(path: string, s: SecretsFile): Promise<void> {
+  const { writeFile } = await import("node:fs/promises");
   await writeFile(path, formatSecretsFile(s), { encoding: "utf8", mode: 0o600 });
 }

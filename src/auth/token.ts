@@ -5,19 +5,10 @@
  * @module
  */
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "../crypto/equal.ts";
+import { hmacSha512 } from "../crypto/sha512.ts";
 import { encodeUtf8 } from "../protocol/mod.ts";
 import type { AuthStrategy } from "./types.ts";
-
-// Comparing keyed digests instead of the texts gives equal-length inputs
-// to timingSafeEqual whatever was received, so neither the secret's length
-// nor its content leaks through an early exit. The key only has to be
-// unknown to the peer, so a per-process random one suffices.
-const DIGEST_KEY = randomBytes(32);
-
-function digest(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", DIGEST_KEY).update(bytes).digest());
-}
 
 /**
  * Creates the `token` strategy. Absent → `unauthorized`; exactly
@@ -25,6 +16,11 @@ function digest(bytes: Uint8Array): Uint8Array {
  * non-ASCII text, → `forbidden`.
  */
 export function tokenAuth(secret: string): AuthStrategy {
+  // Comparing keyed digests instead of the texts gives equal-length inputs
+  // to timingSafeEqual whatever was received, so neither the secret's length
+  // nor its content leaks through an early exit. The key only has to be
+  // unknown to the peer, so a random one per strategy suffices.
+  const digest = hmacSha512(randomBytes(32));
   const value = `Bearer ${secret}`;
   const expected = digest(encodeUtf8(value));
   return {

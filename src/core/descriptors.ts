@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
+import { readTextFileSync } from "../sync_fs.ts";
 
 /** Assumed when the limit cannot be read (no `/proc`): the common Linux default. */
 export const FALLBACK_OPEN_FILES = 1024;
@@ -22,7 +22,7 @@ const RESERVED = 64;
 export function openFilesLimit(): number | null {
   let text: string;
   try {
-    text = readFileSync("/proc/self/limits", "utf8");
+    text = readTextFileSync("/proc/self/limits");
   } catch {
     return null;
   }

@@ -5,11 +5,33 @@
  * @module
  */
 
-import { randomBytes } from "node:crypto";
-import { writeSync } from "node:fs";
-import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FileHandle } from "node:fs/promises";
+import { randomHex } from "../crypto/equal.ts";
+
+type NodeFs = typeof import("node:fs");
+type NodeFsPromises = typeof import("node:fs/promises");
+
+let loading: Promise<NodeFsPromises> | null = null;
+let syncFs: NodeFs | null = null;
+
+/**
+ * `node:fs`, imported when the first spool file is made or read: on Deno it
+ * loads part of the Node compatibility layer (several MiB resident), which a
+ * broadcaster that never spools does not need.
+ */
+function fsp(): Promise<NodeFsPromises> {
+  return loading ??= Promise.all([import("node:fs"), import("node:fs/promises")]).then(
+    ([fs, promises]) => {
+      syncFs = fs;
+      return promises;
+    },
+    (error) => {
+      loading = null;
+      throw error;
+    },
+  );
+}
 
 /** Why a spool file could not be used: `spool_full` is a 507, the rest 503. */
 export type SpoolFailure = "spool_quota" | "spool_full" | "spool_unavailable";
@@ -62,8 +84,9 @@ export class SpoolFile {
    * sharing the directory never collide.
    */
   static async create(dir: string): Promise<SpoolFile> {
-    const path = join(dir, `lonelypss-${randomBytes(12).toString("hex")}.spool`);
+    const path = join(dir, `lonelypss-${randomHex(12)}.spool`);
     try {
+      const { mkdir, open } = await fsp();
       await mkdir(dir, { recursive: true });
       const handle = await open(path, "wx", 0o600);
       return new SpoolFile(path, handle);
@@ -91,7 +114,8 @@ export class SpoolFile {
     try {
       let done = 0;
       while (done < chunk.length) {
-        done += writeSync(this.#handle.fd, chunk, done, chunk.length - done);
+        // syncFs is loaded: create() awaited fsp() before this file existed.
+        done += syncFs!.writeSync(this.#handle.fd, chunk, done, chunk.length - done);
       }
       return Promise.resolve();
     } catch (error) {
@@ -113,7 +137,7 @@ export class SpoolFile {
     } catch {
       // The file is deleted below either way.
     }
-    await rm(this.#path, { force: true }).catch(() => {});
+    await fsp().then(({ rm }) => rm(this.#path, { force: true })).catch(() => {});
   }
 }
 
@@ -154,7 +178,7 @@ export class FileStream extends ReadableStream<Uint8Array> {
       async pull(controller) {
         if (finished) return;
         try {
-          handle ??= await open(path, "r");
+          handle ??= await (await fsp()).open(path, "r");
           const want = fileBytes < 0 ? READ_CHUNK : Math.min(READ_CHUNK, fileBytes - position);
           // A fresh buffer per chunk: the consumer may keep it.
           const buf = new Uint8Array(want);
@@ -198,7 +222,7 @@ export async function readFileRange(
   into?: Uint8Array,
 ): Promise<Uint8Array> {
   const out = into ?? new Uint8Array(Math.max(0, end - start));
-  const handle = await open(path, "r");
+  const handle = await (await fsp()).open(path, "r");
   try {
     let done = 0;
     while (done < out.length) {

@@ -1,13 +1,31 @@
 /**
  * SHA-512 through `node:crypto`: the portable backend (native OpenSSL or
  * BoringSSL on Node and Bun; Rust in Deno, where libcrypto is faster when
- * it can be loaded).
+ * it can be loaded). `node:crypto` is fetched on first use with
+ * `process.getBuiltinModule` (Node ≥ 22.3, Bun, Deno), not imported: on Deno
+ * importing it, or even touching `process`, loads part of the Node
+ * compatibility layer, which a Deno broadcaster using libcrypto never needs.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
+import type { createHash as CreateHash } from "node:crypto";
 import type { Sha512Backend, Sha512Stream } from "./types.ts";
+
+let nodeCreateHash: typeof CreateHash | null = null;
+
+function createHash(algorithm: string): ReturnType<typeof CreateHash> {
+  if (nodeCreateHash === null) {
+    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+      .process;
+    if (typeof p?.getBuiltinModule !== "function") {
+      throw new Error("process.getBuiltinModule is missing: Node 22.3 or later is required");
+    }
+    nodeCreateHash = (p.getBuiltinModule("node:crypto") as { createHash: typeof CreateHash })
+      .createHash;
+  }
+  return nodeCreateHash(algorithm);
+}
 
 /** The `node:crypto` backend. */
 export const nodeSha512: Sha512Backend = {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { nodeSha512 } from "./_node.ts";
 import { openLibcryptoDeno } from "./_libcrypto_deno.ts";
-import { nativeSha512Unavailable, sha512Backend } from "./sha512.ts";
+import { nativeSha512Unavailable, passesSelfTest, sha512Backend } from "./sha512.ts";
 import type { Sha512Backend } from "./types.ts";
 
 const reference = (b: Uint8Array) => new Uint8Array(createHash("sha512").update(b).digest());
@@ -73,4 +73,35 @@ Deno.test("sha512: a staged hash of uneven chunks equals node:crypto's, and can 
   const dropped = new StagedSha512(10);
   await dropped.update(bytes(10));
   await dropped.dispose();
+});
+
+for (const b of backends) {
+  Deno.test(`sha512 ${b.name}: passes the known-answer self-test`, () => {
+    assert.equal(passesSelfTest(b), true);
+  });
+}
+
+Deno.test("sha512 self-test: a backend with a wrong digest, stream or hmac fails it", () => {
+  const flip = (f: (x: Uint8Array) => Uint8Array) => (x: Uint8Array) => {
+    const out = new Uint8Array(f(x));
+    out[0]! ^= 1;
+    return out;
+  };
+  const wrongDigest: Sha512Backend = { ...nodeSha512, digest: flip(nodeSha512.digest) };
+  const wrongHmac: Sha512Backend = { ...nodeSha512, hmac: (k) => flip(nodeSha512.hmac(k)) };
+  const wrongStream: Sha512Backend = {
+    ...nodeSha512,
+    stream(offThread) {
+      const inner = nodeSha512.stream(offThread);
+      return { ...inner, digest: () => flip(() => inner.digest())(new Uint8Array(0)) };
+    },
+  };
+  for (const b of [wrongDigest, wrongHmac, wrongStream]) assert.equal(passesSelfTest(b), false);
+});
+
+Deno.test("sha512: where libcrypto opens in this process, the module chose it", () => {
+  // Catches a module that fell back without a reason to (e.g. a self-test that threw).
+  if ("reason" in opened) return;
+  assert.equal(nativeSha512Unavailable(), null);
+  assert.match(sha512Backend().name, /libcrypto/);
 });

@@ -9,7 +9,6 @@
  * @module
  */
 
-import { lookup } from "node:dns/promises";
 import type { OutboundGuard, OutboundRoute, PinFactory } from "../core/outbound.ts";
 import { classifyAddress, isAllowed, parseCidr, parseIp } from "./ip_ranges.ts";
 
@@ -69,6 +68,9 @@ export function ssrfGuard(options: SsrfGuardOptions): OutboundGuard {
 }
 
 async function systemResolve(host: string): Promise<string[]> {
+  // Imported on the first look-up: on Deno node:dns loads part of the Node
+  // compatibility layer, which a broadcaster without the SSRF guard never needs.
+  const { lookup } = await import("node:dns/promises");
   const found = await lookup(host, { all: true, verbatim: true });
   return found.map((a) => a.address);
 }

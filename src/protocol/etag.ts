@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha512Stream } from "../crypto/sha512.ts";
 import { encodeUtf8, Writer } from "./bytes.ts";
 import type { SubscriptionSet } from "./subscription_set.ts";
 
@@ -67,7 +67,7 @@ export function strongEtagDocument(url: string, set: SubscriptionSet): Uint8Arra
  * @throws {RangeError} when a field exceeds 65 535 bytes
  */
 export function strongEtag(url: string, set: SubscriptionSet): Uint8Array {
-  const hash = createHash("sha512");
+  const hash = sha512Stream();
   emitDocument(url, set, (piece) => hash.update(piece));
   return new Uint8Array(hash.digest());
 }

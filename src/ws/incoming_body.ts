@@ -8,8 +8,8 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
 import type { Context } from "../core/context.ts";
+import { type Sha512Stream, sha512Stream } from "../crypto/sha512.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { MessageSink } from "../intake/intake.ts";
 import { SpoolError } from "../core/spool.ts";
@@ -34,7 +34,7 @@ export class IncomingBody {
   readonly #what: string;
   readonly #sink: MessageSink;
   readonly #decoder: ZstdStreamDecompressor | null;
-  readonly #wireHash: Hash | null;
+  readonly #wireHash: Sha512Stream | null;
   #wireBytes = 0n;
   #ended = false;
 
@@ -48,7 +48,7 @@ export class IncomingBody {
     this.#start = start;
     this.#sink = sink;
     this.#decoder = decoder;
-    this.#wireHash = decoder === null ? null : createHash("sha512");
+    this.#wireHash = decoder === null ? null : sha512Stream();
   }
 
   /**
@@ -107,7 +107,7 @@ export class IncomingBody {
       this.#ended = true;
       return { message: done.message, sha512: this.#start.compressedSha512 };
     }
-    const wire = new Uint8Array(this.#wireHash!.digest());
+    const wire = this.#wireHash!.digest();
     if (!bytesEqual(wire, this.#start.compressedSha512)) {
       throw new WsClose(CloseCode.PROTOCOL, `${this.#what} SHA-512 does not match`);
     }

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { randomBytes } from "node:crypto";
 import type { Context } from "../core/context.ts";
+import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 import { bytesEqual, encodeB2S, encodeReceiveStreamHead, toHex } from "../protocol/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
@@ -306,7 +306,7 @@ export class Sender {
     const { topic } = msg;
     const payload = await this.#payload(msg);
     const { length, sha512, read } = payload;
-    const identifier = new Uint8Array(randomBytes(4));
+    const identifier = randomBytes(4);
     const url = this.#deps.nextUrl();
     // The hash signed and announced is the payload's as sent (compressed if so).
     const authorize = () =>

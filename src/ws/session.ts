@@ -10,8 +10,8 @@
  * @module
  */
 
-import { createHash, randomBytes } from "node:crypto";
 import type { Context } from "../core/context.ts";
+import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 import { encodeB2S, ParseError, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/mod.ts";
 import { authClose, CloseCode, WsClose } from "./close.ts";
@@ -203,10 +203,11 @@ export class Session implements HubConnection, WsEvents {
       ctx.now(),
     );
     if (verdict !== "ok") throw authClose(verdict, "CONFIGURE");
-    const broadcasterNonce = new Uint8Array(randomBytes(32));
-    this.#nonce = new Uint8Array(
-      createHash("sha256").update(msg.subscriberNonce).update(broadcasterNonce).digest(),
-    );
+    const broadcasterNonce = randomBytes(32);
+    const nonces = new Uint8Array(msg.subscriberNonce.length + broadcasterNonce.length);
+    nonces.set(msg.subscriberNonce);
+    nonces.set(broadcasterNonce, msg.subscriberNonce.length);
+    this.#nonce = new Uint8Array(await crypto.subtle.digest("SHA-256", nonces));
     const authorization = await ctx.auth.toSubscriber.authorize(
       { type: "stateful_confirm_configure", broadcasterNonce },
       EMPTY,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "../../crypto/equal.ts";
 import type { Context } from "../../core/context.ts";
 import { LATENCY_BUCKETS, type Metrics } from "../../core/metrics.ts";
 import type { Route } from "../context.ts";

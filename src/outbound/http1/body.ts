@@ -9,7 +9,6 @@
  * @module
  */
 
-import { open } from "node:fs/promises";
 import type { OutgoingBody } from "../../core/message.ts";
 import { FileStream } from "../../core/spool.ts";
 import { writeAscii } from "./request.ts";
@@ -91,6 +90,9 @@ export async function writeRequest(
 
 /** Copies `length` bytes of the file at `path` to the sink. */
 async function writeFile(sink: Sink, path: string, length: number): Promise<boolean> {
+  // Imported here, not at load: on Deno node:fs loads part of the Node
+  // compatibility layer, which only deliveries of spooled messages need.
+  const { open } = await import("node:fs/promises");
   const file = await open(path, "r");
   try {
     let spare = new Uint8Array(Math.min(FILE_CHUNK, Math.max(1, length)));

@@ -6,8 +6,6 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
-import { isIP } from "node:net";
 import type { DriverSsl } from "./driver.ts";
 
 /** libpq's `sslmode` values. */
@@ -97,6 +95,9 @@ export async function driverSsl(
     options.checkServerIdentity = () => undefined;
   } else {
     options.host = parsed.host;
+    // node:net and node:fs are imported on use: on Deno they load part of the
+    // Node compatibility layer, which a broadcaster without PostgreSQL never needs.
+    const { isIP } = await import("node:net");
     if (isIP(parsed.host) === 0) options.servername = parsed.host;
   }
   return options;
@@ -104,6 +105,7 @@ export async function driverSsl(
 
 async function readCa(path: string): Promise<string> {
   try {
+    const { readFile } = await import("node:fs/promises");
     return await readFile(path, "utf8");
   } catch (e) {
     throw new Error(`Cannot read the PostgreSQL CA file ${path}: ${(e as Error).message}`);

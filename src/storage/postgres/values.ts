@@ -5,7 +5,7 @@
  * @module
  */
 
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../crypto/equal.ts";
 
 /** A bytea value as a plain `Uint8Array` (a copy). */
 export function bytesOf(v: unknown): Uint8Array {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { statSync } from "node:fs";
+import { fileIdentity } from "../../sync_fs.ts";
 
 /** Checks of reads are at most this frequent, ms. */
 const READ_CHECK_MS = 1000;
@@ -48,6 +48,5 @@ export class DatabaseFile {
 }
 
 function identity(path: string): { dev: bigint; ino: bigint } | null {
-  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  return st === undefined ? null : { dev: st.dev, ino: st.ino };
+  return fileIdentity(path);
 }

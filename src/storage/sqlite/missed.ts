@@ -6,7 +6,7 @@
  * @module
  */
 
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../crypto/equal.ts";
 import type { LeasedMissed, MissedRetry, SubscriptionKey } from "../types.ts";
 import type { SqliteDb, SqlRow } from "./driver.ts";
 import { transaction } from "./driver.ts";
