@@ -23,16 +23,23 @@ export const CloseCode = {
   TRY_AGAIN_LATER: 1013,
 } as const;
 
-/** Thrown inside a session to close the connection with `code` and `reason`. */
+/**
+ * Thrown inside a session to close the connection with `code` and `reason`;
+ * `limit` names the limit that was hit, if one was (e.g.
+ * `websocketMaxPendingSends`), for the log line.
+ */
 export class WsClose extends Error {
   /** The close code. */
   readonly code: number;
+  /** The name of the limit that was hit, if one was. */
+  readonly limit: string | undefined;
 
-  /** `reason` goes on the wire: short ASCII, at most 123 bytes. */
-  constructor(code: number, reason: string) {
+  /** `reason` goes on the wire (the session cuts it to 123 bytes of ASCII). */
+  constructor(code: number, reason: string, limit?: string) {
     super(reason);
     this.name = "WsClose";
     this.code = code;
+    this.limit = limit;
   }
 }
 

@@ -180,6 +180,9 @@ export class ConnectionCompression {
     void this.#service.train(samples, dictBytes).then(
       (dictionary) => this.#trained(dictionary, target.level),
       (error) => this.#service.log.warn("Dictionary training failed", { error }),
+    ).catch((error) =>
+      // e.g. the dictionary would not load: never an unhandled rejection
+      this.#service.log.warn("Trained dictionary not used", { error })
     ).finally(() => {
       this.#inTraining = false;
       this.#trainings++;

@@ -140,7 +140,11 @@ export class Sender {
     const memory = msg.message.inMemory ? Number(msg.message.length) : 0;
     if (this.#memory + memory > this.#deps.ctx.limits.websocketMaxQueuedBytes) {
       if (this.#missedQueued.size > 0) {
-        throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Too many bytes queued: client too slow");
+        throw new WsClose(
+          CloseCode.TRY_AGAIN_LATER,
+          "Too many bytes queued: client too slow",
+          "websocketMaxQueuedBytes",
+        );
       }
       const key = toHex(msg.topic);
       this.#missedQueued.add(key);
@@ -215,15 +219,24 @@ export class Sender {
 
   #push(entry: Entry): void {
     if (this.#closed) {
-      if (entry.kind === "delivery") void entry.release();
+      if (entry.kind === "delivery") this.#release(entry.release);
       return;
     }
     if (this.pending >= this.#deps.ctx.limits.websocketMaxPendingSends) {
-      if (entry.kind === "delivery") void entry.release();
-      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Outgoing queue full: client too slow");
+      if (entry.kind === "delivery") this.#release(entry.release);
+      throw new WsClose(
+        CloseCode.TRY_AGAIN_LATER,
+        "Outgoing queue full: client too slow",
+        "websocketMaxPendingSends",
+      );
     }
     this.#queue.push(entry);
     this.#pump();
+  }
+
+  /** Releases a delivery not sent; a failure is logged (never an unhandled rejection). */
+  #release(release: () => Promise<void>): void {
+    release().catch((error) => this.#deps.ctx.log.warn("Releasing a delivery failed", { error }));
   }
 
   #pump(): void {
@@ -286,7 +299,11 @@ export class Sender {
     if (this.#closed) return;
     this.#deps.peer.send(bytes);
     if (this.#deps.peer.bufferedAmount > this.#deps.ctx.limits.websocketMaxBufferedBytes) {
-      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Send buffer full: client not reading");
+      throw new WsClose(
+        CloseCode.TRY_AGAIN_LATER,
+        "Send buffer full: client not reading",
+        "websocketMaxBufferedBytes",
+      );
     }
   }
 
