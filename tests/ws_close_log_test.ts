@@ -9,12 +9,19 @@
  */
 
 import assert from "node:assert/strict";
+import { loadZstd } from "../src/compression/mod.ts";
 import { recordingLogger } from "../src/log.ts";
 import { CloseCode } from "../src/ws/close.ts";
 import { startBroadcaster } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
 import { RawWsClient } from "./_ws_raw.ts";
-import { assertClosed, eventually } from "./_ws_checks.ts";
+import { assertClosed, eventually, httpNotify, sha512 } from "./_ws_checks.ts";
+
+// libzstd is opened once for the whole file (as the broadcaster's backend
+// keeps it), not inside the one test that trains.
+const zstd = await loadZstd();
+if ("unavailable" in zstd) throw new Error(`These tests need libzstd: ${zstd.unavailable}`);
+addEventListener("unload", () => zstd.close());
 
 type Recorded = ReturnType<typeof recordingLogger>;
 
@@ -133,4 +140,63 @@ Deno.test("ws close log: shutdown closes with 1001, logged at info, ids distinct
   }
   assert.notEqual(lines[0]!.fields.connection, lines[1]!.fields.connection);
   for (const c of clients) await c[Symbol.asyncDispose]();
+});
+
+/** JSON-like messages of 100–600 bytes, alike enough for zstd to train on. */
+function sample(i: number): Uint8Array {
+  const keys = Array.from({ length: 2 + (i % 9) }, (_, k) => `"cache/user/${(i * 7 + k) % 97}"`);
+  return new TextEncoder().encode(
+    JSON.stringify({ kind: "invalidate", seq: i, at: 1_700_000_000 + i, keys }) +
+      " ".repeat(40 + (i % 13) * 17),
+  );
+}
+
+// A dictionary trained while the connection's outgoing queue is full: its
+// announcement cannot be queued. That used to throw inside the training's
+// promise callback, an unhandled rejection that ends the whole process (every
+// websocket dropped without a close frame, nothing logged). Deterministic: the
+// client never acknowledges, so its queue holds exactly what it sent, and the
+// low watermark is reached by the last NOTIFY only, so training ends with the
+// queue full.
+Deno.test("ws close log: a dictionary trained while the outgoing queue is full closes 1013", async () => {
+  const log = recordingLogger();
+  const max = 24;
+  const samples = Array.from({ length: max }, (_, i) => sample(i));
+  const sampleBytes = samples.reduce((n, s) => n + s.length, 0);
+  await using b = await startBroadcaster({
+    logger: log,
+    limits: { websocketMaxPendingSends: max, websocketMaxUnacknowledged: 1 },
+    compression: { lowWatermark: sampleBytes, highWatermark: 10 * sampleBytes },
+  });
+  await using client = await WsClient.connect(b.url);
+  await client.configure({ enableZstd: true, enableTraining: true });
+  await client.expect("enable_zstd_preset");
+  const topic = new TextEncoder().encode("full/queue");
+  await client.subscription("subscribe_exact", topic);
+  // Two deliveries too small to be samples: the first is never acknowledged,
+  // so the second holds the sender (flow control) and later replies queue up.
+  for (let i = 0; i < 2; i++) {
+    assert.equal(await httpNotify(b.url, topic, new Uint8Array([i])), 1);
+  }
+  await client.expect("receive_stream");
+  // `max` NOTIFYs to nobody: their CONFIRM_NOTIFYs fill the queue exactly;
+  // the last one's sample reaches the low watermark.
+  for (const body of samples) {
+    client.send({
+      type: "notify",
+      authorization: null,
+      tracing: new Uint8Array(0),
+      identifier: crypto.getRandomValues(new Uint8Array(4)),
+      topic: new TextEncoder().encode("nobody"),
+      compressor: 0,
+      compressedLength: BigInt(body.length),
+      decompressedLength: BigInt(body.length),
+      compressedSha512: sha512(body),
+      body,
+    });
+  }
+  await assertClosed(client, CloseCode.TRY_AGAIN_LATER, "Outgoing queue full: client too slow");
+  const line = await oneCloseLine(log);
+  assert.equal(line.level, "warn");
+  assert.equal(line.fields.limit, "websocketMaxPendingSends");
 });
