@@ -91,6 +91,10 @@ export class Sender {
   #memory = 0;
   /** Topics with a MISSED queued for an overflow (hex). */
   readonly #missedQueued = new Set<string>();
+  /** Fan-outs waiting for room ({@link room}), oldest first; a send wakes one. */
+  readonly #roomWaiters = new Set<() => void>();
+  /** A wait for room saw nothing sent for `websocketStallTimeoutMs`; cleared by the next send. */
+  #stalled = false;
   #closed = false;
 
   /** A sender for one open connection. */
@@ -157,6 +161,49 @@ export class Sender {
   }
 
   /**
+   * Resolves once the queue is below half of its limits (entries, and bytes
+   * held in memory), at once when closed or stalled: a fan-out awaits it
+   * before {@link deliver}, so a notifier is paced by this connection as by a
+   * webhook. A wait that sees nothing sent for `websocketStallTimeoutMs` marks
+   * the connection stalled and resolves; until it sends again, deliveries
+   * queue at once, and an overflow closes it (1013) as before.
+   */
+  async room(): Promise<void> {
+    while (!this.#closed && !this.#stalled && this.#halfFull()) {
+      if (!await this.#nextSend()) this.#stalled = true;
+    }
+  }
+
+  #halfFull(): boolean {
+    const limits = this.#deps.ctx.limits;
+    return this.pending >= Math.max(1, Math.floor(limits.websocketMaxPendingSends / 2)) ||
+      this.#memory >= limits.websocketMaxQueuedBytes / 2;
+  }
+
+  /** True on the next send (or close), false after `websocketStallTimeoutMs` without one. */
+  #nextSend(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#roomWaiters.delete(wake);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#roomWaiters.delete(wake);
+        resolve(false);
+      }, this.#deps.ctx.limits.websocketStallTimeoutMs);
+      this.#roomWaiters.add(wake);
+    });
+  }
+
+  /** A frame went out: the connection is not stalled, and one waiting fan-out rechecks. */
+  #sent(): void {
+    this.#stalled = false;
+    const first = this.#roomWaiters.values().next();
+    if (!first.done) first.value();
+  }
+
+  /**
    * Queues a counter-bound control message (ENABLE_/DISABLE_ZSTD_*): `make`
    * builds it with the next broadcaster-counter url when its turn comes;
    * `onSent` runs once it is on the wire.
@@ -214,6 +261,7 @@ export class Sender {
     const wake = this.#wakeAck;
     this.#wakeAck = null;
     wake?.();
+    for (const waiter of [...this.#roomWaiters]) waiter();
     return Promise.all(released).then(() => {});
   }
 
@@ -298,6 +346,7 @@ export class Sender {
   #write(bytes: Uint8Array): void {
     if (this.#closed) return;
     this.#deps.peer.send(bytes);
+    this.#sent();
     if (this.#deps.peer.bufferedAmount > this.#deps.ctx.limits.websocketMaxBufferedBytes) {
       throw new WsClose(
         CloseCode.TRY_AGAIN_LATER,

@@ -143,6 +143,11 @@ export class Session implements HubConnection, WsEvents {
   }
 
   /** @inheritdoc */
+  room(): Promise<void> {
+    return this.#state === "open" ? this.#sender.room() : Promise.resolve();
+  }
+
+  /** @inheritdoc */
   missed(topic: Uint8Array): boolean {
     if (this.#state !== "open") return false;
     try {
