@@ -66,6 +66,10 @@ CONFIG = {
         "highWatermark": 96 * 1024,
         "retrainIntervalSeconds": 1,
     },
+    # a short outgoing queue: a subscriber that falls behind the notifier by
+    # more than 16 messages (it does, on a fast machine) overflows it unless
+    # the notifies are paced by it, as they must be
+    "limits": {"websocketMaxPendingSends": 16},
 }
 
 COLORS = ("red", "green", "blue")
