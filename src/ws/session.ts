@@ -13,8 +13,22 @@
 import type { Context } from "../core/context.ts";
 import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import { encodeB2S, ParseError, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/mod.ts";
-import { authClose, CloseCode, WsClose } from "./close.ts";
+import {
+  encodeB2S,
+  ParseError,
+  parseS2B,
+  pseudoUrl,
+  type S2BMessage,
+  toHex,
+} from "../protocol/mod.ts";
+import {
+  authClose,
+  CloseCode,
+  closeReason,
+  logPeerClose,
+  logServerClose,
+  WsClose,
+} from "./close.ts";
 import type { HubConnection, WebsocketHub } from "./hub.ts";
 import type { Compression } from "./compression.ts";
 import { ConnectionCompression } from "./conn_compression.ts";
@@ -25,10 +39,6 @@ import type { WsEvents, WsPeer } from "./socket.ts";
 const EMPTY = new Uint8Array(0);
 
 type Ack = Extract<S2BMessage, { type: "continue_receive" | "confirm_receive" }>;
-
-/** Close codes a runtime reports for a close without a close frame's code. */
-const NO_STATUS = 1005;
-const ABNORMAL = 1006;
 
 let lastId = 0;
 
@@ -111,18 +121,7 @@ export class Session implements HubConnection, WsEvents {
    * lost without a close frame (1006).
    */
   close(code: number, reason: string): void {
-    if (this.#state === "closed") {
-      this.#ctx.log.debug("Websocket closed", { connection: this.id, code, reason });
-      return;
-    }
-    const fields = { connection: this.id, code, reason };
-    if (code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY || code === NO_STATUS) {
-      this.#ctx.log.info("Websocket closed by the client", fields);
-    } else if (code === ABNORMAL) {
-      this.#ctx.log.warn("Websocket connection lost without a close frame", fields);
-    } else {
-      this.#ctx.log.warn("Websocket closed by the client with an error", fields);
-    }
+    logPeerClose(this.#ctx.log, this.id, code, reason, this.#state === "closed");
     this.#end();
   }
 
@@ -299,7 +298,7 @@ export class Session implements HubConnection, WsEvents {
     // Closed while verifying: #end has released this connection's rows, so
     // one added now would never be (a relay row left in the store for good).
     if (this.#state !== "open") return;
-    const key = "topic" in msg ? hexKey(msg.topic) : msg.glob;
+    const key = "topic" in msg ? toHex(msg.topic) : msg.glob;
     const holds = exact ? this.#exact.has(key) : this.#globs.has(key);
     if (subscribe === holds) {
       throw new WsClose(
@@ -395,16 +394,8 @@ export class Session implements HubConnection, WsEvents {
    */
   #close(code: number, reason: string, limit?: string, error?: unknown): void {
     if (this.#state === "closed") return;
-    const wire = truncate(reason);
-    const fields: Record<string, unknown> = { connection: this.id, code, reason: wire };
-    if (limit !== undefined) fields.limit = limit;
-    if (error !== undefined) {
-      this.#ctx.log.error("Closing websocket after an error", { ...fields, error });
-    } else if (code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY) {
-      this.#ctx.log.info("Closing websocket", fields);
-    } else {
-      this.#ctx.log.warn("Closing websocket", fields);
-    }
+    const wire = closeReason(reason);
+    logServerClose(this.#ctx.log, { connection: this.id, code, reason: wire, limit, error });
     try {
       this.#peer.close(code, wire);
     } catch (e) {
@@ -442,16 +433,4 @@ export class Session implements HubConnection, WsEvents {
       },
     );
   }
-}
-
-function hexKey(topic: Uint8Array): string {
-  let s = "";
-  for (const b of topic) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-/** Close reasons are at most 123 bytes on the wire: ASCII, cut to 120 characters. */
-function truncate(reason: string): string {
-  const ascii = reason.replace(/[^\x20-\x7e]/g, "?");
-  return ascii.length <= 120 ? ascii : ascii.slice(0, 117) + "...";
 }

@@ -55,7 +55,8 @@ MESSAGE_TIMEOUT = 20.0
 """Seconds the subscriber waits for the next message (or the notifier for one
 notify) before calling the run stuck"""
 
-COMBINATION_TIMEOUT = 240.0
+COMBINATION_TIMEOUT = 480.0
+"""A hang, not a slow run: the per-message timeout catches a stall"""
 
 CONFIG = {
     # small watermarks: the first dictionary after ~24 KiB of samples, the
