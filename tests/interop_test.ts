@@ -4,7 +4,10 @@
  * 9 auth combinations: the HTTP half (tests/interop/run_interop.py does the
  * driving), the websocket half (tests/interop/run_interop_ws.py, two
  * broadcasters on one SQLite file) and its zstd part (run_interop_ws.py
- * --compression on: tests/interop/ws_zstd_scenario.py).
+ * --compression on: tests/interop/ws_zstd_scenario.py), and a stress run
+ * (tests/interop/run_interop_stress.py: two clients in two processes, zstd and
+ * training on, hmac both ways, thousands of awaited notifies, every message in
+ * order on one connection each).
  *
  * Needs `python3` on PATH; without it every combination FAILS (CI installs it).
  * The pinned requirements go into `.venv/interop` once (tests/_venv.ts).
@@ -46,3 +49,13 @@ for (const tb of AUTHS) {
     });
   }
 }
+
+// The shape of the reference suite's trained-compression stress test: a
+// subscriber and a notifier, each an official websocket client in its own
+// process, zstd and training on, hmac both ways; 4 payload kinds × 2,000
+// awaited notifies, each checked to arrive in order, on one connection each.
+// Alone:
+//   deno test -A tests/interop_test.ts --filter "interop stress"
+Deno.test("interop stress: lonelypsc 0.0.17 notifier and subscriber processes, zstd + training, hmac/hmac", async () => {
+  await combination("run_interop_stress.py", "interop stress", "hmac", "hmac");
+});

@@ -116,6 +116,13 @@ export interface Limits {
   readonly websocketMaxBufferedBytes: number;
   /** Bytes of in-memory messages queued for one connection; more → close 1013. */
   readonly websocketMaxQueuedBytes: number;
+  /**
+   * A notify's fan-out waits while a local websocket's outgoing queue is half
+   * full (entries or bytes), as long as that connection keeps sending; one
+   * that sends nothing for this long, ms, is not waited for again until it
+   * does (its queue then overflows and it is closed, 1013).
+   */
+  readonly websocketStallTimeoutMs: number;
   /** How often this process re-asserts its relay rows in the store, ms. */
   readonly relayReconcileMs: number;
   /**
@@ -199,6 +206,7 @@ export function defaultLimits(): Limits {
     websocketMaxUnacknowledged: 3,
     websocketMaxBufferedBytes: 16 * 1024 * 1024,
     websocketMaxQueuedBytes: 64 * 1024 * 1024,
+    websocketStallTimeoutMs: 2_000,
     relayReconcileMs: 60_000,
     sqliteBusyTimeoutMs: 5_000,
   };
@@ -241,6 +249,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     "websocketMaxPendingSends",
     "websocketMaxBufferedBytes",
     "websocketMaxQueuedBytes",
+    "websocketStallTimeoutMs",
     "relayReconcileMs",
     "sqliteBusyTimeoutMs",
     "spoolQuotaBytes",

@@ -35,6 +35,13 @@ export interface LocalSubscribers {
    * topic (however many match); returns how many connections it was queued for.
    */
   deliver(msg: OutgoingMessage): number;
+  /**
+   * Resolves when every local connection matching `topic` has room in its
+   * outgoing queue (below half of its limits), or has stopped sending
+   * (`websocketStallTimeoutMs`): a notify is paced by its websocket
+   * subscribers as by its webhooks, instead of outrunning them into a 1013.
+   */
+  room(topic: Uint8Array): Promise<void>;
   /** Tells every matching local connection it missed `topic`; returns how many. */
   missed(topic: Uint8Array): number;
 }
@@ -46,5 +53,6 @@ export const NO_LOCAL_SUBSCRIBERS: LocalSubscribers = {
   wants: () => false,
   holds: () => false,
   deliver: () => 0,
+  room: () => Promise.resolve(),
   missed: () => 0,
 };

@@ -42,6 +42,8 @@ export async function fanOut(
   const { remote, ownRows } = partition(ctx, rows);
   let count = 0;
   if (ownRows.length > 0) {
+    // Paced by this process's websocket subscribers (see LocalSubscribers.room).
+    await ctx.local.room(msg.topic);
     const queued = ctx.local.deliver(msg);
     metrics.websocketDeliveries += queued;
     count += queued;

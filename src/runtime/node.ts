@@ -170,8 +170,13 @@ async function upgrade(
           ws.on("message", (data, isBinary) => {
             events.message(isBinary ? data : new TextDecoder().decode(data));
           });
-          ws.on("close", (code, reason) => events.close(code, new TextDecoder().decode(reason)));
-          ws.on("error", () => {}); // a close follows
+          // An error is followed by a close (1006): the error is its reason.
+          let failure = "";
+          ws.on("error", (e) => failure = e.message);
+          ws.on(
+            "close",
+            (code, reason) => events.close(code, new TextDecoder().decode(reason) || failure),
+          );
           resolve(new Response(null, { status: 200 }));
         });
       }),

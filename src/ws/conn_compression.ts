@@ -49,6 +49,8 @@ export class ConnectionCompression {
   /** Every id the client may use (announced, or recently withdrawn). */
   readonly #decoders = new Map<number, Compressor>();
   readonly #retired: Compressor[] = [];
+  /** Announced but not on the wire yet (their dictionaries are freed if they never go out). */
+  readonly #announcing = new Set<Compressor>();
   #samples: Uint8Array[] = [];
   #sampleBytes = 0;
   #sinceLastTraining = 0;
@@ -150,10 +152,11 @@ export class ConnectionCompression {
     this.#service.returnSampleBytes(this.#sampleBytes);
     this.#samples = [];
     this.#sampleBytes = 0;
-    for (const c of this.#decoders.values()) {
+    for (const c of [...this.#decoders.values(), ...this.#announcing]) {
       if (c.id >= FIRST_CUSTOM_ID) c.dictionary?.close();
     }
     this.#decoders.clear();
+    this.#announcing.clear();
     this.#active.length = 0;
   }
 
@@ -180,6 +183,9 @@ export class ConnectionCompression {
     void this.#service.train(samples, dictBytes).then(
       (dictionary) => this.#trained(dictionary, target.level),
       (error) => this.#service.log.warn("Dictionary training failed", { error }),
+    ).catch((error) =>
+      // e.g. the dictionary would not load: never an unhandled rejection
+      this.#service.log.warn("Trained dictionary not used", { error })
     ).finally(() => {
       this.#inTraining = false;
       this.#trainings++;
@@ -209,6 +215,7 @@ export class ConnectionCompression {
   /** Queues the announcement; the compressor is used once it has gone out. */
   #announce(c: Compressor, dictionary?: Uint8Array): void {
     const ctx = this.#ctx;
+    this.#announcing.add(c);
     this.#queue(async (url) => {
       const common = { level: c.level, minSize: c.minSize, maxSize: maxSizeOf(c) };
       if (dictionary === undefined) {
@@ -251,6 +258,7 @@ export class ConnectionCompression {
         dictionary,
       });
     }, () => {
+      this.#announcing.delete(c);
       if (this.#closed) {
         if (c.id >= FIRST_CUSTOM_ID) c.dictionary?.close();
         return;

@@ -16,7 +16,11 @@ export const denoUpgrader: WebSocketUpgrader = {
     socket.binaryType = "arraybuffer";
     let events: WsEvents | null = null;
     const peer: WsPeer = {
-      send: (data) => socket.send(data as Uint8Array<ArrayBuffer>),
+      // Closing (by the client, or Deno after an error): the close event
+      // follows, so what is sent now is dropped rather than thrown.
+      send: (data) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(data as Uint8Array<ArrayBuffer>);
+      },
       get bufferedAmount() {
         return socket.bufferedAmount;
       },
@@ -30,10 +34,17 @@ export const denoUpgrader: WebSocketUpgrader = {
     socket.onmessage = (e: MessageEvent) => {
       events?.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data));
     };
+    // Deno drops the connection without a close frame when reading or
+    // writing fails (its close event then has code 0): report it as 1006,
+    // with the error Deno gave as the reason.
+    let failure = "";
+    socket.onerror = (e: Event) => {
+      failure = e instanceof ErrorEvent ? e.message : "websocket error";
+    };
     socket.onclose = (e: CloseEvent) => {
       const ended = events;
       events = null;
-      ended?.close(e.code, e.reason);
+      ended?.close(e.code === 0 ? 1006 : e.code, e.reason || failure);
     };
     return response;
   },

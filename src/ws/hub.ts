@@ -24,6 +24,8 @@ import type { Store, Subscriber } from "../storage/types.ts";
 export interface HubConnection {
   /** Queues a delivery; false when the connection is closing (not counted). */
   deliver(msg: OutgoingMessage): boolean;
+  /** Resolves when the connection's outgoing queue has room (or it stalled or closed). */
+  room(): Promise<void>;
   /** Queues MISSED for `topic`; false when the connection is closing. */
   missed(topic: Uint8Array): boolean;
 }
@@ -151,6 +153,13 @@ export class WebsocketHub implements LocalSubscribers {
     let count = 0;
     for (const conn of this.#interested(msg.topic)) if (conn.deliver(msg)) count++;
     return count;
+  }
+
+  /** @inheritdoc */
+  async room(topic: Uint8Array): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const conn of this.#interested(topic)) waits.push(conn.room());
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** @inheritdoc */

@@ -142,7 +142,10 @@ export class IncomingBody {
 
 /** A spool that cannot take the message closes with 1013 (try again later) and its reason. */
 function spoolClose(error: unknown): never {
-  if (error instanceof SpoolError) throw new WsClose(CloseCode.TRY_AGAIN_LATER, error.message);
+  if (error instanceof SpoolError) {
+    const limit = error.kind === "spool_quota" ? "spoolQuotaBytes" : undefined;
+    throw new WsClose(CloseCode.TRY_AGAIN_LATER, error.message, limit);
+  }
   throw error;
 }
 
@@ -169,7 +172,11 @@ function zstdClose(error: unknown): unknown {
     return new WsClose(CloseCode.PROTOCOL, "Decompressed message longer than announced");
   }
   if (error.kind === "window-too-large") {
-    return new WsClose(CloseCode.TOO_BIG, "zstd window larger than allowed");
+    return new WsClose(
+      CloseCode.TOO_BIG,
+      "zstd window larger than allowed",
+      "compression.maxWindowBytes",
+    );
   }
   return new WsClose(CloseCode.PROTOCOL, `Invalid zstd frame (${error.kind})`);
 }

@@ -193,7 +193,11 @@ export class NotifyIntake {
     }
     const max = this.#compression()!.service.settings.maxDecompressedBytes;
     if (start.decompressedLength > BigInt(max)) {
-      throw new WsClose(CloseCode.TOO_BIG, "Declared decompressed length over the limit");
+      throw new WsClose(
+        CloseCode.TOO_BIG,
+        "Declared decompressed length over the limit",
+        "compression.maxDecompressedBytes",
+      );
     }
     return decoder;
   }

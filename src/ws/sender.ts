@@ -91,6 +91,10 @@ export class Sender {
   #memory = 0;
   /** Topics with a MISSED queued for an overflow (hex). */
   readonly #missedQueued = new Set<string>();
+  /** Fan-outs waiting for room ({@link room}), oldest first; a send wakes one. */
+  readonly #roomWaiters = new Set<() => void>();
+  /** A wait for room saw nothing sent for `websocketStallTimeoutMs`; cleared by the next send. */
+  #stalled = false;
   #closed = false;
 
   /** A sender for one open connection. */
@@ -140,7 +144,11 @@ export class Sender {
     const memory = msg.message.inMemory ? Number(msg.message.length) : 0;
     if (this.#memory + memory > this.#deps.ctx.limits.websocketMaxQueuedBytes) {
       if (this.#missedQueued.size > 0) {
-        throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Too many bytes queued: client too slow");
+        throw new WsClose(
+          CloseCode.TRY_AGAIN_LATER,
+          "Too many bytes queued: client too slow",
+          "websocketMaxQueuedBytes",
+        );
       }
       const key = toHex(msg.topic);
       this.#missedQueued.add(key);
@@ -150,6 +158,49 @@ export class Sender {
     this.#memory += memory;
     this.#push({ kind: "delivery", msg, release: msg.message.retain(), memory });
     return true;
+  }
+
+  /**
+   * Resolves once the queue is below half of its limits (entries, and bytes
+   * held in memory), at once when closed or stalled: a fan-out awaits it
+   * before {@link deliver}, so a notifier is paced by this connection as by a
+   * webhook. A wait that sees nothing sent for `websocketStallTimeoutMs` marks
+   * the connection stalled and resolves; until it sends again, deliveries
+   * queue at once, and an overflow closes it (1013) as before.
+   */
+  async room(): Promise<void> {
+    while (!this.#closed && !this.#stalled && this.#halfFull()) {
+      if (!await this.#nextSend()) this.#stalled = true;
+    }
+  }
+
+  #halfFull(): boolean {
+    const limits = this.#deps.ctx.limits;
+    return this.pending >= Math.max(1, Math.floor(limits.websocketMaxPendingSends / 2)) ||
+      this.#memory >= limits.websocketMaxQueuedBytes / 2;
+  }
+
+  /** True on the next send (or close), false after `websocketStallTimeoutMs` without one. */
+  #nextSend(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#roomWaiters.delete(wake);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#roomWaiters.delete(wake);
+        resolve(false);
+      }, this.#deps.ctx.limits.websocketStallTimeoutMs);
+      this.#roomWaiters.add(wake);
+    });
+  }
+
+  /** A frame went out: the connection is not stalled, and one waiting fan-out rechecks. */
+  #sent(): void {
+    this.#stalled = false;
+    const first = this.#roomWaiters.values().next();
+    if (!first.done) first.value();
   }
 
   /**
@@ -210,20 +261,30 @@ export class Sender {
     const wake = this.#wakeAck;
     this.#wakeAck = null;
     wake?.();
+    for (const waiter of [...this.#roomWaiters]) waiter();
     return Promise.all(released).then(() => {});
   }
 
   #push(entry: Entry): void {
     if (this.#closed) {
-      if (entry.kind === "delivery") void entry.release();
+      if (entry.kind === "delivery") this.#release(entry.release);
       return;
     }
     if (this.pending >= this.#deps.ctx.limits.websocketMaxPendingSends) {
-      if (entry.kind === "delivery") void entry.release();
-      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Outgoing queue full: client too slow");
+      if (entry.kind === "delivery") this.#release(entry.release);
+      throw new WsClose(
+        CloseCode.TRY_AGAIN_LATER,
+        "Outgoing queue full: client too slow",
+        "websocketMaxPendingSends",
+      );
     }
     this.#queue.push(entry);
     this.#pump();
+  }
+
+  /** Releases a delivery not sent; a failure is logged (never an unhandled rejection). */
+  #release(release: () => Promise<void>): void {
+    release().catch((error) => this.#deps.ctx.log.warn("Releasing a delivery failed", { error }));
   }
 
   #pump(): void {
@@ -285,8 +346,13 @@ export class Sender {
   #write(bytes: Uint8Array): void {
     if (this.#closed) return;
     this.#deps.peer.send(bytes);
+    this.#sent();
     if (this.#deps.peer.bufferedAmount > this.#deps.ctx.limits.websocketMaxBufferedBytes) {
-      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Send buffer full: client not reading");
+      throw new WsClose(
+        CloseCode.TRY_AGAIN_LATER,
+        "Send buffer full: client not reading",
+        "websocketMaxBufferedBytes",
+      );
     }
   }
 

@@ -13,8 +13,22 @@
 import type { Context } from "../core/context.ts";
 import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import { encodeB2S, ParseError, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/mod.ts";
-import { authClose, CloseCode, WsClose } from "./close.ts";
+import {
+  encodeB2S,
+  ParseError,
+  parseS2B,
+  pseudoUrl,
+  type S2BMessage,
+  toHex,
+} from "../protocol/mod.ts";
+import {
+  authClose,
+  CloseCode,
+  closeReason,
+  logPeerClose,
+  logServerClose,
+  WsClose,
+} from "./close.ts";
 import type { HubConnection, WebsocketHub } from "./hub.ts";
 import type { Compression } from "./compression.ts";
 import { ConnectionCompression } from "./conn_compression.ts";
@@ -26,8 +40,12 @@ const EMPTY = new Uint8Array(0);
 
 type Ack = Extract<S2BMessage, { type: "continue_receive" | "confirm_receive" }>;
 
+let lastId = 0;
+
 /** One connection; created when the socket opens. */
 export class Session implements HubConnection, WsEvents {
+  /** This connection's number in the process, in every log line about it. */
+  readonly id: number = ++lastId;
   readonly #ctx: Context;
   readonly #hub: WebsocketHub;
   readonly #peer: WsPeer;
@@ -71,9 +89,14 @@ export class Session implements HubConnection, WsEvents {
       compression: () => this.#compression,
     });
     this.#notify = new NotifyIntake(ctx, () => this.#compression);
+    ctx.log.debug("Websocket opened", { connection: this.id });
     this.#configureTimer = setTimeout(() => {
       this.#configureTimer = undefined;
-      this.#close(CloseCode.POLICY, "CONFIGURE not received in time");
+      this.#close(
+        CloseCode.POLICY,
+        "CONFIGURE not received in time",
+        "websocketConfigureTimeoutMs",
+      );
     }, ctx.limits.websocketConfigureTimeoutMs);
   }
 
@@ -92,8 +115,13 @@ export class Session implements HubConnection, WsEvents {
     }
   }
 
-  /** @inheritdoc */
-  close(_code: number, _reason: string): void {
+  /**
+   * The socket closed (reported once by the runtime): after our close frame,
+   * the end of the handshake; else the client closed, or the connection was
+   * lost without a close frame (1006).
+   */
+  close(code: number, reason: string): void {
+    logPeerClose(this.#ctx.log, this.id, code, reason, this.#state === "closed");
     this.#end();
   }
 
@@ -114,6 +142,11 @@ export class Session implements HubConnection, WsEvents {
   }
 
   /** @inheritdoc */
+  room(): Promise<void> {
+    return this.#state === "open" ? this.#sender.room() : Promise.resolve();
+  }
+
+  /** @inheritdoc */
   missed(topic: Uint8Array): boolean {
     if (this.#state !== "open") return false;
     try {
@@ -130,14 +163,18 @@ export class Session implements HubConnection, WsEvents {
       throw new WsClose(CloseCode.PROTOCOL, "Text messages are not part of the protocol");
     }
     if (data.length > this.#ctx.limits.websocketMaxIncomingBytes) {
-      throw new WsClose(CloseCode.TOO_BIG, "Message larger than the limit");
+      throw new WsClose(
+        CloseCode.TOO_BIG,
+        "Message larger than the limit",
+        "websocketMaxIncomingBytes",
+      );
     }
     let msg: S2BMessage;
     try {
       msg = parseS2B(data);
     } catch (error) {
       if (error instanceof ParseError) {
-        throw new WsClose(CloseCode.PROTOCOL, truncate(`Malformed message: ${error.message}`));
+        throw new WsClose(CloseCode.PROTOCOL, `Malformed message: ${error.message}`);
       }
       throw error;
     }
@@ -177,7 +214,11 @@ export class Session implements HubConnection, WsEvents {
   /** Appends `task` to the work chain, bounded by the unprocessed-message limit. */
   #run(task: () => Promise<void>): void {
     if (++this.#unprocessed > this.#ctx.limits.websocketMaxUnprocessed) {
-      throw new WsClose(CloseCode.TRY_AGAIN_LATER, "Too many unprocessed messages");
+      throw new WsClose(
+        CloseCode.TRY_AGAIN_LATER,
+        "Too many unprocessed messages",
+        "websocketMaxUnprocessed",
+      );
     }
     this.#work = this.#work.then(async () => {
       try {
@@ -222,7 +263,14 @@ export class Session implements HubConnection, WsEvents {
       this.#compression = new ConnectionCompression(this.#zstd, ctx, {
         enableTraining: msg.enableTraining,
         initialDict: msg.initialDict,
-      }, (make, onSent) => this.#sender.control(make, onSent));
+      }, (make, onSent) => {
+        // Called later too (a trained dictionary): a full queue closes here.
+        try {
+          this.#sender.control(make, onSent);
+        } catch (error) {
+          this.#fail(error);
+        }
+      });
     }
   }
 
@@ -250,7 +298,7 @@ export class Session implements HubConnection, WsEvents {
     // Closed while verifying: #end has released this connection's rows, so
     // one added now would never be (a relay row left in the store for good).
     if (this.#state !== "open") return;
-    const key = "topic" in msg ? hexKey(msg.topic) : msg.glob;
+    const key = "topic" in msg ? toHex(msg.topic) : msg.glob;
     const holds = exact ? this.#exact.has(key) : this.#globs.has(key);
     if (subscribe === holds) {
       throw new WsClose(
@@ -332,20 +380,26 @@ export class Session implements HubConnection, WsEvents {
   #fail(error: unknown): void {
     if (this.#state === "closed") return;
     if (error instanceof WsClose) {
-      this.#ctx.log.debug("Closing websocket", { code: error.code, reason: error.message });
-      this.#close(error.code, error.message);
+      this.#close(error.code, error.message, error.limit);
       return;
     }
-    this.#ctx.log.error("Websocket session error", { error });
-    this.#close(CloseCode.INTERNAL, "Internal error");
+    this.#close(CloseCode.INTERNAL, "Internal error", undefined, error);
   }
 
-  #close(code: number, reason: string): void {
+  /**
+   * Closes from our side with a close frame carrying `code` and `reason` (cut
+   * to what a close frame holds, so the runtime never refuses it), and logs
+   * it: shutdown at info, an internal `error` at error, every other close
+   * (limits, protocol, authorization) at warn with the limit's name.
+   */
+  #close(code: number, reason: string, limit?: string, error?: unknown): void {
     if (this.#state === "closed") return;
+    const wire = closeReason(reason);
+    logServerClose(this.#ctx.log, { connection: this.id, code, reason: wire, limit, error });
     try {
-      this.#peer.close(code, reason);
-    } catch {
-      // Already gone; the cleanup below is all that matters.
+      this.#peer.close(code, wire);
+    } catch (e) {
+      this.#ctx.log.warn("Websocket close frame not sent", { connection: this.id, error: e });
     }
     this.#end();
   }
@@ -363,20 +417,20 @@ export class Session implements HubConnection, WsEvents {
     this.#globs.clear();
     // The sender too: a delivery in progress holds its message (a spool file)
     // until it notices the close.
-    void Promise.all([...released, this.#work, this.#acks, this.#sender.settled]).finally(() =>
-      this.#onEnd(this)
+    // allSettled: a cleanup that fails (a store write, a spool file) is
+    // logged, never an unhandled rejection (which would end the process).
+    void Promise.allSettled([...released, this.#work, this.#acks, this.#sender.settled]).then(
+      (results) => {
+        for (const r of results) {
+          if (r.status === "rejected") {
+            this.#ctx.log.warn("Websocket cleanup failed", {
+              connection: this.id,
+              error: r.reason,
+            });
+          }
+        }
+        this.#onEnd(this);
+      },
     );
   }
-}
-
-function hexKey(topic: Uint8Array): string {
-  let s = "";
-  for (const b of topic) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-/** Close reasons are at most 123 bytes on the wire. */
-function truncate(reason: string): string {
-  const ascii = reason.replace(/[^\x20-\x7e]/g, "?");
-  return ascii.length <= 120 ? ascii : ascii.slice(0, 117) + "...";
 }
