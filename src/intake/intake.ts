@@ -12,6 +12,7 @@ import { bytesEqual } from "../protocol/mod.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { FileStream, readFileRange, SpoolError, SpoolFile } from "../core/spool.ts";
+import { GrowingSpool } from "../core/growing_spool.ts";
 import { StagedSpool } from "./_staged_spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
@@ -107,6 +108,7 @@ export class MessageSink {
   /** In memory: the chunks, hashed at the end (one call for the usual single chunk). */
   readonly #chunks: Uint8Array[] = [];
   readonly #staged: StagedSpool | null;
+  readonly #growing: GrowingSpool | null;
   /** The digest, once computed (by finishing, or for {@link finishComputed}). */
   #digest: Promise<Uint8Array> | null = null;
   /** Gives back the memory or spool bytes reserved for this message (once). */
@@ -117,6 +119,7 @@ export class MessageSink {
   private constructor(length: bigint, spool: SpoolFile | null, release: () => void) {
     this.#length = length;
     this.#staged = spool === null ? null : new StagedSpool(spool, length);
+    this.#growing = spool === null ? null : new GrowingSpool(spool.path, Number(length));
     this.#release = release;
   }
 
@@ -165,6 +168,15 @@ export class MessageSink {
     return this.#staged !== null;
   }
 
+  /**
+   * A spooled message's file as it grows, for readers that start before the body ends: they
+   * get every byte but the last ones until this sink's own SHA-512 matched, and fail if it does
+   * not (or the body is cut, or the sink is aborted). Null for a message held in memory.
+   */
+  get growing(): GrowingSpool | null {
+    return this.#growing;
+  }
+
   /** Bytes taken so far. */
   get received(): bigint {
     return this.#received;
@@ -191,6 +203,7 @@ export class MessageSink {
     }
     try {
       await this.#staged.write(chunk);
+      this.#growing?.wrote(chunk.length);
     } catch (error) {
       await this.abort();
       throw error;
@@ -201,14 +214,15 @@ export class MessageSink {
   /** Checks length and hash; the message on success (the caller disposes it). */
   async finish(claimedSha512: Uint8Array): Promise<Intake> {
     if (this.#received < this.#length) {
-      await this.abort();
+      await this.abort("Body shorter than announced");
       return { ok: false, reason: "Body shorter than announced" };
     }
     if (!bytesEqual(await this.#digestOnce(), claimedSha512)) {
-      await this.abort();
+      await this.abort("Message SHA-512 does not match");
       return { ok: false, reason: "Message SHA-512 does not match" };
     }
     this.#ended = true;
+    this.#growing?.verify();
     const spool = this.#staged?.spool ?? null;
     if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
       const message = bytesMessage(concat(this.#chunks, Number(this.#length)));
@@ -244,10 +258,14 @@ export class MessageSink {
     return this.#digest;
   }
 
-  /** Drops what was received (deletes the spool file). Idempotent. */
-  async abort(): Promise<void> {
+  /**
+   * Drops what was received (deletes the spool file); readers of {@link growing} fail with
+   * `reason`. Idempotent.
+   */
+  async abort(reason = "Message abandoned"): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    this.#growing?.abort(new Error(reason));
     this.#chunks.length = 0;
     await this.#staged?.abort();
     await this.#staged?.spool.remove();

@@ -1,0 +1,148 @@
+/**
+ * A spool file read while it is still being written: the building block for delivering a large
+ * notify while its body still arrives (docs/decisions.md, "delivering while a message still
+ * arrives"). The writer reports each append with {@link GrowingSpool.wrote}; readers wait for
+ * more bytes on a promise that every append, verification and abort settles, so nothing polls.
+ *
+ * Until {@link GrowingSpool.verify} is called, readers stop `holdBack` bytes short of the end, so
+ * no reader can ever hand out a complete message whose SHA-512 has not been checked. After
+ * {@link GrowingSpool.abort}, every reader fails with the abort's reason (which cuts an HTTP
+ * request body mid-way, the way a network failure would).
+ *
+ * Each reader has its own descriptor and position and reads on demand (a pull stream with no
+ * queue), so a slow reader holds no memory and never delays the writer or the other readers:
+ * the file, not a buffer, is what grows.
+ *
+ * @module
+ */
+
+import type { FileHandle } from "node:fs/promises";
+
+/** Bytes read per chunk by a {@link GrowingSpool} reader. */
+const READ_CHUNK = 256 * 1024;
+
+/** Where a growing spool stands. */
+export type GrowingState = "growing" | "verified" | "aborted";
+
+/**
+ * The shared view of one spool file being written: how many bytes are in it, and whether the
+ * whole message was verified or abandoned.
+ */
+export class GrowingSpool {
+  /** The file. */
+  readonly path: string;
+  /** The message's announced length. */
+  readonly total: number;
+  /** Bytes kept from readers until the digest matches (at least 1 when `total > 0`). */
+  readonly holdBack: number;
+  #written = 0;
+  #state: GrowingState = "growing";
+  #reason: Error | null = null;
+  #wake: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  /** A view of `path`, which will hold `total` bytes; readers stay `holdBack` short until verified. */
+  constructor(path: string, total: number, holdBack = 64 * 1024) {
+    this.path = path;
+    this.total = total;
+    this.holdBack = total === 0 ? 0 : Math.min(total, Math.max(1, holdBack));
+  }
+
+  /** Where it stands. */
+  get state(): GrowingState {
+    return this.#state;
+  }
+
+  /** Bytes written so far. */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** How many bytes from the start a reader may hand out now. */
+  get readable(): number {
+    if (this.#state === "verified") return this.#written;
+    return Math.max(0, Math.min(this.#written, this.total - this.holdBack));
+  }
+
+  /** The writer appended `bytes` bytes (already in the file): wakes every waiting reader. */
+  wrote(bytes: number): void {
+    if (this.#state !== "growing" || bytes === 0) return;
+    this.#written += bytes;
+    this.#notify();
+  }
+
+  /** The whole body is written and its SHA-512 matched: readers may read to the end. */
+  verify(): void {
+    if (this.#state !== "growing") return;
+    this.#state = "verified";
+    this.#notify();
+  }
+
+  /** The message is abandoned (hash mismatch, short body, spool failure): every reader fails. */
+  abort(reason: Error): void {
+    if (this.#state !== "growing") return;
+    this.#state = "aborted";
+    this.#reason = reason;
+    this.#notify();
+  }
+
+  /**
+   * Resolves once more than `position` bytes are readable, or the spool is aborted (then it
+   * rejects with the abort's reason), or there is nothing more to read (resolves `false`).
+   */
+  async waitBeyond(position: number): Promise<boolean> {
+    for (;;) {
+      if (this.#state === "aborted") throw this.#reason!;
+      if (this.readable > position) return true;
+      if (this.#state === "verified") return false;
+      await this.#wake.promise;
+    }
+  }
+
+  /**
+   * A byte stream of `prefix` then the file from its start, which ends only after
+   * {@link verify} and fails after {@link abort}. Opens its descriptor on the first read, closes
+   * it at the end, on error and on cancel.
+   */
+  stream(prefix: Uint8Array = new Uint8Array(0)): ReadableStream<Uint8Array> {
+    let handle: FileHandle | null = null;
+    let position = 0;
+    const close = async () => {
+      const h = handle;
+      handle = null;
+      await h?.close().catch(() => {});
+    };
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        if (prefix.length > 0) controller.enqueue(prefix.slice());
+      },
+      pull: async (controller) => {
+        try {
+          if (!await this.waitBeyond(position)) {
+            await close();
+            controller.close();
+            return;
+          }
+          handle ??= await (await import("node:fs/promises")).open(this.path, "r");
+          const want = Math.min(READ_CHUNK, this.readable - position);
+          const buf = new Uint8Array(want);
+          const { bytesRead } = await handle.read(buf, 0, want, position);
+          if (bytesRead === 0) throw new Error("Spool file shorter than written");
+          // An abort that came while reading must still keep the last bytes back.
+          if (this.#state === "aborted") throw this.#reason!;
+          position += bytesRead;
+          controller.enqueue(buf.subarray(0, bytesRead));
+        } catch (error) {
+          await close();
+          controller.error(error);
+        }
+      },
+      cancel: close,
+    }, { highWaterMark: 0 });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = Promise.withResolvers();
+    wake.resolve();
+  }
+}
