@@ -403,6 +403,9 @@ function parseLimits(
       out.spoolDir = path(v as string);
     } else if (key === "missedRetry") {
       out.missedRetry = parseRetry(v, field, fail);
+    } else if (key === "deliverWhileReceiving") {
+      if (typeof v !== "boolean") fail(field, `must be true or false, got ${JSON.stringify(v)}`);
+      out[key] = v;
     } else if (typeof v !== "number") {
       fail(field, `must be a number, got ${JSON.stringify(v)}`);
     } else {

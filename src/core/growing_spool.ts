@@ -1,8 +1,8 @@
 /**
  * A spool file read while it is still being written: the building block for delivering a large
- * notify while its body still arrives (docs/decisions.md, "delivering while a message still
- * arrives"). The writer reports each append with {@link GrowingSpool.wrote}; readers wait for
- * more bytes on a promise that every append, verification and abort settles, so nothing polls.
+ * notify while its body still arrives (docs/decisions.md#delivered-while-it-arrives). The
+ * writer reports each append with {@link GrowingSpool.wrote}; readers wait for more bytes on a
+ * promise that every append, verification and abort settles, so nothing polls.
  *
  * Until {@link GrowingSpool.verify} is called, readers stop `holdBack` bytes short of the end, so
  * no reader can ever hand out a complete message whose SHA-512 has not been checked. After
@@ -16,10 +16,19 @@
  * @module
  */
 
-import type { FileHandle } from "node:fs/promises";
+import { FileStream, readFileRange, type SpoolGate } from "./spool.ts";
 
-/** Bytes read per chunk by a {@link GrowingSpool} reader. */
-const READ_CHUNK = 256 * 1024;
+/**
+ * Why a message being delivered while it arrived was abandoned (its SHA-512 did not match, the
+ * body was cut, the spool failed): every delivery still reading it fails with this.
+ */
+export class MessageAbandoned extends Error {
+  /** `reason` says why (it is what the notifier's 400 says). */
+  constructor(reason: string) {
+    super(`Message abandoned: ${reason}`);
+    this.name = "MessageAbandoned";
+  }
+}
 
 /** Where a growing spool stands. */
 export type GrowingState = "growing" | "verified" | "aborted";
@@ -28,7 +37,7 @@ export type GrowingState = "growing" | "verified" | "aborted";
  * The shared view of one spool file being written: how many bytes are in it, and whether the
  * whole message was verified or abandoned.
  */
-export class GrowingSpool {
+export class GrowingSpool implements SpoolGate {
   /** The file. */
   readonly path: string;
   /** The message's announced length. */
@@ -37,7 +46,7 @@ export class GrowingSpool {
   readonly holdBack: number;
   #written = 0;
   #state: GrowingState = "growing";
-  #reason: Error | null = null;
+  #reason: MessageAbandoned | null = null;
   #wake: PromiseWithResolvers<void> = Promise.withResolvers();
 
   /** A view of `path`, which will hold `total` bytes; readers stay `holdBack` short until verified. */
@@ -78,7 +87,7 @@ export class GrowingSpool {
   }
 
   /** The message is abandoned (hash mismatch, short body, spool failure): every reader fails. */
-  abort(reason: Error): void {
+  abort(reason: MessageAbandoned): void {
     if (this.#state !== "growing") return;
     this.#state = "aborted";
     this.#reason = reason;
@@ -98,46 +107,32 @@ export class GrowingSpool {
     }
   }
 
+  /** Throws the abort's reason once aborted. */
+  check(): void {
+    if (this.#state === "aborted") throw this.#reason!;
+  }
+
   /**
    * A byte stream of `prefix` then the file from its start, which ends only after
-   * {@link verify} and fails after {@link abort}. Opens its descriptor on the first read, closes
-   * it at the end, on error and on cancel.
+   * {@link verify} and fails after {@link abort}: a {@link FileStream} with this as its gate,
+   * so the HTTP client sends it with Content-Length straight from the file.
    */
-  stream(prefix: Uint8Array = new Uint8Array(0)): ReadableStream<Uint8Array> {
-    let handle: FileHandle | null = null;
-    let position = 0;
-    const close = async () => {
-      const h = handle;
-      handle = null;
-      await h?.close().catch(() => {});
-    };
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        if (prefix.length > 0) controller.enqueue(prefix.slice());
-      },
-      pull: async (controller) => {
-        try {
-          if (!await this.waitBeyond(position)) {
-            await close();
-            controller.close();
-            return;
-          }
-          handle ??= await (await import("node:fs/promises")).open(this.path, "r");
-          const want = Math.min(READ_CHUNK, this.readable - position);
-          const buf = new Uint8Array(want);
-          const { bytesRead } = await handle.read(buf, 0, want, position);
-          if (bytesRead === 0) throw new Error("Spool file shorter than written");
-          // An abort that came while reading must still keep the last bytes back.
-          if (this.#state === "aborted") throw this.#reason!;
-          position += bytesRead;
-          controller.enqueue(buf.subarray(0, bytesRead));
-        } catch (error) {
-          await close();
-          controller.error(error);
-        }
-      },
-      cancel: close,
-    }, { highWaterMark: 0 });
+  stream(prefix: Uint8Array = new Uint8Array(0)): FileStream {
+    return new FileStream(prefix, this.path, this.total, this);
+  }
+
+  /**
+   * Bytes `[start, end)` (a websocket part), once they are readable: the part holding the last
+   * bytes waits for {@link verify}. Rejects with the reason once aborted.
+   */
+  async read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
+    end = Math.min(end, this.total);
+    while (this.readable < end) {
+      if (!await this.waitBeyond(this.readable)) throw new Error("Spool file shorter than written");
+    }
+    const bytes = await readFileRange(this.path, start, end, into);
+    this.check();
+    return bytes;
   }
 
   #notify(): void {

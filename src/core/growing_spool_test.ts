@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GrowingSpool } from "./growing_spool.ts";
+import { GrowingSpool, MessageAbandoned } from "./growing_spool.ts";
 import { SpoolFile } from "./spool.ts";
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -72,7 +72,7 @@ Deno.test("abort fails every reader before the held-back bytes, even with the wh
     // Every reader is mid-message: it has one chunk and more are readable.
     const seen = await Promise.all(readers.map(async (r) => (await r.read()).value!.length));
     assert.ok(seen.every((n) => n > 0 && n < 600_000 - 64 * 1024));
-    spool.abort(new Error("Hash mismatch"));
+    spool.abort(new MessageAbandoned("Hash mismatch"));
     for (const [i, r] of readers.entries()) {
       let n = seen[i]!;
       const error = await (async () => {

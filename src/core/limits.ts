@@ -53,6 +53,14 @@ export interface Limits {
   /** Directory for spooled notify bodies. */
   readonly spoolDir: string;
   /**
+   * Deliver a spooled notify while its body still arrives: each RECEIVE reads the spool file as
+   * it grows and its last 64 KiB wait until the broadcaster's own SHA-512 of the whole body
+   * matched; on a mismatch every delivery in progress is cut (HTTP: the request breaks off
+   * before its body completes; websocket: closed with 4000) and no MISSED is sent. False:
+   * deliveries start only once the whole body is verified.
+   */
+  readonly deliverWhileReceiving: boolean;
+  /**
    * Most bytes of spool files in use at once; a notify whose announced length
    * does not fit is refused with 507 before its body is read.
    */
@@ -185,6 +193,7 @@ export function defaultLimits(): Limits {
     maxOutgoingConnections: shares.outgoing,
     spoolThresholdBytes: 10 * 1024 * 1024,
     spoolDir: tmpdir(),
+    deliverWhileReceiving: true,
     spoolQuotaBytes: 8 * 1024 * 1024 * 1024,
     maxNotifyBytes: Infinity,
     fanoutConcurrency: 64,
@@ -276,6 +285,11 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     );
   }
   requireNonNegative("spoolThresholdBytes", limits.spoolThresholdBytes);
+  if (typeof limits.deliverWhileReceiving !== "boolean") {
+    throw new RangeError(
+      `Invalid option: deliverWhileReceiving must be true or false, got ${limits.deliverWhileReceiving}`,
+    );
+  }
   if (!(limits.maxNotifyBytes > 0)) {
     throw new RangeError(
       `Invalid option: maxNotifyBytes must be a positive number (or Infinity), got ${limits.maxNotifyBytes}`,

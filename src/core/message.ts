@@ -32,6 +32,11 @@ export interface HeldMessage {
   /** True when the bytes live in memory (they count against queue limits). */
   readonly inMemory: boolean;
   /**
+   * True once a message delivered while it arrived was abandoned (it failed its SHA-512, or its
+   * body was cut): what its deliveries could not deliver is not a missed message.
+   */
+  readonly abandoned?: boolean;
+  /**
    * Keeps the message readable after its owner's {@link dispose}, for a
    * delivery that outlives the request (a websocket queue). Call the returned
    * function once when done (it resolves once a spool file that nobody

@@ -27,7 +27,7 @@ export const LATENCY_BUCKETS: readonly number[] = [
 export type DeliveryKind = "receive" | "missed";
 
 /** How one outgoing delivery ended. */
-export type DeliveryOutcome = "confirmed" | "unsubscribed" | "failed";
+export type DeliveryOutcome = "confirmed" | "unsubscribed" | "failed" | "abandoned";
 
 /** A cumulative histogram over {@link LATENCY_BUCKETS}. */
 export class Histogram {

@@ -145,12 +145,31 @@ export class SpoolFile {
 const READ_CHUNK = 256 * 1024;
 
 /**
+ * How far a spool file still being written may be read (`./growing_spool.ts`): readers of a
+ * message delivered while it arrives go through one, so they never pass what the writer has
+ * released, and fail once the message is abandoned.
+ */
+export interface SpoolGate {
+  /** Bytes from the start a reader may hand out now. */
+  readonly readable: number;
+  /**
+   * Resolves true once more than `position` bytes are readable, false when no more will come;
+   * rejects with the reason once the message is abandoned.
+   */
+  waitBeyond(position: number): Promise<boolean>;
+  /** Throws the reason if the message was abandoned (after a read that raced with it). */
+  check(): void;
+}
+
+/**
  * A byte stream of `prefix` followed by the file at `path`, read on demand
  * through its own descriptor (so any number can run at once; it opens on the
  * first read, so a stream never read holds none). The descriptor closes at
  * the end, on error, and on cancel. It also says what it is made of
- * (`prefix`, `path`, `fileBytes`), so a client that can read the file itself
- * sends it with Content-Length instead of reading the stream.
+ * (`prefix`, `path`, `fileBytes`, `gate`), so a client that can read the file itself
+ * sends it with Content-Length instead of reading the stream. With a `gate`, the file is
+ * still being written: the stream reads only what the gate releases, and fails with the
+ * gate's reason when the message is abandoned.
  */
 export class FileStream extends ReadableStream<Uint8Array> {
   /** Bytes before the file's. */
@@ -159,9 +178,11 @@ export class FileStream extends ReadableStream<Uint8Array> {
   readonly path: string;
   /** How many of the file's bytes the stream carries (the whole file when unknown: -1). */
   readonly fileBytes: number;
+  /** Set when the file is still being written (then `fileBytes` is known). */
+  readonly gate: SpoolGate | null;
 
   /** A stream of `prefix` then the file's first `fileBytes` bytes (all when -1). */
-  constructor(prefix: Uint8Array, path: string, fileBytes = -1) {
+  constructor(prefix: Uint8Array, path: string, fileBytes = -1, gate: SpoolGate | null = null) {
     let handle: FileHandle | null = null;
     let position = 0;
     let finished = false;
@@ -178,14 +199,22 @@ export class FileStream extends ReadableStream<Uint8Array> {
       async pull(controller) {
         if (finished) return;
         try {
+          if (gate !== null && !await gate.waitBeyond(position)) {
+            await close();
+            controller.close();
+            return;
+          }
           handle ??= await (await fsp()).open(path, "r");
-          const want = fileBytes < 0 ? READ_CHUNK : Math.min(READ_CHUNK, fileBytes - position);
+          const limit = gate !== null ? gate.readable : fileBytes;
+          const want = limit < 0 ? READ_CHUNK : Math.min(READ_CHUNK, limit - position);
           // A fresh buffer per chunk: the consumer may keep it.
           const buf = new Uint8Array(want);
           const { bytesRead } = want === 0
             ? { bytesRead: 0 }
             : await handle.read(buf, 0, buf.length, position);
+          gate?.check();
           if (bytesRead === 0) {
+            if (gate !== null) throw new Error("Spool file shorter than written");
             await close();
             controller.close();
             return;
@@ -202,6 +231,7 @@ export class FileStream extends ReadableStream<Uint8Array> {
     this.prefix = prefix;
     this.path = path;
     this.fileBytes = fileBytes;
+    this.gate = gate;
   }
 }
 

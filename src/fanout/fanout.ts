@@ -27,6 +27,10 @@ import type { OutgoingMessage, ReceiveOutcome } from "./receive.ts";
  * confirmed `num_subscribers`, or `"unavailable"` when the store cannot list
  * subscribers. A subscriber's failure (network, timeout, bad answer) never
  * fails the notify.
+ *
+ * `signal` abandons the message (it failed its SHA-512 while it was being delivered,
+ * docs/decisions.md#delivered-while-it-arrives): deliveries in progress are cut, none starts,
+ * and what they could not deliver is not a missed message (no MISSED, no statistics).
  */
 export async function fanOut(
   ctx: Context,
@@ -64,6 +68,10 @@ export async function fanOut(
       outcome = { kind: "failed", reason: error instanceof Error ? error.message : String(error) };
     } finally {
       metrics.deliveriesInFlight--;
+    }
+    if (signal?.aborted || msg.message.abandoned === true) {
+      metrics.delivery("receive", "abandoned", (performance.now() - started) / 1000);
+      return;
     }
     metrics.bytesOut += size;
     if (ctx.stats !== null && outcome.kind !== "unsubscribe") {

@@ -11,8 +11,8 @@ import type { ByteBudget } from "../core/byte_budget.ts";
 import { bytesEqual } from "../protocol/mod.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
-import { FileStream, readFileRange, SpoolError, SpoolFile } from "../core/spool.ts";
-import { GrowingSpool } from "../core/growing_spool.ts";
+import { SpoolError, SpoolFile } from "../core/spool.ts";
+import { GrowingSpool, MessageAbandoned } from "../core/growing_spool.ts";
 import { StagedSpool } from "./_staged_spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
@@ -57,6 +57,10 @@ export interface SpoolReservations {
  * also leaves nothing behind. With `memory`, a message small enough to stay
  * in memory does so only if the budget has room for it (see
  * {@link MessageSink.open}).
+ *
+ * With `onSpooled`, a message that goes to a spool file is handed to it before its first byte is
+ * read (see {@link MessageSink.early}): deliveries may start while the body arrives. That
+ * message is the one returned on success; on any failure it is abandoned (its readers fail).
  */
 export async function takeMessage(
   reader: ChunkReader,
@@ -66,6 +70,7 @@ export async function takeMessage(
   limits: IntakeLimits,
   budget?: SpoolReservations,
   memory?: ByteBudget,
+  onSpooled?: (message: HeldMessage) => void,
 ): Promise<Intake> {
   let sink: MessageSink;
   try {
@@ -77,6 +82,7 @@ export async function takeMessage(
   // A spooled message is copied out of each chunk at once: one buffer will do.
   if (sink.spooled) reader.reuseBuffers?.();
   let finished = false;
+  if (sink.early !== null) onSpooled?.(sink.early);
   try {
     for (const chunk of first) {
       if (!await sink.write(chunk)) return { ok: false, reason: "Body longer than announced" };
@@ -109,6 +115,8 @@ export class MessageSink {
   readonly #chunks: Uint8Array[] = [];
   readonly #staged: StagedSpool | null;
   readonly #growing: GrowingSpool | null;
+  /** A spooled message, readable while it grows; handed out by {@link finish}. */
+  readonly #held: HeldMessage | null;
   /** The digest, once computed (by finishing, or for {@link finishComputed}). */
   #digest: Promise<Uint8Array> | null = null;
   /** Gives back the memory or spool bytes reserved for this message (once). */
@@ -121,6 +129,7 @@ export class MessageSink {
     this.#staged = spool === null ? null : new StagedSpool(spool, length);
     this.#growing = spool === null ? null : new GrowingSpool(spool.path, Number(length));
     this.#release = release;
+    this.#held = spool === null ? null : spooledMessage(spool, length, release, this.#growing!);
   }
 
   /**
@@ -175,6 +184,16 @@ export class MessageSink {
    */
   get growing(): GrowingSpool | null {
     return this.#growing;
+  }
+
+  /**
+   * A spooled message as a {@link HeldMessage} that can be delivered before it is complete: its
+   * bodies and parts read {@link growing}, so they stop short of the end until the hash matched
+   * and fail if it does not. The same object {@link finish} returns on success; the owner must
+   * dispose it either way. Null for a message held in memory.
+   */
+  get early(): HeldMessage | null {
+    return this.#held;
   }
 
   /** Bytes taken so far. */
@@ -235,7 +254,7 @@ export class MessageSink {
       return { ok: true, message: releasing(blobMessage(blob), this.#release) };
     }
     await spool.close();
-    return { ok: true, message: spooledMessage(spool, this.#length, this.#release) };
+    return { ok: true, message: this.#held! };
   }
 
   /**
@@ -265,7 +284,7 @@ export class MessageSink {
   async abort(reason = "Message abandoned"): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    this.#growing?.abort(new Error(reason));
+    this.#growing?.abort(new MessageAbandoned(reason));
     this.#chunks.length = 0;
     await this.#staged?.abort();
     await this.#staged?.spool.remove();
@@ -352,8 +371,16 @@ function blobMessage(blob: Blob): HeldMessage {
   };
 }
 
-/** The file goes once the owner has disposed and every retainer has released. */
-function spooledMessage(spool: SpoolFile, length: bigint, unreserve: () => void): HeldMessage {
+/**
+ * The file goes once the owner has disposed and every retainer has released. Bodies and parts
+ * read through `growing`, so they may start while the file is still written.
+ */
+function spooledMessage(
+  spool: SpoolFile,
+  length: bigint,
+  unreserve: () => void,
+  growing: GrowingSpool,
+): HeldMessage {
   let holders = 1;
   let owned = true;
   /** Drops one holder; the last one deletes the file (the returned promise). */
@@ -362,9 +389,11 @@ function spooledMessage(spool: SpoolFile, length: bigint, unreserve: () => void)
   return {
     length,
     inMemory: false,
-    withPrefix: (prefix) => new FileStream(prefix, spool.path, Number(length)),
-    read: (start, end, into) =>
-      readFileRange(spool.path, start, Math.min(end, Number(length)), into),
+    get abandoned() {
+      return growing.state === "aborted";
+    },
+    withPrefix: (prefix) => growing.stream(prefix),
+    read: (start, end, into) => growing.read(start, end, into),
     retain: () => {
       holders++;
       let released = false;

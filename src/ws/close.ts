@@ -23,6 +23,12 @@ export const CloseCode = {
   INTERNAL: 1011,
   /** A queue or buffer limit was hit (the client is too slow): reconnect later. */
   TRY_AGAIN_LATER: 1013,
+  /**
+   * A RECEIVE_STREAM was started for a message delivered while it arrived, and the message then
+   * failed its SHA-512 check (or was cut): the protocol cannot withdraw a started stream
+   * (docs/decisions.md#delivered-while-it-arrives). A private-use code (RFC 6455 §7.4.2).
+   */
+  MESSAGE_ABANDONED: 4000,
 } as const;
 
 /**

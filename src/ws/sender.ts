@@ -13,6 +13,7 @@ import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
 import { bytesEqual, encodeB2S, encodeReceiveStreamHead, toHex } from "../protocol/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
+import { MessageAbandoned } from "../core/growing_spool.ts";
 import type { ConnectionCompression } from "./conn_compression.ts";
 import type { WsPeer } from "./socket.ts";
 
@@ -433,7 +434,17 @@ export class Sender {
       const buffer = pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size);
       const frame = buffer.subarray(0, size);
       frame.set(head);
-      await read(start, end, frame.subarray(head.length));
+      try {
+        await read(start, end, frame.subarray(head.length));
+      } catch (error) {
+        if (!(error instanceof MessageAbandoned)) throw error;
+        // Abandoned before its first part went out: nothing to withdraw, the delivery is skipped.
+        if (part === 0) {
+          this.#pooling = false;
+          return;
+        }
+        throw new WsClose(CloseCode.MESSAGE_ABANDONED, error.message);
+      }
       if (this.#closed) return;
       this.#expected.push({ identifier, partId: final ? -1 : part, frame: pooled ? buffer : null });
       this.#write(frame);

@@ -27,6 +27,7 @@ import type { Route } from "../context.ts";
 import { missingAuthorization, RequestBody } from "../request_body.ts";
 import { authFailure, badRequest, fail, ok, storeUnavailable } from "../responses.ts";
 import type { SpoolError } from "../../core/spool.ts";
+import type { HeldMessage } from "../../core/message.ts";
 import { describeError } from "../../log.ts";
 
 const U32_MAX = 0xffff_ffff;
@@ -104,20 +105,41 @@ async function handleNotify(
     return fail(413, `Notify message larger than the limit of ${max} bytes`);
   }
   const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
-  const intake = await takeMessage(
-    reader,
-    head.rest,
-    length,
-    sha512,
-    ctx.limits,
-    ctx.spool,
-    ctx.bodyMemory,
-  );
-  if (!intake.ok) return intake.spool ? spoolFailure(ctx, intake.spool) : badRequest(intake.reason);
+  // A spooled message is delivered while it arrives (docs/decisions.md#delivered-while-it-arrives):
+  // its deliveries read the spool as it grows and hold its last bytes back until the SHA-512
+  // matched; on any failure `abandon` cuts the ones in progress.
+  const abandon = new AbortController();
+  let early: Promise<number | "unavailable"> | null = null;
+  const startEarly = ctx.limits.deliverWhileReceiving
+    ? (message: HeldMessage) => {
+      early = fanOut(ctx, { topic, sha512, message }, abandon.signal);
+      early.catch(() => {}); // awaited below; never left unhandled meanwhile
+    }
+    : undefined;
+  let intake: Awaited<ReturnType<typeof takeMessage>>;
+  try {
+    intake = await takeMessage(
+      reader,
+      head.rest,
+      length,
+      sha512,
+      ctx.limits,
+      ctx.spool,
+      ctx.bodyMemory,
+      startEarly,
+    );
+  } catch (error) {
+    await abandonEarly(abandon, early);
+    throw error;
+  }
+  if (!intake.ok) {
+    await abandonEarly(abandon, early);
+    return intake.spool ? spoolFailure(ctx, intake.spool) : badRequest(intake.reason);
+  }
   try {
     entries.push(trace(ctx, "auth_accepted"));
     // Deliveries finish even if the notifier goes away (as in the reference).
-    const count = await fanOut(ctx, { topic, sha512, message: intake.message });
+    const count = await (early ?? fanOut(ctx, { topic, sha512, message: intake.message }));
     if (count === "unavailable") return storeUnavailable();
     entries.push(trace(ctx, "no_more_subscribers"));
     const subscribers = Math.min(count, U32_MAX);
@@ -136,6 +158,18 @@ async function handleNotify(
   } finally {
     await intake.message.dispose();
   }
+}
+
+/**
+ * Cuts the deliveries of a message that failed while it arrived (the intake has already failed
+ * its readers) and waits for its fan-out to end, so nothing of it outlives the 400.
+ */
+async function abandonEarly(
+  abandon: AbortController,
+  early: Promise<number | "unavailable"> | null,
+): Promise<void> {
+  abandon.abort();
+  await early?.catch(() => {});
 }
 
 /** 507 (full disk or quota) or 503 with the reason, counted and logged (rate limited). */

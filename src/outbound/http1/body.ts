@@ -10,7 +10,7 @@
  */
 
 import type { OutgoingBody } from "../../core/message.ts";
-import { FileStream } from "../../core/spool.ts";
+import { FileStream, type SpoolGate } from "../../core/spool.ts";
 import { writeAscii } from "./request.ts";
 
 /** One body as an attempt sends it (a factory already called). */
@@ -22,6 +22,11 @@ export interface Sink {
   send(bytes: Uint8Array): Promise<void>;
   /** True once writing is pointless (the answer is in, or the request was stopped). */
   readonly stopped: boolean;
+  /**
+   * The writer waits (true) or stops waiting (false) for the body's source: a message delivered
+   * while it still arrives. The upload rate rule does not count that time against the peer.
+   */
+  waiting?(on: boolean): void;
 }
 
 /** Bodies up to this size are copied behind the head and written in one call. */
@@ -80,7 +85,7 @@ export async function writeRequest(
     writeAscii(head, first);
     first.set(body.prefix, head.length);
     await sink.send(first);
-    return await writeFile(sink, body.path, body.fileBytes);
+    return await writeFile(sink, body.path, body.fileBytes, body.gate);
   }
   await sink.send(ASCII.encode(head));
   if (body instanceof Uint8Array) return await sendInPieces(sink, body);
@@ -88,34 +93,67 @@ export async function writeRequest(
   return await writeStream(sink, stream, size < 0);
 }
 
-/** Copies `length` bytes of the file at `path` to the sink. */
-async function writeFile(sink: Sink, path: string, length: number): Promise<boolean> {
+/**
+ * Copies `length` bytes of the file at `path` to the sink, reading the next part while the last
+ * one is written. With a `gate` the file is still being written: each read waits until the gate
+ * releases bytes, and the copy fails with the gate's reason once the message is abandoned (the
+ * request is then cut before its body completes).
+ */
+async function writeFile(
+  sink: Sink,
+  path: string,
+  length: number,
+  gate: SpoolGate | null,
+): Promise<boolean> {
   // Imported here, not at load: on Deno node:fs loads part of the Node
   // compatibility layer, which only deliveries of spooled messages need.
   const { open } = await import("node:fs/promises");
   const file = await open(path, "r");
+  /**
+   * Reads the next bytes at `at` into `buf`, as many as are released. Marked handled at once: it
+   * may fail (abandoned) while the previous part is still being written, before it is awaited.
+   */
+  const readAt = (buf: Uint8Array, at: number): Promise<number> => {
+    const read = readReleased(buf, at);
+    read.catch(() => {});
+    return read;
+  };
+  const readReleased = async (buf: Uint8Array, at: number): Promise<number> => {
+    let limit = length;
+    if (gate !== null) {
+      if (gate.readable <= at) {
+        sink.waiting?.(true);
+        try {
+          if (!await gate.waitBeyond(at)) throw new Error("Spool file shorter than the message");
+        } finally {
+          sink.waiting?.(false);
+        }
+      }
+      limit = Math.min(length, gate.readable);
+    }
+    const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, limit - at), at);
+    gate?.check();
+    if (bytesRead === 0) throw new Error("Spool file shorter than the message");
+    return bytesRead;
+  };
+  let reading: Promise<number> | null = null;
   try {
     let spare = new Uint8Array(Math.min(FILE_CHUNK, Math.max(1, length)));
     let current = new Uint8Array(spare.length);
     let position = 0;
-    let reading = length > 0 ? file.read(current, 0, Math.min(current.length, length), 0) : null;
+    reading = length > 0 ? readAt(current, 0) : null;
     while (reading !== null) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) throw new Error("Spool file shorter than the message");
+      const bytesRead = await reading;
       position += bytesRead;
       // Read the next part while this one is being written.
-      reading = position < length && !sink.stopped
-        ? file.read(spare, 0, Math.min(spare.length, length - position), position)
-        : null;
+      reading = position < length && !sink.stopped ? readAt(spare, position) : null;
       const sent = await sendInPieces(sink, current.subarray(0, bytesRead));
       [current, spare] = [spare, current];
-      if (!sent || (reading === null && position < length)) {
-        await reading?.catch(() => {});
-        return false;
-      }
+      if (!sent || (reading === null && position < length)) return false;
     }
     return position === length;
   } finally {
+    await reading?.catch(() => {});
     await file.close();
   }
 }

@@ -34,6 +34,7 @@ import { parseTarget, requestHead, type Target } from "./request.ts";
 import { MalformedResponseError, ResponseParser } from "./response.ts";
 import { ConnectError, type SocketEvents } from "./socket.ts";
 import { Deadlines, type Expiring } from "./deadlines.ts";
+import { MessageAbandoned } from "../../core/growing_spool.ts";
 
 /** Failure of an attempt that another fresh connection could fix. */
 const DROPPED = Symbol("dropped");
@@ -91,7 +92,7 @@ class Request1 implements Expiring {
   readonly #opts: PostOptions;
   readonly #deadlines: Deadlines;
   /** The total limit for an empty body; the body's size allowance comes on top. */
-  readonly #totalBaseAt: number;
+  #totalBaseAt: number;
   #totalAt: number;
   /** Largest body size seen (known, or written so far), for the total's allowance. */
   #bodyBytes = 0;
@@ -158,6 +159,12 @@ class Request1 implements Expiring {
       sizeAllowanceMs(bytes, this.#opts.writeMinBytesPerSecond ?? 0);
   }
 
+  /** Moves the total limit `ms` later (time the body's source kept the upload waiting). */
+  #extendTotal(ms: number): void {
+    this.#totalBaseAt += ms;
+    this.#totalAt += ms;
+  }
+
   #reschedule(): void {
     this.deadline = Math.min(this.#totalAt, this.#phaseAt, this.#progress.deadline);
     if (this.deadline === Infinity) this.#deadlines.remove(this);
@@ -213,6 +220,7 @@ class Request1 implements Expiring {
     this.#abandon = () => conn.socket.close();
     if (this.why !== null) conn.socket.close();
     const progress = this.#progress;
+    let waitedSince = 0;
     const sink: Sink = {
       send: async (bytes) => {
         await conn.socket.write(bytes);
@@ -220,6 +228,14 @@ class Request1 implements Expiring {
       },
       get stopped() {
         return exchange.settled;
+      },
+      waiting: (on) => {
+        const now = performance.now();
+        progress.waiting(on, now);
+        // Time spent waiting for the source does not count against the total either.
+        if (on) waitedSince = now;
+        else this.#extendTotal(now - waitedSince);
+        this.#reschedule();
       },
     };
     progress.start(performance.now(), size >= 0 ? head.length + size : -1);
@@ -303,9 +319,16 @@ class Exchange implements SocketEvents {
     }
   }
 
-  /** The request could not be written: the connection broke. */
+  /**
+   * The request could not be written: the connection broke, or the body's source failed (a
+   * message abandoned while it was delivered: never retried).
+   */
   writeFailed(error: unknown): void {
     if (this.settled) return;
+    if (error instanceof MessageAbandoned) {
+      this.#settle({ ok: false, reason: error.message, dropped: false });
+      return;
+    }
     this.#settle({
       ok: false,
       reason: dropReason(error),

@@ -26,6 +26,10 @@ export class WriteProgress {
   #total = -1;
   #written = 0;
   #windowStartBytes = 0;
+  /** Writing (between start and done). */
+  #active = false;
+  /** Nested waits for the body's source in progress. */
+  #waits = 0;
   /** End of the current window (`performance.now()` ms); Infinity when not writing. */
   deadline: number = Infinity;
 
@@ -46,6 +50,25 @@ export class WriteProgress {
     this.#total = total;
     this.#written = 0;
     this.#windowStartBytes = 0;
+    this.#active = true;
+    this.#waits = 0;
+    this.deadline = now + this.#windowMs;
+  }
+
+  /**
+   * The writer waits for its source (`on`), or has bytes again: no window runs while it waits
+   * (a message delivered while it arrives comes at the notifier's pace, not the peer's), and a
+   * fresh one starts when it resumes.
+   */
+  waiting(on: boolean, now: number): void {
+    if (!this.#active) return;
+    if (on) {
+      this.#waits++;
+      this.deadline = Infinity;
+      return;
+    }
+    if (this.#waits === 0 || --this.#waits > 0) return;
+    this.#windowStartBytes = this.#written;
     this.deadline = now + this.#windowMs;
   }
 
@@ -56,6 +79,7 @@ export class WriteProgress {
 
   /** Writing is over (all sent, stopped or failed): no more deadlines. */
   done(): void {
+    this.#active = false;
     this.deadline = Infinity;
   }
 
