@@ -15,6 +15,7 @@
  *   [--front off]   (serve with Deno.serve directly: `serveWithDeno`'s `front: false`)
  *   [--stats off]   (no delivery statistics per subscription)
  *   [--max-connections N]   (`limits.maxConnections`)
+ *   [--deliver-while-receiving off]   (`limits.deliverWhileReceiving`: verify, then deliver)
  *
  * @module
  */
@@ -52,6 +53,8 @@ const { values } = parseArgs({
     stats: { type: "string", default: "on" },
     // limits.maxConnections (incoming connections open at once).
     "max-connections": { type: "string" },
+    // limits.deliverWhileReceiving ("off": a spooled notify is verified whole before delivery).
+    "deliver-while-receiving": { type: "string", default: "on" },
   },
 });
 
@@ -78,6 +81,7 @@ const limits = {
   ...(values["max-connections"] === undefined
     ? {}
     : { maxConnections: Number(values["max-connections"]) }),
+  deliverWhileReceiving: values["deliver-while-receiving"] !== "off",
 };
 const store = values.postgres !== undefined
   ? await openPostgresStore({ url: values.postgres })

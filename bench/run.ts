@@ -556,6 +556,28 @@ async function main(): Promise<void> {
       });
     }
     show(row);
+    // Ours again with the message verified whole before it goes out (as before issue 23):
+    // what delivering while it arrives gains, measured in the same run.
+    const verified: Row = {
+      id: "big-verified-first",
+      label: "the same, ours verified before delivered (deliverWhileReceiving off)",
+      metric: "mbps",
+    };
+    await withServer(
+      start("ours", ["--spool-dir", spool, "--deliver-while-receiving", "off"]),
+      async (s) => {
+        await subscribeMany(s, "big", 1, subUrl("/big/"));
+        verified.ours = await repeat(P.runs, () =>
+          measure(s, {
+            mode: "big",
+            url: `http://127.0.0.1:${s.port}/v1/notify`,
+            topic: "big",
+            bytes: P.bigBytes,
+            expectCount: 1,
+          }));
+      },
+    );
+    show(verified);
   }
 
   if (want("stats")) {
@@ -968,6 +990,27 @@ async function websocketRows(systems: Sys[]): Promise<void> {
     }
     show(row);
     wsNote(row);
+    const verified: Row = {
+      id: "wsbig-verified-first",
+      label: "the same, ours verified before delivered (deliverWhileReceiving off)",
+      metric: "mbps",
+      idle: true,
+    };
+    verified.ours = await repeat(P.runs, () =>
+      withServer(
+        startWs("ours", ["--spool-dir", spool, "--deliver-while-receiving", "off"]),
+        (s) =>
+          withWsSubscribers(verified.id, s, "wsbig", 1, 1, (subs) =>
+            measure(s, {
+              mode: "big",
+              url: `http://127.0.0.1:${s.port}/v1/notify`,
+              topic: "wsbig",
+              bytes: P.bigBytes,
+              expectCount: 1,
+              deliveries: { progress: progressUrls(subs), perNotify: 1 },
+            }, subs)),
+      ));
+    show(verified);
   }
 }
 

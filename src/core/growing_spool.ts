@@ -95,14 +95,17 @@ export class GrowingSpool implements SpoolGate {
   }
 
   /**
-   * Resolves once more than `position` bytes are readable, or the spool is aborted (then it
-   * rejects with the abort's reason), or there is nothing more to read (resolves `false`).
+   * Resolves true once more than `position` bytes are readable: at least `atLeast` more, or all
+   * that can be before {@link verify} (the held-back end), or the rest once verified. Resolves
+   * false when there is nothing more to read; rejects with the reason once aborted.
    */
-  async waitBeyond(position: number): Promise<boolean> {
+  async waitBeyond(position: number, atLeast = 1): Promise<boolean> {
+    const target = Math.min(position + Math.max(1, atLeast), this.total - this.holdBack);
     for (;;) {
       if (this.#state === "aborted") throw this.#reason!;
-      if (this.readable > position) return true;
-      if (this.#state === "verified") return false;
+      const readable = this.readable;
+      if (this.#state === "verified") return readable > position;
+      if (readable > position && readable >= target) return true;
       await this.#wake.promise;
     }
   }

@@ -30,26 +30,28 @@ async function append(file: SpoolFile, spool: GrowingSpool, bytes: Uint8Array): 
 }
 
 Deno.test("a reader gets the first bytes before the rest is written, and the end only after verify", async () => {
-  await withSpool(300_000, 1000, async (file, spool) => {
-    const body = pattern(300_000, 3);
+  await withSpool(600_000, 1000, async (file, spool) => {
+    const body = pattern(600_000, 3);
     const reader = spool.stream(new Uint8Array([1, 2])).getReader();
     assert.deepEqual((await reader.read()).value, new Uint8Array([1, 2]));
     const firstRead = reader.read();
+    // A reader that keeps up waits for a whole chunk (256 KiB), not for every append.
     await append(file, spool, body.subarray(0, 100_000));
+    await append(file, spool, body.subarray(100_000, 300_000));
     const first = await firstRead;
-    assert.deepEqual(first.value, body.subarray(0, 100_000));
+    assert.deepEqual(first.value, body.subarray(0, 256 * 1024));
 
-    await append(file, spool, body.subarray(100_000));
+    await append(file, spool, body.subarray(300_000));
     // Everything is written, but the last 1000 bytes wait for the digest.
     const got: Uint8Array[] = [first.value!];
-    let seen = 100_000;
-    while (seen < 300_000 - 1000) {
+    let seen = first.value!.length;
+    while (seen < 600_000 - 1000) {
       const { value } = await reader.read();
       got.push(value!);
       seen += value!.length;
     }
-    assert.equal(seen, 299_000);
-    assert.equal(spool.readable, 299_000);
+    assert.equal(seen, 599_000);
+    assert.equal(spool.readable, 599_000);
     const tail = reader.read();
     let settled = false;
     tail.then(() => settled = true, () => settled = true);

@@ -153,10 +153,12 @@ export interface SpoolGate {
   /** Bytes from the start a reader may hand out now. */
   readonly readable: number;
   /**
-   * Resolves true once more than `position` bytes are readable, false when no more will come;
-   * rejects with the reason once the message is abandoned.
+   * Resolves true once more than `position` bytes are readable — at least `atLeast` more, or
+   * all there will be before the end is released — false when no more will come; rejects with
+   * the reason once the message is abandoned. A reader that keeps up with the writer asks for
+   * a good chunk at a time, not for each piece the writer appends.
    */
-  waitBeyond(position: number): Promise<boolean>;
+  waitBeyond(position: number, atLeast?: number): Promise<boolean>;
   /** Throws the reason if the message was abandoned (after a read that raced with it). */
   check(): void;
 }
@@ -199,7 +201,7 @@ export class FileStream extends ReadableStream<Uint8Array> {
       async pull(controller) {
         if (finished) return;
         try {
-          if (gate !== null && !await gate.waitBeyond(position)) {
+          if (gate !== null && !await gate.waitBeyond(position, READ_CHUNK)) {
             await close();
             controller.close();
             return;

@@ -121,10 +121,12 @@ async function writeFile(
   const readReleased = async (buf: Uint8Array, at: number): Promise<number> => {
     let limit = length;
     if (gate !== null) {
-      if (gate.readable <= at) {
+      if (gate.readable < Math.min(at + buf.length, length)) {
         sink.waiting?.(true);
         try {
-          if (!await gate.waitBeyond(at)) throw new Error("Spool file shorter than the message");
+          if (!await gate.waitBeyond(at, buf.length)) {
+            throw new Error("Spool file shorter than the message");
+          }
         } finally {
           sink.waiting?.(false);
         }
