@@ -16,7 +16,13 @@
  * @module
  */
 
-import { FileStream, readFileRange, type SpoolGate } from "./spool.ts";
+import {
+  FileStream,
+  readFileRange,
+  readRangeRecentSync,
+  RECENT_SPOOL_BYTES,
+  type SpoolGate,
+} from "./spool.ts";
 
 /**
  * Why a message being delivered while it arrived was abandoned (its SHA-512 did not match, the
@@ -133,7 +139,10 @@ export class GrowingSpool implements SpoolGate {
     while (this.readable < end) {
       if (!await this.waitBeyond(this.readable)) throw new Error("Spool file shorter than written");
     }
-    const bytes = await readFileRange(this.path, start, end, into);
+    // A part the intake has just written is in the page cache: read at once.
+    const bytes = this.#written - start <= RECENT_SPOOL_BYTES
+      ? readRangeRecentSync(this.path, start, end, into)
+      : await readFileRange(this.path, start, end, into);
     this.check();
     return bytes;
   }

@@ -152,6 +152,8 @@ const READ_CHUNK = 256 * 1024;
 export interface SpoolGate {
   /** Bytes from the start a reader may hand out now. */
   readonly readable: number;
+  /** Bytes the writer has appended so far. */
+  readonly written: number;
   /**
    * Resolves true once more than `position` bytes are readable — at least `atLeast` more, or
    * all there will be before the end is released — false when no more will come; rejects with
@@ -240,6 +242,53 @@ export class FileStream extends ReadableStream<Uint8Array> {
 /** A {@link FileStream} of `prefix` then the whole file at `path`. */
 export function fileStream(prefix: Uint8Array, path: string): FileStream {
   return new FileStream(prefix, path);
+}
+
+/**
+ * How far behind the writer a read of a growing spool file is done synchronously: bytes written
+ * that recently are in the page cache, and a synchronous read of them costs a fraction of an
+ * asynchronous one (measured on Deno, 1 GiB in 512 KiB reads: 0.07–0.09 s against 0.49 s of the
+ * event loop's time through `node:fs/promises`), as the writes are synchronous for the same reason.
+ */
+export const RECENT_SPOOL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads up to `length` bytes at `position` of an open spool file into `buf`, synchronously: only
+ * for bytes written within {@link RECENT_SPOOL_BYTES} (in the page cache). The bytes read.
+ */
+export function readRecentSync(
+  fd: number,
+  buf: Uint8Array,
+  length: number,
+  position: number,
+): number {
+  // syncFs is loaded: the file was created through fsp() first.
+  return syncFs!.readSync(fd, buf, 0, length, position);
+}
+
+/**
+ * Bytes `[start, end)` of the spool file at `path`, read synchronously (into `into` when given):
+ * only for bytes written within {@link RECENT_SPOOL_BYTES}. Fails if the file is shorter.
+ */
+export function readRangeRecentSync(
+  path: string,
+  start: number,
+  end: number,
+  into?: Uint8Array,
+): Uint8Array {
+  const out = into ?? new Uint8Array(Math.max(0, end - start));
+  const fd = syncFs!.openSync(path, "r");
+  try {
+    let done = 0;
+    while (done < out.length) {
+      const n = syncFs!.readSync(fd, out, done, out.length - done, start + done);
+      if (n === 0) throw new Error("Spool file shorter than the message");
+      done += n;
+    }
+    return out;
+  } finally {
+    syncFs!.closeSync(fd);
+  }
 }
 
 /**

@@ -10,7 +10,12 @@
  */
 
 import type { OutgoingBody } from "../../core/message.ts";
-import { FileStream, type SpoolGate } from "../../core/spool.ts";
+import {
+  FileStream,
+  readRecentSync,
+  RECENT_SPOOL_BYTES,
+  type SpoolGate,
+} from "../../core/spool.ts";
 import { writeAscii } from "./request.ts";
 
 /** One body as an attempt sends it (a factory already called). */
@@ -133,7 +138,11 @@ async function writeFile(
       }
       limit = Math.min(length, gate.readable);
     }
-    const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, limit - at), at);
+    const want = Math.min(buf.length, limit - at);
+    // Bytes the intake has just written (a delivery keeping up with it): in the page cache.
+    const bytesRead = gate !== null && gate.written - at <= RECENT_SPOOL_BYTES
+      ? readRecentSync(file.fd, buf, want, at)
+      : (await file.read(buf, 0, want, at)).bytesRead;
     gate?.check();
     if (bytesRead === 0) throw new Error("Spool file shorter than the message");
     return bytesRead;
