@@ -22,6 +22,7 @@
 import type { Broadcaster } from "../broadcaster.ts";
 import { deadline } from "../deadline.ts";
 import { AcceptErrors, ConnectionTable, type TrackedConnection } from "./_connections.ts";
+import { PlainConnection } from "./_http1_serve.ts";
 import { LINGER_MS, Relay } from "./_pump.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
@@ -251,10 +252,16 @@ class DenoFront {
     pause.cancel();
   }
 
-  /** Relays one client connection to the internal server until both sides are done. */
+  /**
+   * Serves one client connection: plain requests here (`_http1_serve.ts`),
+   * and from the first head it does not serve on (a websocket upgrade,
+   * anything unusual), relayed to the internal server until both sides are
+   * done.
+   */
   async #relay(client: Deno.TcpConn): Promise<void> {
     let upstream: Deno.TcpConn | null = null;
     let relay: Relay | null = null;
+    let plain: PlainConnection | null = null;
     let linger: ReturnType<typeof setTimeout> | undefined;
     const close = () => {
       closeQuietly(client);
@@ -263,6 +270,7 @@ class DenoFront {
     const tracked = this.#table.add({
       close,
       finish: () => {
+        if (plain !== null && !plain.waiting) return plain.finish();
         if (relay === null) return close();
         // No further request is passed on; what was answered still reaches
         // the client, then it is closed gracefully (see `_pump.ts`). A
@@ -273,6 +281,14 @@ class DenoFront {
     });
     this.#broadcaster.metrics.connectionOpened();
     try {
+      plain = new PlainConnection(client, {
+        handle: (req) => this.#broadcaster.handle(req),
+        started: () => tracked.requestStarted(),
+        ended: () => tracked.requestEnded(),
+      });
+      const rest = await plain.run();
+      plain = null;
+      if (rest === null || tracked.closing || !this.#accepting) return;
       try {
         upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
       } catch (e) {
@@ -286,7 +302,7 @@ class DenoFront {
       relay = new Relay(client, upstream, (status) => {
         // Refused by the front itself: never seen by the handler.
         this.#broadcaster.metrics.request("other", status);
-      });
+      }, rest);
       await relay.run();
       this.#byPort.delete(port);
     } finally {
