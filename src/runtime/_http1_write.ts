@@ -13,6 +13,7 @@ import { bodyBytesOf } from "../http/responses.ts";
 const GATHER_BYTES = 64 * 1024;
 
 const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
 
 const REASONS: Record<number, string> = {
   200: "OK",
@@ -154,9 +155,19 @@ async function writeWithHead(conn: Deno.Conn, head: string, body: Uint8Array): P
 }
 
 async function writeChunk(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  await writeAll(conn, encoder.encode(bytes.length.toString(16) + "\r\n"));
-  await writeAll(conn, bytes);
-  await writeAll(conn, encoder.encode("\r\n"));
+  const size = encoder.encode(bytes.length.toString(16) + "\r\n");
+  if (bytes.length > GATHER_BYTES) {
+    await writeAll(conn, size);
+    await writeAll(conn, bytes);
+    await writeAll(conn, CRLF);
+    return;
+  }
+  // A small chunk in one write: no segment waits on another's ACK.
+  const out = new Uint8Array(size.length + bytes.length + 2);
+  out.set(size);
+  out.set(bytes, size.length);
+  out.set(CRLF, size.length + bytes.length);
+  await writeAll(conn, out);
 }
 
 /** Writes all of `bytes`. */

@@ -281,6 +281,12 @@ class DenoFront {
     });
     this.#broadcaster.metrics.connectionOpened();
     try {
+      try {
+        // Answers go out in one write each; never hold one back for an ACK.
+        client.setNoDelay(true);
+      } catch {
+        // Already reset: the first read says so.
+      }
       plain = new PlainConnection(client, {
         handle: (req) => this.#broadcaster.handle(req),
         started: () => tracked.requestStarted(),
