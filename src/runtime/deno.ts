@@ -8,13 +8,18 @@
  * accept errors (back off, log, keep serving), capping connections (closing
  * the oldest idle one to make room), and closing connections that send no
  * complete request in time (header timeout) or sit idle after one
- * (keep-alive timeout) — and relays each connection's bytes to `Deno.serve`
- * on a loopback port, which parses HTTP and upgrades websockets as usual. The
- * handler tells the front, by the relaying socket's port, when each request
- * starts and ends. The price: three descriptors per connection and one copy
- * of every byte. (Deno's internal per-connection server,
- * `Deno[Deno.internal].serveHttpOnConnection`, would avoid the copy, but it
- * is not public, and it drops a websocket as soon as its upgrade completes.)
+ * (keep-alive timeout) — and serves plain HTTP/1.1 requests itself
+ * (`_http1_serve.ts`: the head parsed, the handler called, the response
+ * written on the client's connection). From the first head it does not
+ * serve on (a websocket upgrade, or anything unusual: `_http1_head.ts`),
+ * it relays the connection's bytes to `Deno.serve` on a loopback port,
+ * which parses HTTP and upgrades websockets as usual; the handler tells the
+ * front, by the relaying socket's port, when each relayed request starts
+ * and ends. A relayed connection costs three descriptors and one copy of
+ * every byte. (Deno's internal per-connection server,
+ * `Deno[Deno.internal].serveHttpOnConnection`, would avoid the relay, but
+ * it is not public, and it drops a websocket as soon as its upgrade
+ * completes.)
  *
  * @module
  */
