@@ -14,6 +14,7 @@
  */
 
 import type { Context } from "../core/context.ts";
+import { toHex } from "../protocol/mod.ts";
 import { RELAY_RECEIVE_PATH } from "../core/local.ts";
 import type { Subscriber } from "../storage/types.ts";
 import { subscriptionKey, subscriptionKeyText } from "./keys.ts";
@@ -47,8 +48,7 @@ export async function fanOut(
   let count = 0;
   if (ownRows.length > 0) {
     // Paced by this process's websocket subscribers (see LocalSubscribers.room).
-    await ctx.local.room(msg.topic);
-    const queued = ctx.local.deliver(msg);
+    const queued = await deliverLocally(ctx, msg);
     metrics.websocketDeliveries += queued;
     count += queued;
     for (const row of ownRows) {
@@ -108,6 +108,36 @@ export async function fanOut(
     }
   });
   return count;
+}
+
+/** Per set of local subscribers, per topic (hex): the last fan-out waiting for its turn. */
+const turns = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * Waits for room, then hands `msg` to this process's websockets, one
+ * fan-out of a topic at a time. The check of room and the delivery after it
+ * must not interleave with another fan-out's: notifies whose requests are
+ * read in the same turn of the event loop (the Deno front serves several
+ * connections' requests in one) would otherwise all see room, then all
+ * deliver, and overflow the subscriber's queue (a 1013 close).
+ */
+function deliverLocally(ctx: Context, msg: OutgoingMessage): Promise<number> {
+  const local = ctx.local;
+  let byTopic = turns.get(local);
+  if (byTopic === undefined) turns.set(local, byTopic = new Map());
+  const key = toHex(msg.topic);
+  const before = byTopic.get(key);
+  const turn = async () => {
+    await local.room(msg.topic);
+    return local.deliver(msg);
+  };
+  const mine = before === undefined ? turn() : before.then(turn, turn);
+  const tail = mine.catch(() => {});
+  byTopic.set(key, tail);
+  void tail.then(() => {
+    if (byTopic.get(key) === tail) byTopic.delete(key);
+  });
+  return mine;
 }
 
 /** Splits rows into this process's relay rows and the rest (other relays once per url). */

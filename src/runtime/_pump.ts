@@ -50,12 +50,23 @@ export class Relay {
   #refused: 414 | 431 | null = null;
   #lingerBytes = 0;
   #lingerDone: (() => void) | null = null;
+  #first: Uint8Array | null;
 
-  /** Relays `client` to `upstream`; `onRefused` hears of each head refused here. */
-  constructor(client: Deno.Conn, upstream: Deno.Conn, onRefused: (status: 414 | 431) => void) {
+  /**
+   * Relays `client` to `upstream`, starting with `first` (bytes the client
+   * sent that were read already); `onRefused` hears of each head refused
+   * here.
+   */
+  constructor(
+    client: Deno.Conn,
+    upstream: Deno.Conn,
+    onRefused: (status: 414 | 431) => void,
+    first: Uint8Array | null = null,
+  ) {
     this.#client = client;
     this.#upstream = upstream;
     this.#onRefused = onRefused;
+    this.#first = first;
   }
 
   /**
@@ -87,6 +98,8 @@ export class Relay {
 
   /** Client to server; false when the client failed (reset, or closed under us). */
   async #fromClient(): Promise<boolean> {
+    if (this.#first !== null && this.#first.length > 0) await this.#forward(this.#first);
+    this.#first = null;
     let buf = new Uint8Array(SMALL);
     for (;;) {
       let n: number | null;

@@ -8,13 +8,18 @@
  * accept errors (back off, log, keep serving), capping connections (closing
  * the oldest idle one to make room), and closing connections that send no
  * complete request in time (header timeout) or sit idle after one
- * (keep-alive timeout) — and relays each connection's bytes to `Deno.serve`
- * on a loopback port, which parses HTTP and upgrades websockets as usual. The
- * handler tells the front, by the relaying socket's port, when each request
- * starts and ends. The price: three descriptors per connection and one copy
- * of every byte. (Deno's internal per-connection server,
- * `Deno[Deno.internal].serveHttpOnConnection`, would avoid the copy, but it
- * is not public, and it drops a websocket as soon as its upgrade completes.)
+ * (keep-alive timeout) — and serves plain HTTP/1.1 requests itself
+ * (`_http1_serve.ts`: the head parsed, the handler called, the response
+ * written on the client's connection). From the first head it does not
+ * serve on (a websocket upgrade, or anything unusual: `_http1_head.ts`),
+ * it relays the connection's bytes to `Deno.serve` on a loopback port,
+ * which parses HTTP and upgrades websockets as usual; the handler tells the
+ * front, by the relaying socket's port, when each relayed request starts
+ * and ends. A relayed connection costs three descriptors and one copy of
+ * every byte. (Deno's internal per-connection server,
+ * `Deno[Deno.internal].serveHttpOnConnection`, would avoid the relay, but
+ * it is not public, and it drops a websocket as soon as its upgrade
+ * completes.)
  *
  * @module
  */
@@ -22,6 +27,7 @@
 import type { Broadcaster } from "../broadcaster.ts";
 import { deadline } from "../deadline.ts";
 import { AcceptErrors, ConnectionTable, type TrackedConnection } from "./_connections.ts";
+import { PlainConnection } from "./_http1_serve.ts";
 import { LINGER_MS, Relay } from "./_pump.ts";
 import { AddressInUseError, type RunningServer, type ServeOptions } from "./types.ts";
 
@@ -251,10 +257,16 @@ class DenoFront {
     pause.cancel();
   }
 
-  /** Relays one client connection to the internal server until both sides are done. */
+  /**
+   * Serves one client connection: plain requests here (`_http1_serve.ts`),
+   * and from the first head it does not serve on (a websocket upgrade,
+   * anything unusual), relayed to the internal server until both sides are
+   * done.
+   */
   async #relay(client: Deno.TcpConn): Promise<void> {
     let upstream: Deno.TcpConn | null = null;
     let relay: Relay | null = null;
+    let plain: PlainConnection | null = null;
     let linger: ReturnType<typeof setTimeout> | undefined;
     const close = () => {
       closeQuietly(client);
@@ -263,6 +275,7 @@ class DenoFront {
     const tracked = this.#table.add({
       close,
       finish: () => {
+        if (plain !== null && !plain.waiting) return plain.finish();
         if (relay === null) return close();
         // No further request is passed on; what was answered still reaches
         // the client, then it is closed gracefully (see `_pump.ts`). A
@@ -273,6 +286,20 @@ class DenoFront {
     });
     this.#broadcaster.metrics.connectionOpened();
     try {
+      try {
+        // Answers go out in one write each; never hold one back for an ACK.
+        client.setNoDelay(true);
+      } catch {
+        // Already reset: the first read says so.
+      }
+      plain = new PlainConnection(client, {
+        handle: (req) => this.#broadcaster.handle(req),
+        started: () => tracked.requestStarted(),
+        ended: () => tracked.requestEnded(),
+      });
+      const rest = await plain.run();
+      plain = null;
+      if (rest === null || tracked.closing || !this.#accepting) return;
       try {
         upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
       } catch (e) {
@@ -286,7 +313,7 @@ class DenoFront {
       relay = new Relay(client, upstream, (status) => {
         // Refused by the front itself: never seen by the handler.
         this.#broadcaster.metrics.request("other", status);
-      });
+      }, rest);
       await relay.run();
       this.#byPort.delete(port);
     } finally {

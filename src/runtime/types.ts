@@ -16,12 +16,13 @@ export interface ServeOptions {
    * own (default `true`). It survives running out of descriptors, caps
    * connections (`limits.maxConnections`) and closes connections that send
    * no request in time (`limits.headersTimeoutMs`,
-   * `limits.keepAliveTimeoutMs`), at the price of relaying every byte once
-   * more (10–40 % of the rate of small requests). `false` serves with
-   * `Deno.serve` directly: faster, for use behind a reverse proxy or load
-   * balancer that already caps and times out client connections. Without the
-   * front an accept error (out of descriptors) stops the server, those three
-   * limits do not apply, and `/metrics` counts no connections.
+   * `limits.keepAliveTimeoutMs`). It serves plain HTTP/1.1 requests itself
+   * and relays websocket upgrades (and any unusual request) to `Deno.serve`
+   * behind it. `false` serves with `Deno.serve` directly: for use behind a
+   * reverse proxy or load balancer that already caps and times out client
+   * connections. Without the front an accept error (out of descriptors)
+   * stops the server, those three limits do not apply, and `/metrics` counts
+   * no connections.
    */
   readonly front?: boolean;
 }

@@ -24,7 +24,7 @@ import { readNotifyHead } from "../../intake/notify_head.ts";
 import { encodeResponseNotify, encodeSimpleTracing, type TraceEntry } from "../../protocol/mod.ts";
 import type { Context } from "../../core/context.ts";
 import type { Route } from "../context.ts";
-import { missingAuthorization, RequestBody } from "../request_body.ts";
+import { hasBody, missingAuthorization, RequestBody } from "../request_body.ts";
 import { authFailure, badRequest, fail, ok, storeUnavailable } from "../responses.ts";
 import type { SpoolError } from "../../core/spool.ts";
 import type { HeldMessage } from "../../core/message.ts";
@@ -44,7 +44,7 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
   const receivedAtNs = epochNs(ctx);
   const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
   if (missing !== null) return missing;
-  if (req.body === null) return badRequest("Truncated body: incomplete notify header");
+  if (!hasBody(req)) return badRequest("Truncated body: incomplete notify header");
   const body = RequestBody.of(req, ctx);
   const declared = body.declared;
   if (declared !== null && declared <= READ_WHOLE_BYTES) {

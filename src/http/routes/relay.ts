@@ -22,7 +22,7 @@ import {
   parseReprDigest,
 } from "../../protocol/mod.ts";
 import { parseOr400, readBodyCapped } from "../body.ts";
-import { missingAuthorization, RequestBody } from "../request_body.ts";
+import { hasBody, missingAuthorization, RequestBody } from "../request_body.ts";
 import type { Route } from "../context.ts";
 import { fail, ok } from "../responses.ts";
 
@@ -55,7 +55,7 @@ export const receiveForWebsocketsRoute: Route = async (req: Request, ctx: Contex
   if (url !== ctx.local.receiveUrl) return unsubscribeImmediate();
   const missing = missingAuthorization(req, ctx.auth.toSubscriber, () => unsubscribeImmediate(401));
   if (missing !== null) return missing;
-  if (req.body === null) return fail(400, "Truncated body: incomplete receive header");
+  if (!hasBody(req)) return fail(400, "Truncated body: incomplete receive header");
   const reader = RequestBody.of(req, ctx);
   let consumed = false;
   try {
