@@ -46,6 +46,8 @@ export class PlainConnection {
   readonly #conn: Deno.Conn;
   readonly #hooks: PlainHooks;
   #buf = new Uint8Array(SMALL);
+  /** Where body bytes are read when the consumer brings no buffer of its own. */
+  #scratch: Uint8Array | null = null;
   #start = 0;
   #end = 0;
   #finishing = false;
@@ -194,9 +196,15 @@ export class PlainConnection {
     }
     const byob = c.byobRequest;
     const given = byob?.view;
+    // Without a BYOB request, read into this connection's scratch buffer and hand out an exact
+    // copy: a fresh 256 KiB buffer per read would leave 256 KiB of garbage for each socket read
+    // (often 64 KiB), and V8 collects ArrayBuffers only once tens of MiB of them piled up.
     const view = given
       ? new Uint8Array(given.buffer, given.byteOffset, Math.min(given.byteLength, this.#bodyLeft))
-      : new Uint8Array(Math.min(this.#bodyLeft, BODY_CHUNK));
+      : (this.#scratch ??= new Uint8Array(BODY_CHUNK)).subarray(
+        0,
+        Math.min(this.#bodyLeft, BODY_CHUNK),
+      );
     let n: number | null;
     try {
       n = await this.#conn.read(view);
@@ -211,7 +219,7 @@ export class PlainConnection {
     this.#bodyLeft -= n;
     try {
       if (given) byob!.respond(n);
-      else c.enqueue(view.subarray(0, n));
+      else c.enqueue(view.slice(0, n));
       if (this.#bodyLeft === 0) c.close();
     } catch {
       // Cancelled meanwhile: the connection closes after the answer.
