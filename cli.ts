@@ -11,6 +11,7 @@
  * @module
  */
 
+import "./src/crypto/defer.ts"; // first: see its doc
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { main } from "./src/cli/main.ts";
