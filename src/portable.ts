@@ -73,3 +73,95 @@ interface NodeBuffer {
 function nodeBuffer(): NodeBuffer {
   return (globalThis as unknown as { Buffer: NodeBuffer }).Buffer;
 }
+
+/** The working directory. */
+export function cwd(): string {
+  if (currentRuntime() === "deno") return Deno.cwd();
+  return nodeBuiltin<{ cwd(): string }>("node:process").cwd();
+}
+
+/** A whole file as UTF-8 text. @throws whatever the runtime throws (missing, denied) */
+export async function readTextFile(path: string): Promise<string> {
+  if (currentRuntime() === "deno") return await Deno.readTextFile(path);
+  const fs = nodeBuiltin<{ readFile(p: string, enc: "utf8"): Promise<string> }>("node:fs/promises");
+  return await fs.readFile(path, "utf8");
+}
+
+/** A whole file's bytes. @throws whatever the runtime throws (missing, denied) */
+export async function readBytesFile(path: string): Promise<Uint8Array> {
+  if (currentRuntime() === "deno") return await Deno.readFile(path);
+  const fs = nodeBuiltin<{ readFile(p: string): Promise<Uint8Array> }>("node:fs/promises");
+  return new Uint8Array(await fs.readFile(path));
+}
+
+/** Whether `path` exists (and can be looked at). */
+export async function pathExists(path: string): Promise<boolean> {
+  if (currentRuntime() === "deno") return await Deno.stat(path).then(() => true, () => false);
+  const fs = nodeBuiltin<{ access(p: string): Promise<void> }>("node:fs/promises");
+  return await fs.access(path).then(() => true, () => false);
+}
+
+interface PathModule {
+  isAbsolute(p: string): boolean;
+  dirname(p: string): string;
+  join(...parts: string[]): string;
+}
+
+/**
+ * `node:path`'s `isAbsolute`, `dirname` and `join`: POSIX rules written out
+ * on Deno (but on Windows), `node:path` itself elsewhere.
+ */
+export const paths: PathModule = {
+  isAbsolute: (p) => posix() ? p.startsWith("/") : nodePath().isAbsolute(p),
+  dirname: (p) => posix() ? posixDirname(p) : nodePath().dirname(p),
+  join: (...parts) =>
+    posix() ? posixNormalize(parts.filter((x) => x !== "").join("/")) : nodePath().join(...parts),
+};
+
+function posix(): boolean {
+  return currentRuntime() === "deno" && Deno.build.os !== "windows";
+}
+
+function nodePath(): PathModule {
+  return nodeBuiltin<PathModule>("node:path");
+}
+
+/** `path.posix.dirname`, step for step. */
+function posixDirname(p: string): string {
+  if (p === "") return ".";
+  const hasRoot = p[0] === "/";
+  let end = -1;
+  let matchedSlash = true;
+  for (let i = p.length - 1; i >= 1; --i) {
+    if (p[i] === "/") {
+      if (!matchedSlash) {
+        end = i;
+        break;
+      }
+    } else {
+      matchedSlash = false;
+    }
+  }
+  if (end === -1) return hasRoot ? "/" : ".";
+  if (hasRoot && end === 1) return "//";
+  return p.slice(0, end);
+}
+
+/** `path.posix.normalize`: `.` and `..` resolved, repeated slashes collapsed. */
+function posixNormalize(p: string): string {
+  if (p === "") return ".";
+  const absolute = p.startsWith("/");
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === ".." && out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (part !== ".." || !absolute) out.push(part);
+  }
+  const body = out.join("/");
+  const tail = p.endsWith("/") && body !== "" ? "/" : "";
+  return absolute
+    ? `/${body}${tail}`
+    : body === ""
+    ? "." + (p.endsWith("/") ? "/" : "")
+    : body + tail;
+}

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
+import { paths, readTextFile } from "../portable.ts";
 import type { Limits, MissedRetryPolicy } from "../core/limits.ts";
 import type { LogLevel } from "../log.ts";
 import {
@@ -156,8 +155,8 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
       fail(`"${key}"`, `is not an option (expected one of ${KEYS.join(", ")})`);
     }
   }
-  const dir = dirname(fileName);
-  const path = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : join(dir, p));
+  const dir = paths.dirname(fileName);
+  const path = (p: string) => (p === ":memory:" || paths.isAbsolute(p) ? p : paths.join(dir, p));
   const str = (key: string): string | undefined => {
     const v = raw[key];
     if (v === undefined) return undefined;
@@ -447,7 +446,7 @@ function parseRetry(
 export async function loadConfigFile(path: string): Promise<FileConfig> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path);
   } catch (e) {
     throw new CliError(`Cannot read config file ${path}: ${errorMessage(e)}`);
   }
