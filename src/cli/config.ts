@@ -18,8 +18,11 @@ import {
   type SubscriptionCare,
 } from "../core/limits.ts";
 import { normalisePrefix } from "../http/handler.ts";
-import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
-import { checkRqliteUrl } from "../storage/rqlite/store.ts";
+import {
+  checkRqliteUrl,
+  READ_CONSISTENCIES,
+  type ReadConsistency,
+} from "../storage/rqlite/options.ts";
 import { names } from "../storage/postgres/schema.ts";
 import { LOG_LEVELS } from "./args.ts";
 import { parseCidr } from "../outbound/ip_ranges.ts";
