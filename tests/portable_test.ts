@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { posix } from "node:path";
 import { tmpdir as nodeTmpdir } from "node:os";
 import { Buffer } from "node:buffer";
-import { fromCheckedBase64, joinPath, paths, tmpdir, toBase64 } from "./portable.ts";
+import { fromCheckedBase64, joinPath, paths, tmpdir, toBase64 } from "../src/portable.ts";
 
 Deno.test("portable: dirname, join and isAbsolute answer as node:path (POSIX) does", () => {
   const samples = [
