@@ -50,3 +50,27 @@ Deno.test({
     assert.equal(ran.code, 0, ran.stderr);
   },
 });
+
+for (const auth of ["hmac", "token"]) {
+  Deno.test({
+    name: `lazy libraries: an idle serve with ${auth} both ways maps neither library`,
+    ignore: Deno.build.os !== "linux",
+    async fn() {
+      await using dir = await tempDir();
+      const setup = await runCli(
+        [
+          "setup",
+          ...["--to-broadcasters-auth", auth, "--to-subscribers-auth", auth],
+          ...["--host", "127.0.0.1", "--port", "0"],
+        ],
+        { cwd: dir.path },
+      );
+      assert.equal(setup.code, 0, setup.stderr);
+      const [exe, pre] = await cliCommand("deno");
+      await using served = await startServe(exe, [...pre, "serve"], { cwd: dir.path });
+      assert.deepEqual(await mapped(served.pid), { libcrypto: false, libzstd: false });
+      const ran = await served.stop();
+      assert.equal(ran.code, 0, ran.stderr);
+    },
+  });
+}
