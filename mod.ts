@@ -61,17 +61,17 @@ export type {
   WriteResult,
 } from "./src/storage/types.ts";
 export { openSqliteStore, type SqliteStoreOptions } from "./src/storage/sqlite/store.ts";
-export {
-  openRqliteStore,
-  type RqliteStoreOptions,
-  RqliteUnavailableError,
-} from "./src/storage/rqlite/store.ts";
-export { READ_CONSISTENCIES, type ReadConsistency } from "./src/storage/rqlite/client.ts";
+// The rqlite and PostgreSQL stores load when one is opened (src/storage/remote.ts).
 export {
   openPostgresStore,
+  openRqliteStore,
   type PostgresStoreOptions,
   PostgresUnavailableError,
-} from "./src/storage/postgres/store.ts";
+  READ_CONSISTENCIES,
+  type ReadConsistency,
+  type RqliteStoreOptions,
+  RqliteUnavailableError,
+} from "./src/storage/remote.ts";
 export { defaultLimits } from "./src/core/limits.ts";
 export { noneAuth } from "./src/auth/mod.ts";
 export {

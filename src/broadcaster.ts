@@ -190,7 +190,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
       ? new DeliveryStats(counted, { flushIntervalMs: care.statsFlushIntervalMs, log })
       : null,
   };
-  const zstd = hub === null ? null : await Compression.create(options.compression ?? {}, log);
+  const zstd = hub === null ? null : Compression.create(options.compression ?? {}, log);
   const ws = hub === null
     ? null
     : new WebsocketService(ctx, hub, options.upgrader ?? defaultUpgrader(), prefix, zstd);

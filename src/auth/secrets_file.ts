@@ -14,6 +14,7 @@ import { noneAuth } from "./none.ts";
 import { type ReplayStore, sharedReplayStore } from "./replay_store.ts";
 import { tokenAuth } from "./token.ts";
 import type { AuthConfig, AuthStrategy } from "./types.ts";
+import { readTextFile } from "../portable.ts";
 
 /** One direction's entry. */
 export interface SecretsEntry {
@@ -251,8 +252,7 @@ export async function authFromSecrets(
 export async function loadSecretsFile(path: string): Promise<SecretsFile> {
   let text: string;
   try {
-    const { readFile } = await import("node:fs/promises");
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path);
   } catch (e) {
     throw new Error(`Cannot read secrets file ${path}: ${(e as Error).message}`);
   }

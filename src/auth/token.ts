@@ -22,13 +22,16 @@ export function tokenAuth(secret: string): AuthStrategy {
   // unknown to the peer, so a random one per strategy suffices.
   const digest = hmacSha512(randomBytes(32));
   const value = `Bearer ${secret}`;
-  const expected = digest(encodeUtf8(value));
+  // Computed at the first check, not here: hashing now would open libcrypto
+  // at start where its opening is deferred (src/crypto/defer.ts).
+  let expected: Uint8Array | null = null;
   return {
     kind: "token",
     authorize: () => Promise.resolve(value),
     verify(_message, _tracing, authorization, _now) {
       if (authorization === null) return Promise.resolve("unauthorized");
       try {
+        expected ??= digest(encodeUtf8(value));
         const ok = timingSafeEqual(digest(encodeUtf8(authorization)), expected);
         return Promise.resolve(ok ? "ok" : "forbidden");
       } catch {

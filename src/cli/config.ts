@@ -6,8 +6,7 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
+import { paths, readTextFile } from "../portable.ts";
 import type { Limits, MissedRetryPolicy } from "../core/limits.ts";
 import type { LogLevel } from "../log.ts";
 import {
@@ -19,8 +18,11 @@ import {
   type SubscriptionCare,
 } from "../core/limits.ts";
 import { normalisePrefix } from "../http/handler.ts";
-import { READ_CONSISTENCIES, type ReadConsistency } from "../storage/rqlite/client.ts";
-import { checkRqliteUrl } from "../storage/rqlite/store.ts";
+import {
+  checkRqliteUrl,
+  READ_CONSISTENCIES,
+  type ReadConsistency,
+} from "../storage/rqlite/options.ts";
 import { names } from "../storage/postgres/schema.ts";
 import { LOG_LEVELS } from "./args.ts";
 import { parseCidr } from "../outbound/ip_ranges.ts";
@@ -156,8 +158,8 @@ export function parseConfigFile(text: string, fileName: string): FileConfig {
       fail(`"${key}"`, `is not an option (expected one of ${KEYS.join(", ")})`);
     }
   }
-  const dir = dirname(fileName);
-  const path = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : join(dir, p));
+  const dir = paths.dirname(fileName);
+  const path = (p: string) => (p === ":memory:" || paths.isAbsolute(p) ? p : paths.join(dir, p));
   const str = (key: string): string | undefined => {
     const v = raw[key];
     if (v === undefined) return undefined;
@@ -447,7 +449,7 @@ function parseRetry(
 export async function loadConfigFile(path: string): Promise<FileConfig> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path);
   } catch (e) {
     throw new CliError(`Cannot read config file ${path}: ${errorMessage(e)}`);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
+import { readBytesFile } from "../portable.ts";
 import { COMPRESSION_DEFAULTS, type CompressionOptions } from "../ws/mod.ts";
 import { CliError, errorMessage } from "./errors.ts";
 
@@ -103,7 +103,7 @@ export async function loadCompression(section: FileCompression): Promise<Compres
   for (const p of section.presets ?? []) {
     let dictionary: Uint8Array;
     try {
-      dictionary = new Uint8Array(await readFile(p.dictionary));
+      dictionary = await readBytesFile(p.dictionary);
     } catch (e) {
       throw new CliError(`Cannot read zstd dictionary ${p.dictionary}: ${errorMessage(e)}`, 1, {
         cause: e,

@@ -4,9 +4,7 @@
  * @module
  */
 
-import { access } from "node:fs/promises";
-import { join } from "node:path";
-import process from "node:process";
+import { cwd as processCwd, pathExists, paths } from "../portable.ts";
 import { CONFIG_FILE, type FileConfig, loadConfigFile } from "./config.ts";
 
 /** The file `given` (flag or `LONELYPSS_CONFIG`), else `lonelypss.json` in `cwd` if there, else null. */
@@ -15,8 +13,8 @@ export async function findConfig(
   cwd: string,
 ): Promise<FileConfig | null> {
   if (given !== undefined && given !== "") return await loadConfigFile(given);
-  const fallback = join(cwd, CONFIG_FILE);
-  const exists = await access(fallback).then(() => true, () => false);
+  const fallback = paths.join(cwd, CONFIG_FILE);
+  const exists = await pathExists(fallback);
   // Shown as typed: paths inside it then print relative to the working directory.
-  return exists ? await loadConfigFile(cwd === process.cwd() ? CONFIG_FILE : fallback) : null;
+  return exists ? await loadConfigFile(cwd === processCwd() ? CONFIG_FILE : fallback) : null;
 }

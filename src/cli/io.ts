@@ -5,7 +5,8 @@
  * @module
  */
 
-import process from "node:process";
+import { nodeBuiltin } from "../portable.ts";
+import { currentRuntime } from "../runtime_name.ts";
 import { type Palette, palette, useColour } from "./colours.ts";
 
 /** Where the CLI reads and writes. */
@@ -26,6 +27,19 @@ export interface Io {
 
 /** The real process. */
 export function processIo(): Io {
+  // Deno's own API where it has one: `process` loads part of its Node layer.
+  if (currentRuntime() === "deno") {
+    const env = Deno.env.toObject();
+    return {
+      out: (line) => console.log(line),
+      err: (line) => console.error(line),
+      env,
+      cwd: Deno.cwd(),
+      outColour: palette(useColour(Deno.stdout.isTerminal(), env)),
+      errColour: palette(useColour(Deno.stderr.isTerminal(), env)),
+    };
+  }
+  const process = nodeBuiltin<NodeProcess>("node:process");
   const env = process.env;
   return {
     out: (line) => console.log(line),
@@ -35,4 +49,11 @@ export function processIo(): Io {
     outColour: palette(useColour(process.stdout.isTTY, env)),
     errColour: palette(useColour(process.stderr.isTTY, env)),
   };
+}
+
+interface NodeProcess {
+  env: Record<string, string | undefined>;
+  cwd(): string;
+  stdout: { isTTY?: boolean };
+  stderr: { isTTY?: boolean };
 }

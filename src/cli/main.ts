@@ -9,12 +9,10 @@
 import { CliError, errorMessage, UsageError } from "./errors.ts";
 import { MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
-import { serve } from "./serve.ts";
-import { setup } from "./setup.ts";
-import { notify } from "./notify.ts";
-import { subscribe } from "./subscribe.ts";
-import { stats, subscriptions } from "./subscriptions.ts";
 import { VERSION } from "./version.ts";
+
+// Each command's module is imported when it runs: `serve` does not load the
+// client, and no command loads what only another one needs.
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit code. */
 export async function main(args: string[], io: Io = processIo()): Promise<number> {
@@ -23,17 +21,17 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
     const [command, ...rest] = args;
     switch (command) {
       case "setup":
-        return await setup(rest, io);
+        return await (await import("./setup.ts")).setup(rest, io);
       case "serve":
-        return await serve(rest, io);
+        return await (await import("./serve.ts")).serve(rest, io);
       case "notify":
-        return await notify(rest, io);
+        return await (await import("./notify.ts")).notify(rest, io);
       case "subscribe":
-        return await subscribe(rest, io);
+        return await (await import("./subscribe.ts")).subscribe(rest, io);
       case "subscriptions":
-        return await subscriptions(rest, io);
+        return await (await import("./subscriptions.ts")).subscriptions(rest, io);
       case "stats":
-        return await stats(rest, io);
+        return await (await import("./subscriptions.ts")).stats(rest, io);
       case "-V":
       case "--version":
         io.out(VERSION);

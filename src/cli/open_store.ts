@@ -8,7 +8,7 @@
 
 import { loadSecretsFile, type SecretsFile } from "../auth/mod.ts";
 import type { Logger } from "../log.ts";
-import { openRqliteStore, RqliteUnavailableError } from "../storage/rqlite/store.ts";
+import { openRqliteStore, RqliteUnavailableError } from "../storage/remote.ts";
 import { openSqliteStore } from "../storage/sqlite/store.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, errorMessage } from "./errors.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { Logger } from "../log.ts";
-import { openPostgresStore, PostgresUnavailableError } from "../storage/postgres/store.ts";
+import { openPostgresStore, PostgresUnavailableError } from "../storage/remote.ts";
 import { parsePostgresUrl } from "../storage/postgres/url.ts";
 import type { Store } from "../storage/types.ts";
 import type { PostgresConfig } from "./config.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 
-import process from "node:process";
+import { nodeBuiltin } from "../portable.ts";
+import { currentRuntime } from "../runtime_name.ts";
 import { type Broadcaster, createBroadcaster } from "../broadcaster.ts";
 import { consoleLogger, type Logger } from "../log.ts";
 import {
@@ -64,13 +65,14 @@ export async function serve(args: string[], io: Io): Promise<number> {
   const stop = Promise.withResolvers<string>();
   const onSigint = () => stop.resolve("SIGINT");
   const onSigterm = () => stop.resolve("SIGTERM");
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigterm);
+  const signals = signalListeners();
+  signals.on("SIGINT", onSigint);
+  signals.on("SIGTERM", onSigterm);
   try {
     return await run(flags, io, stop.promise);
   } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigterm);
+    signals.off("SIGINT", onSigint);
+    signals.off("SIGTERM", onSigterm);
   }
 }
 
@@ -237,4 +239,23 @@ function banner(
     : bound;
   return `lonelypss ${VERSION} listening on http://${host}:${server.addr.port}${pathPrefix} ` +
     `(db ${storage}, auth ${authKinds})`;
+}
+
+type Signal = "SIGINT" | "SIGTERM";
+
+/** Signal listeners: `Deno.addSignalListener` on Deno (`process` loads part of its Node layer). */
+function signalListeners(): {
+  on(signal: Signal, listener: () => void): void;
+  off(signal: Signal, listener: () => void): void;
+} {
+  if (currentRuntime() === "deno" && Deno.build.os !== "windows") {
+    return {
+      on: (signal, listener) => Deno.addSignalListener(signal, listener),
+      off: (signal, listener) => Deno.removeSignalListener(signal, listener),
+    };
+  }
+  return nodeBuiltin<{
+    on(signal: Signal, listener: () => void): void;
+    off(signal: Signal, listener: () => void): void;
+  }>("node:process");
 }

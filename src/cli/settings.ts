@@ -13,7 +13,7 @@ import { normalisePrefix } from "../http/handler.ts";
 import { LOG_LEVELS, parseChoice, parseInteger, parseSeconds } from "./args.ts";
 import type { FileConfig, PostgresConfig, RqliteConfig } from "./config.ts";
 import type { FileCompression } from "./config_compression.ts";
-import { READ_CONSISTENCIES } from "../storage/rqlite/client.ts";
+import { READ_CONSISTENCIES } from "../storage/rqlite/options.ts";
 import { parseRelayUrl, parseUrls } from "./urls.ts";
 import { UsageError } from "./errors.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkRqliteUrl } from "../storage/rqlite/store.ts";
+import { checkRqliteUrl } from "../storage/rqlite/options.ts";
 import { UsageError } from "./errors.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { tmpdir } from "node:os";
+import { tmpdir } from "../portable.ts";
 import { processDescriptorShares } from "./descriptors.ts";
 
 /** Limits and tunables the routes and the delivery code read. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath } from "../portable.ts";
 import type { FileHandle } from "node:fs/promises";
 import { randomHex } from "../crypto/equal.ts";
 
@@ -84,7 +84,7 @@ export class SpoolFile {
    * sharing the directory never collide.
    */
   static async create(dir: string): Promise<SpoolFile> {
-    const path = join(dir, `lonelypss-${randomHex(12)}.spool`);
+    const path = joinPath(dir, `lonelypss-${randomHex(12)}.spool`);
     try {
       const { mkdir, open } = await fsp();
       await mkdir(dir, { recursive: true });

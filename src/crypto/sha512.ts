@@ -13,6 +13,7 @@
  * @module
  */
 
+import { nativeDeferred } from "./_defer_flag.ts";
 import { openLibcryptoDeno } from "./_libcrypto_deno.ts";
 import { nodeSha512 } from "./_node.ts";
 import type { Sha512Backend, Sha512Stream } from "./types.ts";
@@ -27,22 +28,29 @@ const SELF_TEST_HMAC = "841661db69494f082776541bd684ca4442498cff0fa6580c4b63a2cf
 const SELF_TEST_DATA = "lonelypss sha-512 self-test";
 
 /**
- * Chosen once, when this module loads, for the life of the process. Opening
- * the library on first use instead would save about 8 MiB resident on an
- * idle Deno broadcaster, but would open it inside whichever test hashes
- * first, which the resource sanitizer reports as a leak.
+ * Chosen once for the life of the process: when this module loads, or, when
+ * the entry point imported `./defer.ts` first (the CLI, the bench server), on
+ * the first hash. Deferring saves about 6.5 MiB resident on an idle Deno
+ * broadcaster (libcrypto mapped and initialised), but inside a test it would
+ * open the library during whichever test hashes first, which the resource
+ * sanitizer reports as a leak: so it is the entry point's choice.
  */
-const choice = chooseBackend();
-const backend: Sha512Backend = choice.backend;
+let choice: { backend: Sha512Backend; unavailable: string | null } | null = nativeDeferred()
+  ? null
+  : chooseBackend();
 
-/** The backend in use (its name says which). */
+function chosen(): Sha512Backend {
+  return (choice ??= chooseBackend()).backend;
+}
+
+/** The backend in use (its name says which); chooses it now if that was deferred. */
 export function sha512Backend(): Sha512Backend {
-  return backend;
+  return chosen();
 }
 
 /** SHA-512 of `bytes`. */
 export function sha512(bytes: Uint8Array): Uint8Array {
-  return backend.digest(bytes);
+  return (choice?.backend ?? chosen()).digest(bytes);
 }
 
 /**
@@ -50,17 +58,32 @@ export function sha512(bytes: Uint8Array): Uint8Array {
  * then hash on another thread (see {@link Sha512Stream.update}).
  */
 export function sha512Stream(offThread = false): Sha512Stream {
-  return backend.stream(offThread);
+  return (choice?.backend ?? chosen()).stream(offThread);
 }
 
-/** HMAC-SHA512 under `key`, as a function of the message (the key is prepared once). */
+/**
+ * HMAC-SHA512 under `key`, as a function of the message (the key is prepared
+ * once: now, or on the first message while the backend's choice is deferred).
+ */
 export function hmacSha512(key: Uint8Array): (message: Uint8Array) => Uint8Array {
-  return backend.hmac(key);
+  if (choice !== null) return choice.backend.hmac(key);
+  if (key.length > 128) throw new RangeError("HMAC key longer than one block");
+  let held: Uint8Array | null = key.slice();
+  let sign: ((message: Uint8Array) => Uint8Array) | null = null;
+  return (message) => {
+    if (sign === null) {
+      sign = chosen().hmac(held!);
+      held!.fill(0);
+      held = null;
+    }
+    return sign(message);
+  };
 }
 
 /** Why libcrypto is not in use (null when it is); for a startup log line. */
 export function nativeSha512Unavailable(): string | null {
-  return choice.unavailable;
+  chosen();
+  return choice!.unavailable;
 }
 
 /**

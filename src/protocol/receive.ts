@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import { fromCheckedBase64, toBase64 } from "../portable.ts";
 import { ParseError, parseIncrementally, Reader, Writer } from "./bytes.ts";
 import { SubscriberToBroadcasterType } from "./types.ts";
 
@@ -111,9 +111,7 @@ const BASE64_64_BYTES = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
 
 /** The `Repr-Digest` value: `sha-512=` + standard padded base64 (not RFC 9530's `:…:`). */
 export function reprDigestHeader(sha512: Uint8Array): string {
-  return `${DIGEST_NAME}=${
-    Buffer.from(sha512.buffer, sha512.byteOffset, sha512.length).toString("base64")
-  }`;
+  return `${DIGEST_NAME}=${toBase64(sha512)}`;
 }
 
 /**
@@ -129,5 +127,5 @@ export function parseReprDigest(value: string): Uint8Array | null {
     if (eq >= 0 && item.slice(0, eq) === DIGEST_NAME) found = item.slice(eq + 1);
   }
   if (found === null || !BASE64_64_BYTES.test(found)) return null;
-  return new Uint8Array(Buffer.from(found, "base64"));
+  return fromCheckedBase64(found);
 }

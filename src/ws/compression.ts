@@ -104,63 +104,116 @@ export interface Compressed {
   readonly sha512: Uint8Array;
 }
 
-/** The process-wide part: backend, presets, training budget, shared payloads. */
+/**
+ * The process-wide part: backend, presets, training budget, shared payloads.
+ * The backend (libzstd on Deno and Bun) is loaded on first need, by the first
+ * connection whose CONFIGURE asks for zstd, not at start: an idle broadcaster,
+ * or one whose clients never compress, does not map the library (about 3.5
+ * MiB resident on Deno).
+ */
 export class Compression {
-  readonly zstd: Zstd;
   readonly settings: CompressionSettings;
+  readonly #presetOptions: readonly ZstdPreset[];
   readonly #presets = new Map<number, { dictionary: ZstdDictionary; level: number }>();
   readonly #log: Logger;
   readonly #libraryPath: string | undefined;
   readonly #shared = new WeakMap<HeldMessage, Map<string, Promise<Compressed>>>();
   #sampleBytes = 0;
+  /** The backend once {@link load} found one. */
+  #zstd: Zstd | null = null;
+  /** The one load (every later {@link load} waits for it). */
+  #loading: Promise<boolean> | null = null;
+  #closed = false;
 
-  private constructor(zstd: Zstd, settings: CompressionSettings, log: Logger, lib?: string) {
-    this.zstd = zstd;
+  private constructor(
+    settings: CompressionSettings,
+    presets: readonly ZstdPreset[],
+    log: Logger,
+    lib?: string,
+  ) {
     this.settings = settings;
+    this.#presetOptions = presets;
     this.#log = log;
     this.#libraryPath = lib;
   }
 
   /**
-   * Loads the backend; null (with one log line saying why) when compression
-   * is off or no backend is usable — then no compressor is ever announced.
+   * Checks the settings; null when compression is off. Nothing is loaded yet:
+   * see {@link load}.
    *
    * @throws {RangeError} for an invalid preset or setting
    */
-  static async create(options: CompressionOptions, log: Logger): Promise<Compression | null> {
+  static create(options: CompressionOptions, log: Logger): Compression | null {
     const settings = { ...COMPRESSION_DEFAULTS, ...definedOnly(options) } as CompressionSettings;
     checkSettings(settings);
     if (!settings.enabled) return null;
-    const zstd = await loadZstd(
-      options.libraryPath === undefined ? {} : { libraryPath: options.libraryPath },
-    );
-    if ("unavailable" in zstd) {
-      log.warn(`zstd compression disabled: ${zstd.unavailable}`);
-      return null;
-    }
-    const out = new Compression(zstd, settings, log, options.libraryPath);
     for (const preset of options.presets ?? []) {
       if (!Number.isInteger(preset.id) || preset.id < 2 || preset.id > 65_535) {
-        zstd.close();
         throw new RangeError(`Invalid option: zstd preset id ${preset.id} is not in 2–65535`);
       }
-      out.#presets.set(preset.id, {
-        dictionary: zstd.loadDictionary(preset.dictionary),
-        level: preset.level,
-      });
     }
-    if (settings.training && !zstd.canTrain) {
-      log.info(
+    return new Compression(settings, options.presets ?? [], log, options.libraryPath);
+  }
+
+  /**
+   * Loads the backend and the presets, once; false (with one log line saying
+   * why, on the first call) when no backend is usable or this was closed —
+   * then no compressor is ever announced.
+   */
+  load(): Promise<boolean> {
+    this.#loading ??= this.#load();
+    return this.#loading;
+  }
+
+  async #load(): Promise<boolean> {
+    const zstd = await loadZstd(
+      this.#libraryPath === undefined ? {} : { libraryPath: this.#libraryPath },
+    );
+    if ("unavailable" in zstd) {
+      this.#log.warn(`zstd compression disabled: ${zstd.unavailable}`);
+      return false;
+    }
+    if (this.#closed) {
+      zstd.close();
+      return false;
+    }
+    try {
+      for (const preset of this.#presetOptions) {
+        this.#presets.set(preset.id, {
+          dictionary: zstd.loadDictionary(preset.dictionary),
+          level: preset.level,
+        });
+      }
+    } catch (error) {
+      for (const { dictionary } of this.#presets.values()) dictionary.close();
+      this.#presets.clear();
+      zstd.close();
+      this.#log.warn(`zstd compression disabled: a preset does not load (${String(error)})`);
+      return false;
+    }
+    this.#zstd = zstd;
+    if (this.settings.training && !zstd.canTrain) {
+      this.#log.info(
         `zstd dictionary training is not available with ${zstd.name}; presets and id 1 only`,
       );
     }
-    log.debug("zstd compression available", { backend: zstd.name });
-    return out;
+    this.#log.debug("zstd compression available", { backend: zstd.name });
+    return true;
+  }
+
+  /**
+   * The backend; only after {@link load} resolved true.
+   *
+   * @throws {Error} before that
+   */
+  get zstd(): Zstd {
+    if (this.#zstd === null) throw new Error("zstd is not loaded");
+    return this.#zstd;
   }
 
   /** Whether connections may train dictionaries. */
   get canTrain(): boolean {
-    return this.settings.training && this.zstd.canTrain;
+    return this.settings.training && this.#zstd !== null && this.#zstd.canTrain;
   }
 
   /** The preset with this id, if configured. */
@@ -216,11 +269,13 @@ export class Compression {
     return this.#log;
   }
 
-  /** Frees the presets and the backend. */
+  /** Frees the presets and the backend (a load still running frees them when it ends). */
   close(): void {
+    this.#closed = true;
     for (const { dictionary } of this.#presets.values()) dictionary.close();
     this.#presets.clear();
-    this.zstd.close();
+    this.#zstd?.close();
+    this.#zstd = null;
   }
 }
 

@@ -244,6 +244,10 @@ export class Session implements HubConnection, WsEvents {
       ctx.now(),
     );
     if (verdict !== "ok") throw authClose(verdict, "CONFIGURE");
+    // The first connection asking for zstd loads the backend (see Compression.load).
+    const zstd = this.#zstd !== null && msg.enableZstd && await this.#zstd.load()
+      ? this.#zstd
+      : null;
     const broadcasterNonce = randomBytes(32);
     const nonces = new Uint8Array(msg.subscriberNonce.length + broadcasterNonce.length);
     nonces.set(msg.subscriberNonce);
@@ -259,8 +263,8 @@ export class Session implements HubConnection, WsEvents {
     );
     // zstd only for a client that asked (and, unlike the reference, training only with zstd on:
     // docs/decisions.md#training-for-real); announcements follow CONFIRM_CONFIGURE.
-    if (this.#zstd !== null && msg.enableZstd) {
-      this.#compression = new ConnectionCompression(this.#zstd, ctx, {
+    if (zstd !== null) {
+      this.#compression = new ConnectionCompression(zstd, ctx, {
         enableTraining: msg.enableTraining,
         initialDict: msg.initialDict,
       }, (make, onSent) => {

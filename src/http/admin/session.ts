@@ -8,7 +8,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "../../crypto/equal.ts";
 
 const COOKIE = "lonelypss_admin";
 const UTF8 = new TextEncoder();

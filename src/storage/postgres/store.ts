@@ -28,6 +28,7 @@ import { GlobListener } from "./listener.ts";
 import { PostgresStore } from "./operations.ts";
 import { migrate, names, SchemaTooNewError } from "./schema.ts";
 import { driverSsl, parsePostgresUrl } from "./url.ts";
+import { PostgresUnavailableError } from "./errors.ts";
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -55,14 +56,7 @@ export interface PostgresStoreOptions {
   readonly log?: Logger;
 }
 
-/** PostgreSQL cannot be used at start; the message says why (never the password). */
-export class PostgresUnavailableError extends Error {
-  /** A one-line message. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PostgresUnavailableError";
-  }
-}
+export { PostgresUnavailableError } from "./errors.ts";
 
 /**
  * Opens the store: connects, brings the schema up to date (once, whoever

@@ -12,10 +12,8 @@ import type { Logger } from "../../log.ts";
 import { type Attempt, attemptOnce, type RawResult } from "./_http.ts";
 import { encodeStatements, type Statement } from "./values.ts";
 
-/** rqlite read consistency levels (`weak` is rqlite's default and ours). */
-export const READ_CONSISTENCIES = ["none", "weak", "linearizable", "strong"] as const;
-/** One of {@link READ_CONSISTENCIES}. */
-export type ReadConsistency = (typeof READ_CONSISTENCIES)[number];
+import type { ReadConsistency } from "./options.ts";
+export { READ_CONSISTENCIES, type ReadConsistency } from "./options.ts";
 
 /** A statement's result: rows (by column position) or a write's row count. */
 export interface Result {

@@ -58,6 +58,7 @@ import { Batcher } from "./batch.ts";
 import * as sql from "./sql.ts";
 import { PENDING_MISSED } from "../sqlite/statements.ts";
 import { decodeBlob, nullableText, randomId, type Statement } from "./values.ts";
+import { checkRqliteUrl } from "./options.ts";
 
 /** Options of {@link openRqliteStore}. */
 export interface RqliteStoreOptions {
@@ -111,29 +112,7 @@ export async function openRqliteStore(opts: RqliteStoreOptions): Promise<Store> 
 }
 
 export { RqliteUnavailableError } from "./check.ts";
-
-/**
- * Checks one node url: absolute http(s), no credentials, query or fragment.
- *
- * @throws {RangeError} saying what is wrong
- */
-export function checkRqliteUrl(u: string): void {
-  let url: URL;
-  try {
-    url = new URL(u);
-  } catch {
-    throw new RangeError(`Invalid rqlite url "${u}": not an absolute url`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new RangeError(`Invalid rqlite url "${u}": must be http or https`);
-  }
-  if (url.username !== "" || url.password !== "") {
-    throw new RangeError(`Invalid rqlite url "${u}": give the user and password separately`);
-  }
-  if (url.search !== "" || url.hash !== "") {
-    throw new RangeError(`Invalid rqlite url "${u}": no query or fragment`);
-  }
-}
+export { checkRqliteUrl } from "./options.ts";
 
 class RqliteStore implements Store {
   #client: RqliteClient;

@@ -19,7 +19,6 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import type {
   DeliveryTally,
   LeasedMissed,
@@ -181,7 +180,7 @@ class SqliteStore implements Store {
   ): Promise<SubscribeResult> {
     return new Promise((resolve, reject) => {
       this.#exacts.push({ url, topic, recovery, resolve, reject });
-      if (this.#exacts.length === 1) setImmediate(() => void this.#commitExacts());
+      if (this.#exacts.length === 1) nextTurn(() => void this.#commitExacts());
     });
   }
 
@@ -384,4 +383,23 @@ class SqliteStore implements Store {
       throw e;
     }
   }
+}
+
+type Immediate = (run: () => void) => unknown;
+let immediate: Immediate | null = null;
+
+/**
+ * `setImmediate` from `node:timers`, imported on the first use: on Deno that
+ * module (or even the global `setImmediate`) loads part of the Node
+ * compatibility layer, which an idle broadcaster does not need.
+ */
+function nextTurn(run: () => void): void {
+  if (immediate !== null) {
+    immediate(run);
+    return;
+  }
+  void import("node:timers").then((timers) => {
+    immediate = timers.setImmediate;
+    immediate(run);
+  });
 }

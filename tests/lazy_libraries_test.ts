@@ -1,0 +1,76 @@
+/**
+ * An idle `lonelypss serve` on Deno maps neither libcrypto nor libzstd
+ * (bench/README.md, "Idle memory"): libcrypto is opened by the first hash
+ * (here the first notify), libzstd by the first websocket that asks for zstd.
+ * Read from the serving process's own `/proc/<pid>/maps` (Linux).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { cliCommand, runCli, startServe, tempDir } from "./_cli.ts";
+import { notifyOver } from "./_harness.ts";
+import { WsClient } from "./_ws_client.ts";
+
+/** Which of the two libraries `pid` has mapped. */
+async function mapped(pid: number): Promise<{ libcrypto: boolean; libzstd: boolean }> {
+  const maps = await readFile(`/proc/${pid}/maps`, "utf8");
+  return { libcrypto: /\/libcrypto\.so/.test(maps), libzstd: /\/libzstd\.so/.test(maps) };
+}
+
+Deno.test({
+  name:
+    "lazy libraries: serve maps libcrypto at the first notify and libzstd at the first zstd websocket",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using dir = await tempDir();
+    const setup = await runCli(
+      ["setup", "--to-broadcasters-auth", "none", "--to-subscribers-auth", "none", "--port", "0"],
+      { cwd: dir.path },
+    );
+    assert.equal(setup.code, 0, setup.stderr);
+    const [exe, pre] = await cliCommand("deno");
+    await using served = await startServe(exe, [...pre, "serve"], { cwd: dir.path });
+    assert.deepEqual(await mapped(served.pid), { libcrypto: false, libzstd: false }, "idle");
+
+    const topic = new TextEncoder().encode("lazy");
+    assert.equal(await notifyOver(served.url, topic, new TextEncoder().encode("hello")), 0);
+    assert.deepEqual(await mapped(served.pid), { libcrypto: true, libzstd: false }, "notified");
+
+    await using plain = await WsClient.connect(served.url);
+    await plain.configure({ enableZstd: false });
+    assert.deepEqual(await mapped(served.pid), { libcrypto: true, libzstd: false }, "plain ws");
+
+    await using zstd = await WsClient.connect(served.url);
+    await zstd.configure({ enableZstd: true });
+    assert.deepEqual(await mapped(served.pid), { libcrypto: true, libzstd: true }, "zstd ws");
+
+    const ran = await served.stop();
+    assert.equal(ran.code, 0, ran.stderr);
+  },
+});
+
+for (const auth of ["hmac", "token"]) {
+  Deno.test({
+    name: `lazy libraries: an idle serve with ${auth} both ways maps neither library`,
+    ignore: Deno.build.os !== "linux",
+    async fn() {
+      await using dir = await tempDir();
+      const setup = await runCli(
+        [
+          "setup",
+          ...["--to-broadcasters-auth", auth, "--to-subscribers-auth", auth],
+          ...["--host", "127.0.0.1", "--port", "0"],
+        ],
+        { cwd: dir.path },
+      );
+      assert.equal(setup.code, 0, setup.stderr);
+      const [exe, pre] = await cliCommand("deno");
+      await using served = await startServe(exe, [...pre, "serve"], { cwd: dir.path });
+      assert.deepEqual(await mapped(served.pid), { libcrypto: false, libzstd: false });
+      const ran = await served.stop();
+      assert.equal(ran.code, 0, ran.stderr);
+    },
+  });
+}
