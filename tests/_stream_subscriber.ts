@@ -9,6 +9,7 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { encodeResponseConfirmReceive, parseReceiveHeader } from "../src/protocol/receive.ts";
+import { concatBytes, indexOfCrlfCrlf } from "./_bytes.ts";
 
 /** How one request ended. */
 export interface Ended {
@@ -136,8 +137,8 @@ export class StreamSubscriber implements AsyncDisposable {
         let data = buf.subarray(0, n);
         while (data.length > 0) {
           if (request === null) {
-            pending = concat(pending, data);
-            const end = indexOfHeadEnd(pending);
+            pending = concatBytes(pending, data);
+            const end = indexOfCrlfCrlf(pending);
             if (end < 0) break;
             const head = new TextDecoder().decode(pending.subarray(0, end));
             data = pending.slice(end + 4);
@@ -215,7 +216,7 @@ class Request1 {
     const used = Math.min(data.length, d.contentLength - d.received);
     let piece = data.subarray(0, used);
     if (this.#identifier === null) {
-      this.#head = concat(this.#head, piece);
+      this.#head = concatBytes(this.#head, piece);
       const parsed = parseReceiveHeader(this.#head);
       piece = new Uint8Array(0);
       if (parsed !== null) {
@@ -244,26 +245,11 @@ class Request1 {
     const head = new TextEncoder().encode(
       `HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${body.length}\r\n\r\n`,
     );
-    return concat(head, body);
+    return concatBytes(head, body);
   }
 
   /** The connection ended before the body did. */
   broke(): void {
     this.#delivery.end({ complete: false, received: this.#delivery.received, sha512: null });
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function indexOfHeadEnd(b: Uint8Array): number {
-  for (let i = 0; i + 3 < b.length; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
-  }
-  return -1;
 }

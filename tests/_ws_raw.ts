@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { encodeS2B, type S2BMessage } from "../src/protocol/stateful/mod.ts";
+import { concatBytes, indexOfCrlfCrlf } from "./_bytes.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -52,7 +53,7 @@ export class RawWsClient implements AsyncDisposable {
       while ((end = indexOfCrlfCrlf(buf)) < 0) {
         const chunk = await readSome(conn);
         if (chunk === null) throw new Error("Connection closed during the handshake");
-        buf = concat(buf, chunk);
+        buf = concatBytes(buf, chunk);
       }
       const head = new TextDecoder().decode(buf.subarray(0, end));
       const accept = createHash("sha1").update(key + GUID).digest("base64");
@@ -91,7 +92,7 @@ export class RawWsClient implements AsyncDisposable {
         }
         const chunk = await readSome(this.#conn);
         if (chunk === null) throw new Error("Connection ended while waiting for a message");
-        this.#pending = concat(this.#pending, chunk);
+        this.#pending = concatBytes(this.#pending, chunk);
       }
     } finally {
       clearTimeout(timer);
@@ -115,7 +116,7 @@ export class RawWsClient implements AsyncDisposable {
           const chunk = await readSome(this.#conn);
           if (chunk === null) return { code: 1006, reason: "", messages, bytes };
           bytes += chunk.length;
-          buf = concat(buf, chunk);
+          buf = concatBytes(buf, chunk);
           continue;
         }
         buf = buf.subarray(frame.size);
@@ -210,20 +211,6 @@ async function readSome(conn: Deno.TcpConn): Promise<Uint8Array | null> {
   const buf = new Uint8Array(64 * 1024);
   const n = await conn.read(buf);
   return n === null ? null : buf.subarray(0, n);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function indexOfCrlfCrlf(buf: Uint8Array): number {
-  for (let i = 0; i + 3 < buf.length; i++) {
-    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
-  }
-  return -1;
 }
 
 function escape(s: string): string {

@@ -18,6 +18,7 @@ import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { TestSubscriber } from "./_subscriber.ts";
 import { ThreadedSubscriber } from "./_threaded_subscriber.ts";
 import type { Limits } from "../src/core/limits.ts";
+import { randomBytes, sha512Hex } from "./_bytes.ts";
 
 const TOPIC = new TextEncoder().encode("fanout/large");
 const EXACT = 40;
@@ -33,16 +34,6 @@ const LARGE = randomBytes(64 * 1024 * 1024);
  * for that. The total limit is not the bound here: the rate rule is.
  */
 const LIMITS: Partial<Limits> = { connectTimeoutMs: 20_000, readIdleTimeoutMs: 20_000 };
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
-  return out;
-}
-
-function hex(b: Uint8Array): string {
-  return createHash("sha512").update(b).digest("hex");
-}
 
 const PATHS = [
   ...Array.from({ length: EXACT }, (_, i) => `/exact/${i}`),
@@ -68,8 +59,8 @@ Deno.test("100 B then 64 MiB to 50 subscriptions on a threaded Python http.serve
   await fanOut((path) => sub.url(path));
   await sub.waitFor(2 * PATHS.length);
   const expected = [
-    { length: SMALL.length, sha512: hex(SMALL) },
-    { length: LARGE.length, sha512: hex(LARGE) },
+    { length: SMALL.length, sha512: sha512Hex(SMALL) },
+    { length: LARGE.length, sha512: sha512Hex(LARGE) },
   ];
   for (const path of PATHS) assert.deepEqual(sub.confirmedAt(path), expected, path);
 });

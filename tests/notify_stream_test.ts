@@ -9,13 +9,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { encodeNotify, parseResponseNotify } from "../src/protocol/notify.ts";
 import { CloseCode } from "../src/ws/close.ts";
 import { IMMEDIATE_RETRY, startBroadcaster, type TestBroadcaster } from "./_harness.ts";
 import { StreamSubscriber } from "./_stream_subscriber.ts";
 import { WsClient } from "./_ws_client.ts";
-import { assertClosed, enc } from "./_ws_checks.ts";
+import { assertClosed, enc, sha512 } from "./_ws_checks.ts";
+import { randomBytes, sha512Hex } from "./_bytes.ts";
 
 const MiB = 1024 * 1024;
 const TOPIC = enc("stream/topic");
@@ -30,16 +30,6 @@ const LIMITS = {
   // A paused subscriber is cut by the write rule only after this: far beyond any test step.
   writeIdleTimeoutMs: 120_000,
 };
-
-function pattern(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
-  return out;
-}
-
-function hex(bytes: Uint8Array): string {
-  return createHash("sha512").update(bytes).digest("hex");
-}
 
 /** A notify over a raw connection whose last {@link TAIL} bytes wait for {@link finish}. */
 class HeldNotify {
@@ -120,10 +110,10 @@ Deno.test("a notify whose hash fails while it is delivered: every delivery is cu
   await ws.configure();
   await ws.subscription("subscribe_exact", TOPIC);
 
-  const message = pattern(4 * MiB);
-  const wrong = createHash("sha512").update(message).digest();
+  const message = randomBytes(4 * MiB);
+  const wrong = sha512(message);
   wrong[0]! ^= 1;
-  const notify = await HeldNotify.start(b, message, new Uint8Array(wrong));
+  const notify = await HeldNotify.start(b, message, wrong);
   // With the notifier still holding its last bytes, every HTTP delivery is under way...
   const deliveries = await sub.started(4);
   await Promise.all(deliveries.map((d) => d.reached(MiB)));
@@ -170,9 +160,8 @@ Deno.test("a verified notify delivered while it arrives: a paused subscriber doe
   await using b = await startBroadcaster({ limits: LIMITS });
   assert.equal(await b.broadcaster.store.subscribeExact(fast.url("/fast"), TOPIC, null), "success");
   assert.equal(await b.broadcaster.store.subscribeExact(slow.url("/slow"), TOPIC, null), "success");
-  const message = pattern(32 * MiB);
-  const sha512 = new Uint8Array(createHash("sha512").update(message).digest());
-  const notify = await HeldNotify.start(b, message, sha512);
+  const message = randomBytes(32 * MiB);
+  const notify = await HeldNotify.start(b, message, sha512(message));
   // The slow one takes its first bytes, then stops reading altogether.
   const [lagging] = await slow.started(1);
   slow.pause();
@@ -180,7 +169,11 @@ Deno.test("a verified notify delivered while it arrives: a paused subscriber doe
   await early!.reached(16 * MiB);
   const answer = notify.finish();
   const done = await early!.ended;
-  assert.deepEqual(done, { complete: true, received: early!.contentLength, sha512: hex(message) });
+  assert.deepEqual(done, {
+    complete: true,
+    received: early!.contentLength,
+    sha512: sha512Hex(message),
+  });
   // The fast subscriber has all of it while the slow one has read at most its socket buffers.
   assert.ok(lagging!.received < lagging!.contentLength, "the slow subscriber was not slow");
   slow.resume();
@@ -188,7 +181,7 @@ Deno.test("a verified notify delivered while it arrives: a paused subscriber doe
   assert.deepEqual(ended, {
     complete: true,
     received: lagging!.contentLength,
-    sha512: hex(message),
+    sha512: sha512Hex(message),
   });
   const res = await answer;
   assert.equal(res.status, 200);
@@ -199,14 +192,14 @@ Deno.test("deliverWhileReceiving false: nothing is sent before the hash is verif
   await using sub = new StreamSubscriber();
   await using b = await startBroadcaster({ limits: { ...LIMITS, deliverWhileReceiving: false } });
   assert.equal(await b.broadcaster.store.subscribeExact(sub.url("/a"), TOPIC, null), "success");
-  const message = pattern(2 * MiB);
-  const wrong = createHash("sha512").update(message).digest();
+  const message = randomBytes(2 * MiB);
+  const wrong = sha512(message);
   wrong[0]! ^= 1;
-  const notify = await HeldNotify.start(b, message, new Uint8Array(wrong));
+  const notify = await HeldNotify.start(b, message, wrong);
   assert.equal((await notify.finish()).status, 400);
   assert.equal(sub.deliveries.length, 0);
   // The same message with its right hash goes out whole, after the body.
-  const right = new Uint8Array(createHash("sha512").update(message).digest());
+  const right = sha512(message);
   const again = await HeldNotify.start(b, message, right);
   const res = await again.finish();
   assert.equal(res.status, 200);
@@ -214,6 +207,6 @@ Deno.test("deliverWhileReceiving false: nothing is sent before the hash is verif
   assert.deepEqual(await d!.ended, {
     complete: true,
     received: d!.contentLength,
-    sha512: hex(message),
+    sha512: sha512Hex(message),
   });
 });

@@ -10,11 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { ThreadedSubscriber } from "./_threaded_subscriber.ts";
 import type { Limits } from "../src/core/limits.ts";
 import { recordingLogger } from "../src/log.ts";
+import { randomBytes, sha512Hex } from "./_bytes.ts";
 
 const TOPIC = new TextEncoder().encode("progress");
 const MiB = 1024 * 1024;
@@ -33,12 +33,6 @@ const LIMITS: Partial<Limits> = {
   spoolThresholdBytes: MiB,
 };
 
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
-  return out;
-}
-
 Deno.test("a subscriber reading slowly but steadily gets a message that outlasts totalTimeoutMs", async () => {
   // 8 MiB at 2 MiB/s: about 4 s, four times the base total, and more than
   // loopback's socket buffers (about 4 MiB) hold, so the rate rule is checked
@@ -53,7 +47,7 @@ Deno.test("a subscriber reading slowly but steadily gets a message that outlasts
   assert.ok(performance.now() - started > LIMITS.totalTimeoutMs!, "the upload outlasted the base");
   await sub.waitFor(1);
   assert.deepEqual(sub.confirmedAt("/slow"), [
-    { length: message.length, sha512: createHash("sha512").update(message).digest("hex") },
+    { length: message.length, sha512: sha512Hex(message) },
   ]);
 });
 
