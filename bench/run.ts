@@ -536,12 +536,12 @@ async function main(): Promise<void> {
     };
     const spool = `${RESULTS}spool`;
     await Deno.mkdir(spool, { recursive: true });
-    // The forwarder streams the same transfer through: the RSS a hop needs.
-    for (const sys of [...systems, "fwd"] as Sys[]) {
-      await withServer(start(sys, sys === "ours" ? ["--spool-dir", spool] : []), async (s) => {
+    /** Runs `sys` with `extra` flags and puts its result in `into`. */
+    const measureBig = (into: Row, sys: Sys, extra: string[]) =>
+      withServer(start(sys, extra), async (s) => {
         if (sys !== "fwd") await subscribeMany(s, "big", 1, subUrl("/big/"));
         const before = await subscriberStats(sub);
-        row[sys] = await repeat(P.runs, () =>
+        into[sys] = await repeat(P.runs, () =>
           measure(s, {
             mode: "big",
             url: `http://127.0.0.1:${s.port}/v1/notify`,
@@ -551,9 +551,12 @@ async function main(): Promise<void> {
           }));
         const after = await subscriberStats(sub);
         if (sys !== "fwd" && after.badDigest !== before.badDigest) {
-          notes.push(`big: ${sys} delivered a wrong digest`);
+          notes.push(`${into.id}: ${sys} delivered a wrong digest`);
         }
       });
+    // The forwarder streams the same transfer through: the RSS a hop needs.
+    for (const sys of [...systems, "fwd"] as Sys[]) {
+      await measureBig(row, sys, sys === "ours" ? ["--spool-dir", spool] : []);
     }
     show(row);
     // Ours again with the message verified whole before it goes out (as before issue 23):
@@ -563,20 +566,7 @@ async function main(): Promise<void> {
       label: "the same, ours verified before delivered (deliverWhileReceiving off)",
       metric: "mbps",
     };
-    await withServer(
-      start("ours", ["--spool-dir", spool, "--deliver-while-receiving", "off"]),
-      async (s) => {
-        await subscribeMany(s, "big", 1, subUrl("/big/"));
-        verified.ours = await repeat(P.runs, () =>
-          measure(s, {
-            mode: "big",
-            url: `http://127.0.0.1:${s.port}/v1/notify`,
-            topic: "big",
-            bytes: P.bigBytes,
-            expectCount: 1,
-          }));
-      },
-    );
+    await measureBig(verified, "ours", ["--spool-dir", spool, "--deliver-while-receiving", "off"]);
     show(verified);
   }
 
@@ -964,20 +954,15 @@ async function websocketRows(systems: Sys[]): Promise<void> {
     const spool = `${RESULTS}spool`;
     await Deno.mkdir(spool, { recursive: true });
     if (withRef) row.note = "ref: outgoing HTTP timeouts raised, see bench/README.md";
-    for (const sys of systems) {
-      // The reference posts the message to its own relay route; with its
-      // harness's timeouts (30 s total, 5 s per read) that RECEIVE of 1 GiB
-      // timed out on a loaded machine and the delivery never completed.
-      const extra = sys === "ours"
-        ? ["--spool-dir", spool]
-        : ["--outgoing-timeout-total", "600", "--outgoing-timeout-sock-read", "600"];
+    /** Runs `sys` with `extra` flags (a fresh broadcaster per run) and puts its result in `into`. */
+    const measureWsBig = async (into: Row, sys: Sys, extra: string[]) => {
       // A fresh broadcaster per run: idle RSS is a new process's (memory a
       // previous 1 GiB run left with the allocator would count as idle).
-      row[sys] = await repeat(P.runs, () =>
+      into[sys] = await repeat(P.runs, () =>
         withServer(
           startWs(sys, extra),
           (s) =>
-            withWsSubscribers(row.id, s, "wsbig", 1, 1, (subs) =>
+            withWsSubscribers(into.id, s, "wsbig", 1, 1, (subs) =>
               measure(s, {
                 mode: "big",
                 url: `http://127.0.0.1:${s.port}/v1/notify`,
@@ -987,6 +972,18 @@ async function websocketRows(systems: Sys[]): Promise<void> {
                 deliveries: { progress: progressUrls(subs), perNotify: 1 },
               }, subs)),
         ));
+    };
+    for (const sys of systems) {
+      // The reference posts the message to its own relay route; with its
+      // harness's timeouts (30 s total, 5 s per read) that RECEIVE of 1 GiB
+      // timed out on a loaded machine and the delivery never completed.
+      await measureWsBig(
+        row,
+        sys,
+        sys === "ours"
+          ? ["--spool-dir", spool]
+          : ["--outgoing-timeout-total", "600", "--outgoing-timeout-sock-read", "600"],
+      );
     }
     show(row);
     wsNote(row);
@@ -996,20 +993,12 @@ async function websocketRows(systems: Sys[]): Promise<void> {
       metric: "mbps",
       idle: true,
     };
-    verified.ours = await repeat(P.runs, () =>
-      withServer(
-        startWs("ours", ["--spool-dir", spool, "--deliver-while-receiving", "off"]),
-        (s) =>
-          withWsSubscribers(verified.id, s, "wsbig", 1, 1, (subs) =>
-            measure(s, {
-              mode: "big",
-              url: `http://127.0.0.1:${s.port}/v1/notify`,
-              topic: "wsbig",
-              bytes: P.bigBytes,
-              expectCount: 1,
-              deliveries: { progress: progressUrls(subs), perNotify: 1 },
-            }, subs)),
-      ));
+    await measureWsBig(verified, "ours", [
+      "--spool-dir",
+      spool,
+      "--deliver-while-receiving",
+      "off",
+    ]);
     show(verified);
   }
 }
