@@ -29,9 +29,10 @@ import type { OutgoingMessage, ReceiveOutcome } from "./receive.ts";
  * subscribers. A subscriber's failure (network, timeout, bad answer) never
  * fails the notify.
  *
- * `signal` abandons the message (it failed its SHA-512 while it was being delivered,
- * docs/decisions.md#delivered-while-it-arrives): deliveries in progress are cut, none starts,
- * and what they could not deliver is not a missed message (no MISSED, no statistics).
+ * `signal` cuts the deliveries in progress and starts no more. A message abandoned while it
+ * was delivered (`HeldMessage.abandoned`: it failed its SHA-512,
+ * docs/decisions.md#delivered-while-it-arrives) was never a message: what its deliveries could
+ * not deliver is not missed (no MISSED, no statistics).
  */
 export async function fanOut(
   ctx: Context,
@@ -69,7 +70,7 @@ export async function fanOut(
     } finally {
       metrics.deliveriesInFlight--;
     }
-    if (signal?.aborted || msg.message.abandoned === true) {
+    if (msg.message.abandoned === true) {
       metrics.delivery("receive", "abandoned", (performance.now() - started) / 1000);
       return;
     }
