@@ -8,7 +8,7 @@
 
 import { sha512, sha512Stream } from "../crypto/sha512.ts";
 import type { ByteBudget } from "../core/byte_budget.ts";
-import { bytesEqual } from "../protocol/mod.ts";
+import { bytesEqual, concatParts } from "../protocol/mod.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { SpoolError, SpoolFile } from "../core/spool.ts";
@@ -244,7 +244,7 @@ export class MessageSink {
     this.#growing?.verify();
     const spool = this.#staged?.spool ?? null;
     if (spool === null && this.#length <= SMALL_MESSAGE_BYTES) {
-      const message = bytesMessage(concat(this.#chunks, Number(this.#length)));
+      const message = bytesMessage(concatParts(this.#chunks, Number(this.#length)));
       return { ok: true, message: releasing(message, this.#release) };
     }
     if (spool === null) {
@@ -423,15 +423,4 @@ function digestOf(chunks: readonly Uint8Array[]): Uint8Array {
   const hash = sha512Stream();
   for (const c of chunks) hash.update(c);
   return hash.digest();
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]!.length === length) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -343,3 +343,18 @@ export function parseIncrementally<T>(b: Uint8Array, read: (r: Reader) => T): T 
     throw e;
   }
 }
+
+/**
+ * `parts` back to back in one buffer of `length` bytes (their total): the one part itself, not a
+ * copy, when there is only one.
+ */
+export function concatParts(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1 && parts[0]!.length === length) return parts[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -8,6 +8,7 @@
  */
 
 import { bodyBytesOf } from "../http/responses.ts";
+import { concatParts } from "../protocol/mod.ts";
 
 /** A body up to this size is gathered and sent with Content-Length, bytes. */
 const GATHER_BYTES = 64 * 1024;
@@ -117,7 +118,7 @@ export async function writeResponse(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
-        await writeWithHead(conn, head, concat(gathered, size));
+        await writeWithHead(conn, head, concatParts(gathered, size));
         return { close };
       }
       gathered.push(value);
@@ -174,15 +175,4 @@ async function writeChunk(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
