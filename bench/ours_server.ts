@@ -37,8 +37,9 @@ import {
 import type { AuthConfig } from "../src/auth/types.ts";
 import { serveWithDeno } from "../src/runtime/deno.ts";
 
-// Flags as `--name value` (not node:util's parseArgs: on Deno it loads part of
-// the Node compatibility layer, which would count in the idle-memory run).
+// Flags as `--name value` or `--name=value` (the form for values that may start with "-", as
+// base64url secrets can); not node:util's parseArgs: on Deno it loads part of the Node
+// compatibility layer, which would count in the idle-memory run.
 const FLAGS = [
   "db",
   "rqlite",
@@ -58,11 +59,13 @@ const FLAGS = [
   "deliver-while-receiving",
 ] as const;
 const values: Partial<Record<(typeof FLAGS)[number], string>> = {};
-for (let i = 0; i < Deno.args.length; i += 2) {
-  const name = Deno.args[i]!.replace(/^--/, "") as (typeof FLAGS)[number];
-  const value = Deno.args[i + 1];
+for (let i = 0; i < Deno.args.length; i++) {
+  const arg = Deno.args[i]!;
+  const eq = arg.indexOf("=");
+  const name = (eq < 0 ? arg : arg.slice(0, eq)).replace(/^--/, "") as (typeof FLAGS)[number];
+  const value = eq < 0 ? Deno.args[++i] : arg.slice(eq + 1);
   if (!FLAGS.includes(name) || value === undefined) {
-    throw new Error(`Unknown flag or missing value: ${Deno.args[i]}`);
+    throw new Error(`Unknown flag or missing value: ${arg}`);
   }
   values[name] = value;
 }

@@ -623,7 +623,9 @@ async function main(): Promise<void> {
   if (want("hmac")) {
     const s2b = encodeHmacSecret(generateHmacSecret());
     const b2s = encodeHmacSecret(generateHmacSecret());
-    const secrets = ["--hmac-s2b", s2b, "--hmac-b2s", b2s];
+    // `--name=value`: a base64url secret may start with "-", which argparse and parseArgs would
+    // take for an option in `--name value`.
+    const secrets = [`--hmac-s2b=${s2b}`, `--hmac-b2s=${b2s}`];
     const hsub = await startServer("hmac-subscriber", "deno", [
       "run",
       "-A",

@@ -84,10 +84,10 @@ export async function startReference(
       "0",
       "--db",
       ":memory:",
-      "--hmac-s2b",
-      s2b,
-      "--hmac-b2s",
-      b2s,
+      // `--name=value`: a base64url secret may start with "-", which argparse would take for
+      // an option in `--name value` (one run in 32 failed so).
+      `--hmac-s2b=${s2b}`,
+      `--hmac-b2s=${b2s}`,
     ],
     ROOT,
   );

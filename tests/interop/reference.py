@@ -69,8 +69,10 @@ class ReferenceBroadcaster:
         if self.hmac:
             with open(self._secrets_path) as f:
                 raw = json.load(f)
-            cmd += ["--hmac-s2b", raw["to-broadcaster"]["secret"]]
-            cmd += ["--hmac-b2s", raw["to-subscriber"]["secret"]]
+            # --name=value: a urlsafe-base64 secret may start with "-", which argparse would
+            # take for an option in "--name value".
+            cmd.append("--hmac-s2b=" + raw["to-broadcaster"]["secret"])
+            cmd.append("--hmac-b2s=" + raw["to-subscriber"]["secret"])
         self._proc = await asyncio.create_subprocess_exec(
             *cmd,
             cwd=self.workdir,
