@@ -22,7 +22,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
  * import its own layer's files or lower ones, never higher. Longest prefix wins.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ["src/log.ts", "src/deadline.ts", "src/runtime_name.ts", "src/sync_fs.ts", "src/portable.ts"],
+  [
+    "src/log.ts",
+    "src/deadline.ts",
+    "src/runtime_name.ts",
+    "src/sync_fs.ts",
+    "src/portable.ts",
+    "src/background_timer.ts",
+  ],
   ["src/crypto/", "src/protocol/"],
   ["src/glob/", "src/compression/"],
   ["src/storage/"],

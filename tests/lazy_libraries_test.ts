@@ -2,7 +2,10 @@
  * An idle `lonelypss serve` on Deno maps neither libcrypto nor libzstd
  * (bench/README.md, "Idle memory"): libcrypto is opened by the first hash
  * (here the first notify), libzstd by the first websocket that asks for zstd.
- * Read from the serving process's own `/proc/<pid>/maps` (Linux).
+ * Read from the serving process's own `/proc/<pid>/maps` (Linux). Nor does it
+ * load Node's timers (the background passes run on `AbortSignal.timeout`,
+ * src/background_timer.ts): read from Deno's own debug log of the modules it
+ * loads.
  *
  * @module
  */
@@ -74,3 +77,31 @@ for (const auth of ["hmac", "token"]) {
     },
   });
 }
+
+/** The `node:` modules a Deno process reported loading in its `DENO_LOG=debug` stderr. */
+function nodeModulesLoaded(stderr: string): string[] {
+  const found = new Set<string>();
+  for (const match of stderr.matchAll(/ES module: (node:[\w/]+)/g)) found.add(match[1]!);
+  return [...found].sort();
+}
+
+Deno.test({
+  name: "lazy libraries: an idle serve with hmac both ways loads no node: module but node:sqlite",
+  async fn() {
+    await using dir = await tempDir();
+    const setup = await runCli(
+      ["setup", "--host", "127.0.0.1", "--port", "0"],
+      { cwd: dir.path },
+    );
+    assert.equal(setup.code, 0, setup.stderr);
+    const [exe, pre] = await cliCommand("deno");
+    const served = await startServe(exe, [...pre, "serve"], {
+      cwd: dir.path,
+      env: { DENO_LOG: "debug" },
+    });
+    // Killed, not stopped: shutdown itself uses the global timers.
+    const ran = await served.stop("SIGKILL");
+    // node:sqlite (the store) shows that the log names the modules at all.
+    assert.deepEqual(nodeModulesLoaded(ran.stderr), ["node:sqlite"]);
+  },
+});

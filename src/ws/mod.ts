@@ -12,6 +12,7 @@
  * @module
  */
 
+import { backgroundInterval } from "../background_timer.ts";
 import type { Context } from "../core/context.ts";
 import type { Compression } from "./compression.ts";
 import { Session } from "./session.ts";
@@ -37,7 +38,7 @@ export class WebsocketService {
   readonly #zstd: Compression | null;
   readonly #sessions = new Set<Session>();
   #idle: (() => void) | null = null;
-  #reconcile: ReturnType<typeof setInterval> | undefined;
+  readonly #stopReconcile: () => void;
   #closing = false;
 
   /**
@@ -57,7 +58,10 @@ export class WebsocketService {
     this.#hub = hub;
     this.#upgrader = upgrader;
     this.#prefix = prefix;
-    this.#reconcile = setInterval(() => void hub.reconcile(), ctx.limits.relayReconcileMs);
+    this.#stopReconcile = backgroundInterval(
+      ctx.limits.relayReconcileMs,
+      () => void hub.reconcile(),
+    );
   }
 
   /** Open connections. */
@@ -107,7 +111,7 @@ export class WebsocketService {
    */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#reconcile);
+    this.#stopReconcile();
     for (const session of this.#sessions) session.shutdown();
     if (this.#sessions.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
