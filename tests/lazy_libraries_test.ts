@@ -78,30 +78,54 @@ for (const auth of ["hmac", "token"]) {
   });
 }
 
-/** The `node:` modules a Deno process reported loading in its `DENO_LOG=debug` stderr. */
-function nodeModulesLoaded(stderr: string): string[] {
+/** Every module a Deno process reported loading in its `DENO_LOG=debug` stderr. */
+function modulesLoaded(stderr: string): string[] {
   const found = new Set<string>();
-  for (const match of stderr.matchAll(/ES module: (node:[\w/]+)/g)) found.add(match[1]!);
+  for (const match of stderr.matchAll(/ES module: ([^\s,]+)/g)) found.add(match[1]!);
   return [...found].sort();
 }
 
-Deno.test({
-  name: "lazy libraries: an idle serve with hmac both ways loads no node: module but node:sqlite",
-  async fn() {
-    await using dir = await tempDir();
-    const setup = await runCli(
-      ["setup", "--host", "127.0.0.1", "--port", "0"],
-      { cwd: dir.path },
-    );
-    assert.equal(setup.code, 0, setup.stderr);
-    const [exe, pre] = await cliCommand("deno");
-    const served = await startServe(exe, [...pre, "serve"], {
-      cwd: dir.path,
-      env: { DENO_LOG: "debug" },
-    });
-    // Killed, not stopped: shutdown itself uses the global timers.
-    const ran = await served.stop("SIGKILL");
-    // node:sqlite (the store) shows that the log names the modules at all.
-    assert.deepEqual(nodeModulesLoaded(ran.stderr), ["node:sqlite"]);
-  },
+/** The part of the websocket stack that waits for the first upgrade. */
+const SESSION_CODE =
+  /\/src\/(ws\/(session|sender|notify_in|incoming_body|compression)\.ts|protocol\/stateful\/)/;
+
+/** The modules an idle `serve` (hmac both ways) loaded, up to its SIGKILL after the banner. */
+async function idleServeModules(): Promise<string[]> {
+  await using dir = await tempDir();
+  const setup = await runCli(["setup", "--host", "127.0.0.1", "--port", "0"], { cwd: dir.path });
+  assert.equal(setup.code, 0, setup.stderr);
+  const [exe, pre] = await cliCommand("deno");
+  const served = await startServe(exe, [...pre, "serve"], {
+    cwd: dir.path,
+    env: { DENO_LOG: "debug" },
+  });
+  // Killed, not stopped: shutdown itself uses the global timers.
+  return modulesLoaded((await served.stop("SIGKILL")).stderr);
+}
+
+Deno.test("lazy libraries: an idle serve with hmac both ways loads no node: module but node:sqlite", async () => {
+  const loaded = await idleServeModules();
+  // node:sqlite (the store) shows that the log names the modules at all.
+  assert.deepEqual(loaded.filter((m) => m.startsWith("node:")), ["node:sqlite"]);
+});
+
+Deno.test("lazy libraries: an idle serve loads no websocket session code; the first upgrade does", async () => {
+  const loaded = await idleServeModules();
+  assert.ok(loaded.some((m) => m.endsWith("/src/ws/mod.ts")), "the log names our modules");
+  assert.deepEqual(loaded.filter((m) => SESSION_CODE.test(m)), []);
+
+  await using dir = await tempDir();
+  const setup = await runCli(
+    ["setup", "--to-broadcasters-auth", "none", "--to-subscribers-auth", "none", "--port", "0"],
+    { cwd: dir.path },
+  );
+  assert.equal(setup.code, 0, setup.stderr);
+  const [exe, pre] = await cliCommand("deno");
+  await using served = await startServe(exe, [...pre, "serve"], {
+    cwd: dir.path,
+    env: { DENO_LOG: "debug" },
+  });
+  await using ws = await WsClient.connect(served.url);
+  await ws.configure({ enableZstd: false });
+  await served.waitForStderr(/ES module: \S+\/src\/ws\/session\.ts/);
 });
