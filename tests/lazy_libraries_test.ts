@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { cliCommand, runCli, startServe, tempDir } from "./_cli.ts";
+import { cliCommand, runCli, type Served, startServe, tempDir } from "./_cli.ts";
 import { notifyOver } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
 
@@ -22,19 +22,32 @@ async function mapped(pid: number): Promise<{ libcrypto: boolean; libzstd: boole
   return { libcrypto: /\/libcrypto\.so/.test(maps), libzstd: /\/libzstd\.so/.test(maps) };
 }
 
+/** `setup` with `auth` both ways in `dir`, then `serve` there with `env`. */
+async function setupAndServe(
+  dir: string,
+  auth: "hmac" | "token" | "none",
+  env: Record<string, string> = {},
+): Promise<Served> {
+  const setup = await runCli(
+    [
+      "setup",
+      ...["--to-broadcasters-auth", auth, "--to-subscribers-auth", auth],
+      ...["--host", "127.0.0.1", "--port", "0"],
+    ],
+    { cwd: dir },
+  );
+  assert.equal(setup.code, 0, setup.stderr);
+  const [exe, pre] = await cliCommand("deno");
+  return await startServe(exe, [...pre, "serve"], { cwd: dir, env });
+}
+
 Deno.test({
   name:
     "lazy libraries: serve maps libcrypto at the first notify and libzstd at the first zstd websocket",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using dir = await tempDir();
-    const setup = await runCli(
-      ["setup", "--to-broadcasters-auth", "none", "--to-subscribers-auth", "none", "--port", "0"],
-      { cwd: dir.path },
-    );
-    assert.equal(setup.code, 0, setup.stderr);
-    const [exe, pre] = await cliCommand("deno");
-    await using served = await startServe(exe, [...pre, "serve"], { cwd: dir.path });
+    await using served = await setupAndServe(dir.path, "none");
     assert.deepEqual(await mapped(served.pid), { libcrypto: false, libzstd: false }, "idle");
 
     const topic = new TextEncoder().encode("lazy");
@@ -54,23 +67,13 @@ Deno.test({
   },
 });
 
-for (const auth of ["hmac", "token"]) {
+for (const auth of ["hmac", "token"] as const) {
   Deno.test({
     name: `lazy libraries: an idle serve with ${auth} both ways maps neither library`,
     ignore: Deno.build.os !== "linux",
     async fn() {
       await using dir = await tempDir();
-      const setup = await runCli(
-        [
-          "setup",
-          ...["--to-broadcasters-auth", auth, "--to-subscribers-auth", auth],
-          ...["--host", "127.0.0.1", "--port", "0"],
-        ],
-        { cwd: dir.path },
-      );
-      assert.equal(setup.code, 0, setup.stderr);
-      const [exe, pre] = await cliCommand("deno");
-      await using served = await startServe(exe, [...pre, "serve"], { cwd: dir.path });
+      await using served = await setupAndServe(dir.path, auth);
       assert.deepEqual(await mapped(served.pid), { libcrypto: false, libzstd: false });
       const ran = await served.stop();
       assert.equal(ran.code, 0, ran.stderr);
@@ -92,13 +95,7 @@ const SESSION_CODE =
 /** The modules an idle `serve` (hmac both ways) loaded, up to its SIGKILL after the banner. */
 async function idleServeModules(): Promise<string[]> {
   await using dir = await tempDir();
-  const setup = await runCli(["setup", "--host", "127.0.0.1", "--port", "0"], { cwd: dir.path });
-  assert.equal(setup.code, 0, setup.stderr);
-  const [exe, pre] = await cliCommand("deno");
-  const served = await startServe(exe, [...pre, "serve"], {
-    cwd: dir.path,
-    env: { DENO_LOG: "debug" },
-  });
+  const served = await setupAndServe(dir.path, "hmac", { DENO_LOG: "debug" });
   // Killed, not stopped: shutdown itself uses the global timers.
   return modulesLoaded((await served.stop("SIGKILL")).stderr);
 }
@@ -115,16 +112,7 @@ Deno.test("lazy libraries: an idle serve loads no websocket session code; the fi
   assert.deepEqual(loaded.filter((m) => SESSION_CODE.test(m)), []);
 
   await using dir = await tempDir();
-  const setup = await runCli(
-    ["setup", "--to-broadcasters-auth", "none", "--to-subscribers-auth", "none", "--port", "0"],
-    { cwd: dir.path },
-  );
-  assert.equal(setup.code, 0, setup.stderr);
-  const [exe, pre] = await cliCommand("deno");
-  await using served = await startServe(exe, [...pre, "serve"], {
-    cwd: dir.path,
-    env: { DENO_LOG: "debug" },
-  });
+  await using served = await setupAndServe(dir.path, "none", { DENO_LOG: "debug" });
   await using ws = await WsClient.connect(served.url);
   await ws.configure({ enableZstd: false });
   await served.waitForStderr(/ES module: \S+\/src\/ws\/session\.ts/);
