@@ -4,8 +4,8 @@
  * (here the first notify), libzstd by the first websocket that asks for zstd.
  * Read from the serving process's own `/proc/<pid>/maps` (Linux). Nor does it
  * load Node's timers (the background passes run on `AbortSignal.timeout`,
- * src/background_timer.ts): read from Deno's own debug log of the modules it
- * loads.
+ * src/background_timer.ts) or the websocket session code (loaded by the first
+ * upgrade): read from Deno's own debug log of the modules it loads.
  *
  * @module
  */
