@@ -207,7 +207,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     prefix,
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
     opsRoutes(options.operations ?? {}, opsState),
-    adminRoutes(
+    await adminRoutes(
       {
         ...(options.operations?.admin === undefined ? {} : { admin: options.operations.admin }),
         token: options.operations?.adminToken ?? options.operations?.metricsToken ?? null,

@@ -4,8 +4,9 @@
  * (here the first notify), libzstd by the first websocket that asks for zstd.
  * Read from the serving process's own `/proc/<pid>/maps` (Linux). Nor does it
  * load Node's timers (the background passes run on `AbortSignal.timeout`,
- * src/background_timer.ts) or the websocket session code (loaded by the first
- * upgrade): read from Deno's own debug log of the modules it loads.
+ * src/background_timer.ts), the websocket session code (loaded by the first
+ * upgrade) or the admin page's (loaded when it is on): read from Deno's own
+ * debug log of the modules it loads.
  *
  * @module
  */
@@ -104,6 +105,12 @@ Deno.test("lazy libraries: an idle serve with hmac both ways loads no node: modu
   const loaded = await idleServeModules();
   // node:sqlite (the store) shows that the log names the modules at all.
   assert.deepEqual(loaded.filter((m) => m.startsWith("node:")), ["node:sqlite"]);
+});
+
+Deno.test("lazy libraries: an idle serve with the admin page off loads none of its code", async () => {
+  const loaded = await idleServeModules();
+  assert.ok(loaded.some((m) => m.endsWith("/src/http/admin/mod.ts")), "the log names our modules");
+  assert.deepEqual(loaded.filter((m) => /\/src\/http\/admin\/(?!mod\.ts)/.test(m)), []);
 });
 
 Deno.test("lazy libraries: an idle serve loads no websocket session code; the first upgrade does", async () => {
