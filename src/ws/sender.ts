@@ -408,10 +408,15 @@ export class Sender {
       return;
     }
     const maxFrame = head0.length + this.#partSize(length, head0.length)!;
-    // Reusing frames needs acknowledgements to come before the pool grows
-    // without bound: only with flow control on, and only for several parts.
-    const pooled = length > maxFrame - head0.length &&
-      ctx.limits.websocketMaxUnacknowledged > 0;
+    const multiPart = length > maxFrame - head0.length;
+    // A socket that copies what it is given lets every part go out in one
+    // buffer; otherwise a part's frame is reused once the part is
+    // acknowledged, which needs acknowledgements to come before the pool
+    // grows without bound: only with flow control on.
+    const shared = multiPart && this.#deps.peer.copiesOnSend === true
+      ? new Uint8Array(maxFrame)
+      : null;
+    const pooled = shared === null && multiPart && ctx.limits.websocketMaxUnacknowledged > 0;
     this.#pooling = pooled;
     for (let part = 0, start = 0;; part++) {
       await this.#ackRoom();
@@ -432,7 +437,7 @@ export class Sender {
       const final = end === length;
       // The part is read straight into its frame, after the header.
       const size = head.length + end - start;
-      const buffer = pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size);
+      const buffer = shared ?? (pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size));
       const frame = buffer.subarray(0, size);
       frame.set(head);
       try {
