@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 
 import { defaultLimits } from "../src/core/limits.ts";
-import { parseB2S, toHex } from "../src/protocol/mod.ts";
+import { toHex } from "../src/protocol/mod.ts";
+import { parseB2S } from "../src/protocol/stateful/mod.ts";
 import { randomBytes, sha512Hex } from "./_bytes.ts";
 import { notifyOver, startBroadcaster } from "./_harness.ts";
 import { WsClient } from "./_ws_client.ts";
