@@ -103,6 +103,9 @@ interface SlowCase {
   readonly maxWritten: number;
 }
 
+/** Parts large enough that each 1 MiB delivery is one message (the counts below are messages). */
+const ONE_PART = 2 * MiB;
+
 const SLOW_CASES: SlowCase[] = [
   {
     limit: "websocketMaxQueuedBytes",
@@ -110,6 +113,7 @@ const SLOW_CASES: SlowCase[] = [
       websocketMaxQueuedBytes: 4 * MiB,
       websocketMaxUnacknowledged: 3,
       websocketMaxPendingSends: 64,
+      websocketMaxMessageBytes: ONE_PART,
     },
     size: MiB,
     reason: "Too many bytes queued: client too slow",
@@ -129,7 +133,11 @@ const SLOW_CASES: SlowCase[] = [
   },
   {
     limit: "websocketMaxBufferedBytes (no ack limit)",
-    limits: { websocketMaxUnacknowledged: 0, websocketMaxBufferedBytes: 2 * MiB },
+    limits: {
+      websocketMaxUnacknowledged: 0,
+      websocketMaxBufferedBytes: 2 * MiB,
+      websocketMaxMessageBytes: ONE_PART,
+    },
     size: MiB,
     reason: "Send buffer full: client not reading",
     // What the kernel's socket buffers take, plus 2 MiB.

@@ -208,8 +208,9 @@ export function defaultLimits(): Limits {
     missedLeaseMs: 60_000,
     websocketConfigureTimeoutMs: 10_000,
     websocketMaxIncomingBytes: 16 * 1024 * 1024,
-    // lonelypsc (aiohttp) refuses messages over 4 MiB; 3.5 MiB leaves room for headers.
-    websocketMaxMessageBytes: 3.5 * 1024 * 1024,
+    // Small parts keep a large delivery's memory small: every part in flight is
+    // held in JavaScript and copied by the runtime (docs/decisions.md#part-sizes).
+    websocketMaxMessageBytes: 256 * 1024,
     websocketMaxUnprocessed: 255,
     websocketMaxPendingSends: 255,
     websocketMaxUnacknowledged: 3,

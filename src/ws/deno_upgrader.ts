@@ -21,6 +21,8 @@ export const denoUpgrader: WebSocketUpgrader = {
       send: (data) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(data as Uint8Array<ArrayBuffer>);
       },
+      // WebSocket.send copies the bytes into the frame it queues.
+      copiesOnSend: true,
       get bufferedAmount() {
         return socket.bufferedAmount;
       },

@@ -16,6 +16,7 @@ import { encodeB2S, encodeReceiveStreamHead } from "../protocol/stateful/mod.ts"
 import { CloseCode, WsClose } from "./close.ts";
 import { MessageAbandoned } from "../core/growing_spool.ts";
 import type { ConnectionCompression } from "./conn_compression.ts";
+import { type Payload, payloadOf } from "./payload.ts";
 import type { WsPeer } from "./socket.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -41,16 +42,6 @@ type Entry =
     make: (url: string) => Promise<Uint8Array>;
     onSent: (() => void) | undefined;
   };
-
-/** The bytes of one delivery as they go on the wire. */
-interface Payload {
-  readonly length: number;
-  /** SHA-512 of exactly these bytes. */
-  readonly sha512: Uint8Array;
-  /** Compressor id, 0 for none. */
-  readonly compressor: number;
-  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
-}
 
 /** An acknowledgement the client owes, oldest first. */
 interface Expected {
@@ -368,11 +359,20 @@ export class Sender {
     this.#write(encodeB2S({ type: "missed", authorization, tracing: EMPTY, topic }));
   }
 
-  /** One RECEIVE_STREAM delivery: all its parts, waiting for acks as flow control says. */
+  /** One RECEIVE_STREAM delivery (see {@link #sendParts}); what reading it opened is closed after. */
   async #sendDelivery(msg: OutgoingMessage): Promise<void> {
+    const payload = await payloadOf(msg, this.#deps.compression());
+    try {
+      await this.#sendParts(msg, payload);
+    } finally {
+      await payload.close();
+    }
+  }
+
+  /** All the parts of one delivery, waiting for acks as flow control says. */
+  async #sendParts(msg: OutgoingMessage, payload: Payload): Promise<void> {
     const { ctx } = this.#deps;
     const { topic } = msg;
-    const payload = await this.#payload(msg);
     const { length, sha512, read } = payload;
     const identifier = randomBytes(4);
     const url = this.#deps.nextUrl();
@@ -408,10 +408,15 @@ export class Sender {
       return;
     }
     const maxFrame = head0.length + this.#partSize(length, head0.length)!;
-    // Reusing frames needs acknowledgements to come before the pool grows
-    // without bound: only with flow control on, and only for several parts.
-    const pooled = length > maxFrame - head0.length &&
-      ctx.limits.websocketMaxUnacknowledged > 0;
+    const multiPart = length > maxFrame - head0.length;
+    // A socket that copies what it is given lets every part go out in one
+    // buffer; otherwise a part's frame is reused once the part is
+    // acknowledged, which needs acknowledgements to come before the pool
+    // grows without bound: only with flow control on.
+    const shared = multiPart && this.#deps.peer.copiesOnSend === true
+      ? new Uint8Array(maxFrame)
+      : null;
+    const pooled = shared === null && multiPart && ctx.limits.websocketMaxUnacknowledged > 0;
     this.#pooling = pooled;
     for (let part = 0, start = 0;; part++) {
       await this.#ackRoom();
@@ -432,7 +437,7 @@ export class Sender {
       const final = end === length;
       // The part is read straight into its frame, after the header.
       const size = head.length + end - start;
-      const buffer = pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size);
+      const buffer = shared ?? (pooled ? this.#frameBuffer(maxFrame) : new Uint8Array(size));
       const frame = buffer.subarray(0, size);
       frame.set(head);
       try {
@@ -461,41 +466,6 @@ export class Sender {
   #frameBuffer(size: number): Uint8Array {
     const spare = this.#spareFrames.pop();
     return spare !== undefined && spare.length === size ? spare : new Uint8Array(size);
-  }
-
-  /**
-   * What goes on the wire for `msg`: compressed when the connection has a
-   * compressor for its length (messages held in memory; larger ones go as
-   * they are), else the message itself. Small messages are training samples.
-   */
-  async #payload(msg: OutgoingMessage): Promise<Payload> {
-    const { message, sha512 } = msg;
-    const length = Number(message.length);
-    const plain: Payload = {
-      length,
-      sha512,
-      compressor: 0,
-      read: (start, end, into) => message.read(start, end, into),
-    };
-    const compression = this.#deps.compression();
-    if (compression === null || !message.inMemory) return plain;
-    const settings = compression.service.settings;
-    const chosen = compression.choose(length);
-    if (chosen === null && length >= settings.trainedMaxSize) return plain;
-    const bytes = await message.read(0, length);
-    compression.sample(bytes);
-    if (chosen === null) return plain;
-    const compressed = await compression.service.compress(message, bytes, chosen);
-    return {
-      length: compressed.bytes.length,
-      sha512: compressed.sha512,
-      compressor: chosen.id,
-      read: (start, end, into) => {
-        const part = compressed.bytes.subarray(start, end);
-        into?.set(part);
-        return Promise.resolve(into ?? part);
-      },
-    };
   }
 
   /**

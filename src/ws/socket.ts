@@ -9,8 +9,14 @@
 
 /** One open websocket as the protocol session sees it. */
 export interface WsPeer {
-  /** Sends one binary message (the bytes may be reused by the caller afterwards). */
+  /**
+   * Sends one binary message. Unless {@link copiesOnSend}, the caller changes the bytes only
+   * once the client has them (an acknowledged part): Node's `ws` writes them later, by
+   * reference.
+   */
   send(data: Uint8Array): void;
+  /** True when {@link send} copies the bytes before it returns (Deno), so they may be reused at once. */
+  readonly copiesOnSend?: boolean;
   /** Bytes accepted by {@link send} but not yet written to the network. */
   readonly bufferedAmount: number;
   /** Starts the closing handshake (or drops the connection if that is all that is left). */
