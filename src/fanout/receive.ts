@@ -37,20 +37,18 @@ export type ReceiveOutcome =
  * POSTs RECEIVE to `url` and interprets the answer; never throws. Holds one
  * of the broadcaster's outgoing slots (`ctx.outgoing`) for the whole exchange.
  */
-export async function sendReceive(
+export function sendReceive(
   ctx: Context,
   url: string,
   msg: OutgoingMessage,
   signal?: AbortSignal,
 ): Promise<ReceiveOutcome> {
   // Taken before signing, so a long wait never ages the authorization.
-  return await holding(
-    ctx.outgoing,
-    signal,
-    { kind: "failed", reason: "Shutting down" },
-    () => exchange(ctx, url, msg, signal),
-  );
+  return holding(ctx.outgoing, signal, SHUTTING_DOWN, () => exchange(ctx, url, msg, signal));
 }
+
+const SHUTTING_DOWN: ReceiveOutcome = { kind: "failed", reason: "Shutting down" };
+const NO_TRACING = new Uint8Array(0);
 
 async function exchange(
   ctx: Context,
@@ -60,7 +58,7 @@ async function exchange(
 ): Promise<ReceiveOutcome> {
   // The reference sends a fresh 8-byte identifier per subscriber, and empty tracing.
   const identifier = randomIdentifier(8);
-  const tracing = new Uint8Array(0);
+  const tracing = NO_TRACING;
   const header = encodeReceiveHeader({
     tracing,
     topic: msg.topic,
