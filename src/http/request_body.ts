@@ -79,7 +79,7 @@ export class RequestBody implements ChunkReader {
   #rejectPending: ((error: Error) => void) | null = null;
   #timedOut: BodyTimeoutError | null = null;
   // The buffer of routes that read the body whole, and its budget reservation.
-  #buf = new Uint8Array(0);
+  #buf = EMPTY;
   #used = 0;
   #reserved = 0;
 

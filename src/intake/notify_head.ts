@@ -29,7 +29,10 @@ export function readNotifyHead(reader: ChunkReader): Promise<NotifyHead> {
  * the same outcomes, without a reader or an await. `rest` is empty or one view into `body`.
  */
 export function notifyHeadOf(body: Uint8Array): NotifyHead {
-  const parsed = parseOrFail(parseNotifyHeader, body.subarray(0, MAX_NOTIFY_HEADER_BYTES));
+  const parsed = parseOrFail(
+    parseNotifyHeader,
+    body.length > MAX_NOTIFY_HEADER_BYTES ? body.subarray(0, MAX_NOTIFY_HEADER_BYTES) : body,
+  );
   if (parsed === null) {
     return body.length >= MAX_NOTIFY_HEADER_BYTES
       ? { ok: false, reason: "The notify header is longer than possible" }
