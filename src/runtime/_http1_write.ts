@@ -65,10 +65,11 @@ export async function writeResponse(
   close: boolean,
 ): Promise<Written> {
   const status = res.status;
-  let head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n";
+  let head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n" + dateLine();
   let declared = -1;
   // forEach, not for-of: the iterator cost 0.5 µs a response more.
   res.headers.forEach((value, name) => {
+    if (name === "date") return; // ours is on the first line already
     if (name === "content-length") {
       declared = /^[0-9]{1,15}$/.test(value) ? Number(value) : -1;
     } else if (name === "connection") {
@@ -138,6 +139,22 @@ export async function writeResponse(
     await reader.cancel().catch(() => {});
     throw error;
   }
+}
+
+/** The `date` line of the second it was made, and that second (epoch seconds). */
+let date = { second: -1, line: "" };
+
+/**
+ * `date: <IMF-fixdate>\r\n` for now (RFC 9110 §6.6.1: a server with a clock sends it, as
+ * `Deno.serve` does), made once a second.
+ */
+function dateLine(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== date.second) {
+    date = { second, line: "date: " + new Date(second * 1000).toUTCString() + "\r\n" };
+  }
+  return date.line;
 }
 
 const CLOSE: Written = { close: true };
