@@ -33,7 +33,6 @@ import { ssrfGuard } from "./outbound/destination.ts";
 import { currentRuntime } from "./runtime_name.ts";
 import { NO_LOCAL_SUBSCRIBERS } from "./core/local.ts";
 import {
-  Compression,
   type CompressionOptions,
   denoUpgrader,
   WebsocketHub,
@@ -190,10 +189,13 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
       ? new DeliveryStats(counted, { flushIntervalMs: care.statsFlushIntervalMs, log })
       : null,
   };
-  const zstd = hub === null ? null : Compression.create(options.compression ?? {}, log);
-  const ws = hub === null
-    ? null
-    : new WebsocketService(ctx, hub, options.upgrader ?? defaultUpgrader(), prefix, zstd);
+  const ws = hub === null ? null : new WebsocketService(
+    ctx,
+    hub,
+    options.upgrader ?? defaultUpgrader(),
+    prefix,
+    options.compression ?? {},
+  );
   let closing: Promise<void> | null = null;
   const opsState = {
     closing: () => closing !== null,
@@ -205,7 +207,7 @@ export async function createBroadcaster(options: BroadcasterOptions = {}): Promi
     prefix,
     ws === null ? undefined : (req, extra) => ws.handle(req, asUpgrader(extra)),
     opsRoutes(options.operations ?? {}, opsState),
-    adminRoutes(
+    await adminRoutes(
       {
         ...(options.operations?.admin === undefined ? {} : { admin: options.operations.admin }),
         token: options.operations?.adminToken ?? options.operations?.metricsToken ?? null,

@@ -9,11 +9,11 @@ import { ClientError, connectHttp, connectWebsocket } from "../src/client/mod.ts
 import { sha512 } from "../src/crypto/sha512.ts";
 import { generateHmacSecret, hmacAuth, memoryReplayStore } from "../src/auth/mod.ts";
 import {
-  encodeB2S,
   encodeReceiveHeader,
   parseReceiveResponse,
   reprDigestHeader,
 } from "../src/protocol/mod.ts";
+import { encodeB2S } from "../src/protocol/stateful/mod.ts";
 import { startBroadcaster } from "./_harness.ts";
 import { nextWithin, statusRecorder } from "./_client.ts";
 

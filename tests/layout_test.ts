@@ -22,7 +22,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
  * import its own layer's files or lower ones, never higher. Longest prefix wins.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ["src/log.ts", "src/deadline.ts", "src/runtime_name.ts", "src/sync_fs.ts", "src/portable.ts"],
+  [
+    "src/log.ts",
+    "src/deadline.ts",
+    "src/runtime_name.ts",
+    "src/sync_fs.ts",
+    "src/portable.ts",
+    "src/background_timer.ts",
+  ],
   ["src/crypto/", "src/protocol/"],
   ["src/glob/", "src/compression/"],
   ["src/storage/"],
@@ -148,7 +155,9 @@ Deno.test("layout: a folder with a mod.ts is entered only through it", () => {
       for (let i = 2; i <= parts.length; i++) {
         const dir = parts.slice(0, i).join("/");
         if (file.startsWith(`${dir}/`) || !existsSync(join(ROOT, dir, "mod.ts"))) continue;
-        if (target !== `${dir}/mod.ts`) bypasses.push(`${file} -> ${target}`);
+        // A folder inside it with a mod.ts of its own (protocol/stateful/) is entered through that.
+        const nested = target.endsWith("/mod.ts") && existsSync(join(ROOT, target));
+        if (target !== `${dir}/mod.ts` && !nested) bypasses.push(`${file} -> ${target}`);
         break;
       }
     }

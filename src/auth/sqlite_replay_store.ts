@@ -21,6 +21,7 @@
  * @module
  */
 
+import { backgroundInterval } from "../background_timer.ts";
 import { describeError, type Logger, silentLogger, ThrottledLog } from "../log.ts";
 import {
   configureConnection,
@@ -132,7 +133,7 @@ class GroupCommitStore implements ReplayStore {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   /** The commit in progress (it may be waiting for a lock); the next one waits for it. */
   #committing: Promise<void> = Promise.resolve();
-  readonly #cleanupTimer: ReturnType<typeof setInterval>;
+  readonly #stopCleanup: () => void;
   /** More expired rows may be left: take another step after the next commit. */
   #expiredLeft = true;
   #closed = false;
@@ -147,12 +148,11 @@ class GroupCommitStore implements ReplayStore {
     this.#file = new DatabaseFile(opts.path);
     this.#failures = new ThrottledLog(opts.log ?? silentLogger);
     while (this.#expiredLeft) this.#cleanupStep();
-    this.#cleanupTimer = setInterval(() => {
+    // A background timer: the clean-up alone does not keep the process alive.
+    this.#stopCleanup = backgroundInterval(opts.cleanupIntervalMs ?? 60_000, () => {
       this.#expiredLeft = true;
       this.#cleanupStep();
-    }, opts.cleanupIntervalMs ?? 60_000);
-    // Node and Bun: the clean-up alone should not keep the process alive.
-    (this.#cleanupTimer as unknown as { unref?: () => void }).unref?.();
+    });
   }
 
   markUsed(code: Uint8Array, expiresAtSeconds: number, now: number): Promise<MarkResult> {
@@ -169,7 +169,7 @@ class GroupCommitStore implements ReplayStore {
     if (this.#closed) return;
     await this.#flush();
     this.#closed = true;
-    clearInterval(this.#cleanupTimer);
+    this.#stopCleanup();
     this.#db.close();
   }
 

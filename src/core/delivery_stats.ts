@@ -8,6 +8,7 @@
  * @module
  */
 
+import { backgroundInterval } from "../background_timer.ts";
 import type { Logger } from "../log.ts";
 import type { Store, SubscriptionKey } from "../storage/types.ts";
 
@@ -39,7 +40,7 @@ export class DeliveryStats {
   #store: Store;
   #log: Logger;
   #pending = new Map<string, Tally>();
-  #timer: ReturnType<typeof setInterval> | null;
+  #stopTimer: (() => void) | null;
   #flushing: Promise<void> | null = null;
   #closed = false;
   // One slot per second of the last hour: attempts, failures, and which second it holds.
@@ -51,7 +52,7 @@ export class DeliveryStats {
   constructor(store: Store, opts: { readonly flushIntervalMs: number; readonly log: Logger }) {
     this.#store = store;
     this.#log = opts.log;
-    this.#timer = setInterval(() => void this.flush(), opts.flushIntervalMs);
+    this.#stopTimer = backgroundInterval(opts.flushIntervalMs, () => void this.flush());
   }
 
   /**
@@ -152,8 +153,8 @@ export class DeliveryStats {
 
   /** Stops the timer and writes what is left (call before closing the store). */
   async close(): Promise<void> {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#stopTimer?.();
+    this.#stopTimer = null;
     await this.#flushing;
     this.#closed = true;
     await this.flush();

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { backgroundTimeout } from "../background_timer.ts";
 import type { Context } from "../core/context.ts";
 import { RELAY_RECEIVE_PATH } from "../core/local.ts";
 import type { SubscriptionCare } from "../core/limits.ts";
@@ -43,10 +44,10 @@ export function startHousekeeping(
     return null;
   }
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   let current: Promise<void> = Promise.resolve();
   const run = () => {
-    timer = undefined;
+    cancel = undefined;
     current = housekeepOnce(ctx, care)
       .then((pass) => {
         ctx.metrics.housekeepingPasses++;
@@ -54,14 +55,14 @@ export function startHousekeeping(
       })
       .catch((error) => ctx.log.error("Subscription housekeeping failed", { error }))
       .finally(() => {
-        if (!stopped) timer = setTimeout(run, care.subscriptionSweepIntervalMs);
+        if (!stopped) cancel = backgroundTimeout(care.subscriptionSweepIntervalMs, run);
       });
   };
   run();
   return {
     async stop() {
       stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
+      cancel?.();
       await current;
     },
   };

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { backgroundTimeout } from "../background_timer.ts";
 import type { Context } from "../core/context.ts";
 import type { LeasedMissed } from "../storage/types.ts";
 import { subscriptionKeyText } from "./keys.ts";
@@ -43,24 +44,24 @@ export interface SweeperOptions {
  */
 export function startSweeper(ctx: Context, options: SweeperOptions = {}): Sweeper {
   const abort = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   let current: Promise<void> = Promise.resolve();
   const run = () => {
-    timer = undefined;
+    cancel = undefined;
     current = sweepOnce(ctx, abort.signal)
       .then((stats) => options.onPass?.(stats))
       .catch((error) => ctx.log.error("Sweep pass failed", { error }))
       .finally(() => {
-        if (!abort.signal.aborted) timer = setTimeout(run, ctx.limits.sweepIntervalMs);
+        if (!abort.signal.aborted) cancel = backgroundTimeout(ctx.limits.sweepIntervalMs, run);
       });
   };
   run();
   return {
     async stop() {
       abort.abort();
-      clearTimeout(timer);
+      cancel?.();
       await current;
-      clearTimeout(timer);
+      cancel?.();
     },
   };
 }

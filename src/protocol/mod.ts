@@ -1,7 +1,8 @@
 /**
  * The wire protocols: byte helpers, message types, and the codec of every
- * stateless (HTTP) request and response body and of every stateful
- * (websocket) frame (`./stateful/mod.ts`).
+ * stateless (HTTP) request and response body. The stateful (websocket) frames
+ * have their own way in, `./stateful/mod.ts`, so that a broadcaster no
+ * websocket has reached does not load them (bench/README.md, "Idle memory").
  *
  * Parsers return views into their input where safe; copy the bytes to keep
  * them beyond the input's lifetime.
@@ -22,4 +23,3 @@ export * from "./receive.ts";
 export * from "./missed.ts";
 export * from "./tracing.ts";
 export * from "./callback_url.ts";
-export * from "./stateful/mod.ts";

@@ -11,7 +11,7 @@
  */
 
 import type { Context } from "../core/context.ts";
-import { encodeB2S } from "../protocol/mod.ts";
+import { encodeB2S } from "../protocol/stateful/mod.ts";
 import {
   type Compression,
   type Compressor,

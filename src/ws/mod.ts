@@ -12,15 +12,17 @@
  * @module
  */
 
+import { backgroundInterval } from "../background_timer.ts";
 import type { Context } from "../core/context.ts";
 import type { Compression } from "./compression.ts";
-import { Session } from "./session.ts";
+import { type CompressionOptions, compressionSettings } from "./compression_options.ts";
+import type { Session } from "./session.ts";
 import type { WebsocketHub } from "./hub.ts";
 import type { WebSocketUpgrader } from "./socket.ts";
 
 export { CloseCode, WsClose } from "./close.ts";
-export { Compression, COMPRESSION_DEFAULTS } from "./compression.ts";
-export type { CompressionOptions, CompressionSettings, ZstdPreset } from "./compression.ts";
+export { COMPRESSION_DEFAULTS } from "./compression_options.ts";
+export type { CompressionOptions, CompressionSettings, ZstdPreset } from "./compression_options.ts";
 export { denoUpgrader } from "./deno_upgrader.ts";
 export { WebsocketHub } from "./hub.ts";
 export type { HubConnection, HubDeps } from "./hub.ts";
@@ -28,36 +30,55 @@ export type { WebSocketUpgrader, WsEvents, WsPeer } from "./socket.ts";
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
 
+/** What the first upgrade loads: the session code and the process's zstd. */
+interface Loaded {
+  readonly Session: typeof Session;
+  readonly zstd: Compression | null;
+}
+
 /** The websocket endpoint and every open session. */
 export class WebsocketService {
   readonly #ctx: Context;
   readonly #hub: WebsocketHub;
   readonly #prefix: string;
   readonly #upgrader: WebSocketUpgrader | null;
-  readonly #zstd: Compression | null;
+  readonly #compression: CompressionOptions | null;
+  #loaded: Loaded | null = null;
+  #loading: Promise<Loaded> | null = null;
   readonly #sessions = new Set<Session>();
   #idle: (() => void) | null = null;
-  #reconcile: ReturnType<typeof setInterval> | undefined;
+  readonly #stopReconcile: () => void;
   #closing = false;
 
   /**
    * `upgrader` is the runtime's default (null where the runtime needs a
    * per-request one, e.g. Bun's server or Node's raw socket); `prefix` is the
-   * normalised mount point, part of the relay url learnt from requests.
+   * normalised mount point, part of the relay url learnt from requests;
+   * `compression` the zstd options (checked now), null for none. The
+   * sessions' code and zstd load at the first upgrade, not here: a
+   * broadcaster no websocket reaches does not hold them (bench/README.md,
+   * "Idle memory").
+   *
+   * @throws {RangeError} for an invalid compression option
    */
   constructor(
     ctx: Context,
     hub: WebsocketHub,
     upgrader: WebSocketUpgrader | null,
     prefix: string,
-    zstd: Compression | null = null,
+    compression: CompressionOptions | null = null,
   ) {
     this.#ctx = ctx;
-    this.#zstd = zstd;
+    this.#compression = compression !== null && compressionSettings(compression) !== null
+      ? compression
+      : null;
     this.#hub = hub;
     this.#upgrader = upgrader;
     this.#prefix = prefix;
-    this.#reconcile = setInterval(() => void hub.reconcile(), ctx.limits.relayReconcileMs);
+    this.#stopReconcile = backgroundInterval(
+      ctx.limits.relayReconcileMs,
+      () => void hub.reconcile(),
+    );
   }
 
   /** Open connections. */
@@ -89,9 +110,11 @@ export class WebsocketService {
     }
     // Without a configured relay url, peers are assumed to reach us as this client did.
     if (this.#hub.base === null) this.#hub.learnBase(new URL(req.url).origin + this.#prefix);
+    const { Session, zstd } = this.#loaded ?? await this.#load();
+    if (this.#closing) return new Response("Shutting down\n", { status: 503, headers: TEXT });
     try {
       return await chosen.upgrade(req, (peer) => {
-        const session = new Session(this.#ctx, this.#hub, peer, (s) => this.#ended(s), this.#zstd);
+        const session = new Session(this.#ctx, this.#hub, peer, (s) => this.#ended(s), zstd);
         this.#sessions.add(session);
         return session;
       }, this.#ctx.limits.websocketMaxIncomingBytes);
@@ -107,7 +130,7 @@ export class WebsocketService {
    */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#reconcile);
+    this.#stopReconcile();
     for (const session of this.#sessions) session.shutdown();
     if (this.#sessions.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -118,7 +141,21 @@ export class WebsocketService {
       clearTimeout(timer);
     }
     await this.#hub.close();
-    this.#zstd?.close();
+    (await this.#loading)?.zstd?.close();
+  }
+
+  /** Loads the sessions' code and creates the zstd of the process, once. */
+  #load(): Promise<Loaded> {
+    this.#loading ??= Promise.all([import("./session.ts"), import("./compression.ts")]).then(
+      ([session, compression]) =>
+        this.#loaded = {
+          Session: session.Session,
+          zstd: this.#compression === null
+            ? null
+            : compression.Compression.create(this.#compression, this.#ctx.log),
+        },
+    );
+    return this.#loading;
   }
 
   #ended(session: Session): void {

@@ -10,7 +10,8 @@
 import type { Context } from "../core/context.ts";
 import { fanOut } from "../fanout/fanout.ts";
 import { bytesMessage } from "../intake/intake.ts";
-import { bytesEqual, encodeB2S, type S2BMessage, type StreamStart } from "../protocol/mod.ts";
+import { bytesEqual } from "../protocol/mod.ts";
+import { encodeB2S, type S2BMessage, type StreamStart } from "../protocol/stateful/mod.ts";
 import type { HeldMessage } from "../core/message.ts";
 import { authClose, CloseCode, WsClose } from "./close.ts";
 import { type Compressor, sha512 } from "./compression.ts";

@@ -11,7 +11,8 @@
 import type { Context } from "../core/context.ts";
 import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import { bytesEqual, encodeB2S, encodeReceiveStreamHead, toHex } from "../protocol/mod.ts";
+import { bytesEqual, toHex } from "../protocol/mod.ts";
+import { encodeB2S, encodeReceiveStreamHead } from "../protocol/stateful/mod.ts";
 import { CloseCode, WsClose } from "./close.ts";
 import { MessageAbandoned } from "../core/growing_spool.ts";
 import type { ConnectionCompression } from "./conn_compression.ts";

@@ -13,14 +13,8 @@
 import type { Context } from "../core/context.ts";
 import { randomBytes } from "../crypto/equal.ts";
 import type { OutgoingMessage } from "../core/message.ts";
-import {
-  encodeB2S,
-  ParseError,
-  parseS2B,
-  pseudoUrl,
-  type S2BMessage,
-  toHex,
-} from "../protocol/mod.ts";
+import { ParseError, toHex } from "../protocol/mod.ts";
+import { encodeB2S, parseS2B, pseudoUrl, type S2BMessage } from "../protocol/stateful/mod.ts";
 import {
   authClose,
   CloseCode,

@@ -10,7 +10,8 @@
 
 import { createHash } from "node:crypto";
 import type { AuthMessage } from "../../auth/mod.ts";
-import { type B2SMessage, bytesEqual, encodeS2B, pseudoUrl } from "../../protocol/mod.ts";
+import { bytesEqual } from "../../protocol/mod.ts";
+import { type B2SMessage, encodeS2B, pseudoUrl } from "../../protocol/stateful/mod.ts";
 import { ClientError } from "../errors.ts";
 import type { Registration } from "../registry.ts";
 import { now } from "../settings.ts";

@@ -10,12 +10,8 @@
  */
 
 import { sha512 } from "../../crypto/sha512.ts";
-import {
-  type B2SReceiveStream,
-  bytesEqual,
-  encodeS2B,
-  type StreamStart,
-} from "../../protocol/mod.ts";
+import { bytesEqual } from "../../protocol/mod.ts";
+import { type B2SReceiveStream, encodeS2B, type StreamStart } from "../../protocol/stateful/mod.ts";
 import { ClientError } from "../errors.ts";
 import { IncomingBody } from "../incoming.ts";
 import { MemoryMessage, type Message } from "../message.ts";

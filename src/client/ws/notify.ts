@@ -8,7 +8,8 @@
  */
 
 import { sha512 } from "../../crypto/sha512.ts";
-import { type B2SMessage, bytesEqual, encodeS2B, type StreamStart } from "../../protocol/mod.ts";
+import { bytesEqual } from "../../protocol/mod.ts";
+import { type B2SMessage, encodeS2B, type StreamStart } from "../../protocol/stateful/mod.ts";
 import type { PreparedBody } from "../body.ts";
 import { ClientError } from "../errors.ts";
 import { now } from "../settings.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type B2SMessage, parseB2S } from "../../protocol/mod.ts";
+import { type B2SMessage, parseB2S } from "../../protocol/stateful/mod.ts";
 import { ClientError } from "../errors.ts";
 
 /** The connection is gone; an operation on it may be replayed on the next one. */
