@@ -16,7 +16,7 @@ Deno.test("stateful mod: type numbers and flags equal the reference's", () => {
   assert.deepEqual({ MINIMAL_HEADERS: stateful.MINIMAL_HEADERS }, STATEFUL.flags);
 });
 
-Deno.test("stateful mod: exports the codec, also through the protocol module", () => {
+Deno.test("stateful mod: exports the codec, which the protocol module leaves out (loaded by the first websocket)", () => {
   for (
     const name of [
       "parseS2B",
@@ -31,10 +31,6 @@ Deno.test("stateful mod: exports the codec, also through the protocol module", (
     ]
   ) {
     assert.ok(name in stateful, name);
-    assert.equal(
-      (protocol as Record<string, unknown>)[name],
-      (stateful as Record<string, unknown>)[name],
-      name,
-    );
+    assert.ok(!(name in protocol), `${name} is not in protocol/mod.ts`);
   }
 });
