@@ -135,6 +135,26 @@ Deno.test("a notify answer is parsed as RESPONSE_NOTIFY through the front's own 
   assert.equal(parseResponseNotify(new Uint8Array(await res.arrayBuffer())).count, 0);
 });
 
+Deno.test("the front's answers carry a date header, as Deno.serve's do (RFC 9110 §6.6.1)", async () => {
+  await using b = await startBroadcaster();
+  const client = await RawClient.open(b.url);
+  try {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    await client.write(
+      enc.encode("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"),
+    );
+    await within(client.closed, 5000, "the server closing the connection");
+    const dates = [...client.text.matchAll(/^date: (.*)\r$/gim)].map((m) => m[1]!);
+    assert.equal(dates.length, 1, client.text);
+    // IMF-fixdate, e.g. "Mon, 07 Dec 2026 23:10:00 GMT", of this very second or the next.
+    assert.match(dates[0]!, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    const at = Date.parse(dates[0]!);
+    assert.ok(at >= before && at <= Date.now(), `${dates[0]} is now`);
+  } finally {
+    client.close();
+  }
+});
+
 function bodyOf(request: Uint8Array): Uint8Array {
   for (let i = 0; i + 3 < request.length; i++) {
     if (request[i] === 13 && request[i + 1] === 10 && request[i + 2] === 13) {

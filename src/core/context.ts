@@ -57,4 +57,6 @@ export interface Slots {
    * or null when `signal` aborts first.
    */
   acquire(signal?: AbortSignal): Promise<(() => void) | null>;
+  /** A slot at once when one is free (its release function), else null; optional. */
+  tryAcquire?(): (() => void) | null;
 }

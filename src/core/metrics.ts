@@ -42,8 +42,12 @@ export class Histogram {
   observe(seconds: number): void {
     this.count++;
     this.sum += seconds;
-    const i = LATENCY_BUCKETS.findIndex((bound) => seconds <= bound);
-    if (i >= 0) this.counts[i]!++;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      if (seconds <= LATENCY_BUCKETS[i]!) {
+        this.counts[i]!++;
+        return;
+      }
+    }
   }
 }
 
@@ -87,12 +91,12 @@ export class Metrics {
 
   /** Counts one answered request. */
   request(route: string, status: number): void {
-    bump(this.requests, `${route} ${status}`);
+    bump(this.requests, pairKey(route, status));
   }
 
   /** Counts one outgoing delivery and its latency. */
   delivery(kind: DeliveryKind, outcome: DeliveryOutcome, seconds: number): void {
-    bump(this.deliveries, `${kind} ${outcome}`);
+    bump(this.deliveries, pairKey(kind, outcome));
     this.latency[kind].observe(seconds);
   }
 
@@ -115,6 +119,20 @@ export class Metrics {
   connectionClosed(): void {
     this.incomingConnections = Math.max(0, (this.incomingConnections ?? 1) - 1);
   }
+}
+
+/**
+ * `"<a> <b>"`, made once per pair: a key built per request is a new string for the map to hash
+ * (and the GC to collect) every time. The pairs are few (routes × statuses, kinds × outcomes).
+ */
+const pairKeys = new Map<string, Map<string | number, string>>();
+
+function pairKey(a: string, b: string | number): string {
+  let inner = pairKeys.get(a);
+  if (inner === undefined) pairKeys.set(a, inner = new Map());
+  let key = inner.get(b);
+  if (key === undefined) inner.set(b, key = `${a} ${b}`);
+  return key;
 }
 
 function bump(map: Map<string, number>, key: string): void {

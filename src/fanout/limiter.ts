@@ -16,14 +16,30 @@
  * await forEachConcurrent([1, 2, 3], 2, async (n) => console.log(n));
  * ```
  */
-export async function forEachConcurrent<T>(
+export function forEachConcurrent<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
-  // The common small cases without workers (a notify to 0 or 1 subscriber).
-  if (items.length === 0) return;
-  if (items.length === 1) return await fn(items[0]!, 0);
+  // The common small cases without workers or an async layer (a notify to 0 or 1 subscriber).
+  if (items.length === 0) return DONE;
+  if (items.length === 1) {
+    try {
+      return fn(items[0]!, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return withWorkers(items, limit, fn);
+}
+
+const DONE = Promise.resolve();
+
+async function withWorkers<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | null = null;
   async function worker(): Promise<void> {

@@ -13,7 +13,7 @@ import {
   parseReceiveResponse,
   reprDigestHeader,
 } from "../protocol/mod.ts";
-import { postBytes } from "../outbound/http_client.ts";
+import { postBytes, type PostOptions } from "../outbound/http_client.ts";
 import { randomIdentifier } from "../crypto/random.ts";
 import { holding } from "./semaphore.ts";
 import type { OutgoingMessage } from "../core/message.ts";
@@ -37,20 +37,18 @@ export type ReceiveOutcome =
  * POSTs RECEIVE to `url` and interprets the answer; never throws. Holds one
  * of the broadcaster's outgoing slots (`ctx.outgoing`) for the whole exchange.
  */
-export async function sendReceive(
+export function sendReceive(
   ctx: Context,
   url: string,
   msg: OutgoingMessage,
   signal?: AbortSignal,
 ): Promise<ReceiveOutcome> {
   // Taken before signing, so a long wait never ages the authorization.
-  return await holding(
-    ctx.outgoing,
-    signal,
-    { kind: "failed", reason: "Shutting down" },
-    () => exchange(ctx, url, msg, signal),
-  );
+  return holding(ctx.outgoing, signal, SHUTTING_DOWN, () => exchange(ctx, url, msg, signal));
 }
+
+const SHUTTING_DOWN: ReceiveOutcome = { kind: "failed", reason: "Shutting down" };
+const NO_TRACING = new Uint8Array(0);
 
 async function exchange(
   ctx: Context,
@@ -60,7 +58,7 @@ async function exchange(
 ): Promise<ReceiveOutcome> {
   // The reference sends a fresh 8-byte identifier per subscriber, and empty tracing.
   const identifier = randomIdentifier(8);
-  const tracing = new Uint8Array(0);
+  const tracing = NO_TRACING;
   const header = encodeReceiveHeader({
     tracing,
     topic: msg.topic,
@@ -77,18 +75,21 @@ async function exchange(
     "repr-digest": digestHeaderOf(msg.sha512),
   };
   if (authorization !== null) headers["authorization"] = authorization;
-  const res = await postBytes(url, {
+  const limits = ctx.limits;
+  const opts: { -readonly [K in keyof PostOptions]: PostOptions[K] } = {
     headers,
     body: () => msg.message.withPrefix(header),
-    totalTimeoutMs: ctx.limits.totalTimeoutMs,
-    connectTimeoutMs: ctx.limits.connectTimeoutMs,
-    readIdleTimeoutMs: ctx.limits.readIdleTimeoutMs,
-    writeIdleTimeoutMs: ctx.limits.writeIdleTimeoutMs,
-    writeMinBytesPerSecond: ctx.limits.writeMinBytesPerSecond,
+    totalTimeoutMs: limits.totalTimeoutMs,
+    connectTimeoutMs: limits.connectTimeoutMs,
+    readIdleTimeoutMs: limits.readIdleTimeoutMs,
+    writeIdleTimeoutMs: limits.writeIdleTimeoutMs,
+    writeMinBytesPerSecond: limits.writeMinBytesPerSecond,
     maxResponseBytes: MAX_RECEIVE_RESPONSE_BYTES,
-    ...(signal === undefined ? {} : { signal }),
-    ...(ctx.outbound === null ? {} : { guard: ctx.outbound }),
-  });
+  };
+  // Set only when present (no spread of a temporary object per RECEIVE).
+  if (signal !== undefined) opts.signal = signal;
+  if (ctx.outbound !== null) opts.guard = ctx.outbound;
+  const res = await postBytes(url, opts);
   if (!res.ok) return { kind: "failed", reason: res.reason, refused: res.refused === true };
   // The status is ignored, as in the reference: only the body counts.
   let answer: ReturnType<typeof parseReceiveResponse>;

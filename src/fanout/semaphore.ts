@@ -55,10 +55,8 @@ export class Semaphore implements Slots {
    */
   acquire(signal?: AbortSignal): Promise<(() => void) | null> {
     if (signal?.aborted) return Promise.resolve(null);
-    if (this.#inUse < this.capacity) {
-      this.#inUse++;
-      return Promise.resolve(this.#releaser());
-    }
+    const now = this.tryAcquire();
+    if (now !== null) return Promise.resolve(now);
     return new Promise((resolve) => {
       const grant: Grant = (release) => {
         signal?.removeEventListener("abort", onAbort);
@@ -72,6 +70,13 @@ export class Semaphore implements Slots {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(grant);
     });
+  }
+
+  /** A slot now (its release function) when one is free and nobody waits; else null. */
+  tryAcquire(): (() => void) | null {
+    if (this.#inUse >= this.capacity) return null;
+    this.#inUse++;
+    return this.#releaser();
   }
 
   #releaser(): () => void {
@@ -91,7 +96,26 @@ export class Semaphore implements Slots {
  * Runs `fn` holding one of `slots`, released however `fn` ends; `aborted`
  * without running `fn` when `signal` aborts while waiting for a slot.
  */
-export async function holding<T>(
+export function holding<T>(
+  slots: Slots,
+  signal: AbortSignal | undefined,
+  aborted: T,
+  fn: () => Promise<T>,
+): Promise<T> {
+  // A free slot (the usual case) is taken without waiting, and without an async layer.
+  const now = signal?.aborted ? null : slots.tryAcquire?.() ?? null;
+  if (now === null) return holdingLater(slots, signal, aborted, fn);
+  let running: Promise<T>;
+  try {
+    running = fn();
+  } catch (error) {
+    now();
+    return Promise.reject(error);
+  }
+  return running.finally(now);
+}
+
+async function holdingLater<T>(
   slots: Slots,
   signal: AbortSignal | undefined,
   aborted: T,

@@ -82,3 +82,35 @@ Deno.test("holding releases its slot however the work ends, and skips it when ab
   assert.equal(skipped, "aborted");
   assert.equal(ran, false);
 });
+
+Deno.test("tryAcquire takes a free slot at once and none when all are held", () => {
+  const slots = new Semaphore(1);
+  const release = slots.tryAcquire();
+  assert.ok(release !== null);
+  assert.equal(slots.tryAcquire(), null);
+  assert.equal(slots.inUse, 1);
+  release();
+  release();
+  assert.equal(slots.inUse, 0);
+});
+
+Deno.test("holding runs its work at once when a slot is free and releases it after", async () => {
+  const slots = new Semaphore(1);
+  let ran = false;
+  const running = holding(slots, undefined, "aborted", () => {
+    ran = true;
+    return Promise.resolve("done");
+  });
+  assert.ok(ran, "started without waiting for a turn of the event loop");
+  assert.equal(slots.inUse, 1);
+  assert.equal(await running, "done");
+  assert.equal(slots.inUse, 0);
+  // A throw in the work (not a rejection) still releases the slot and rejects.
+  await assert.rejects(
+    holding(slots, undefined, "aborted", () => {
+      throw new Error("boom");
+    }),
+    /boom/,
+  );
+  assert.equal(slots.inUse, 0);
+});

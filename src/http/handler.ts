@@ -65,8 +65,12 @@ export function createHandler(
   let inFlight = 0;
   let waiters: (() => void)[] = [];
 
-  /** Answers `req`; `seen.route` becomes the route it matched (for metrics). */
-  async function dispatch(
+  /**
+   * Answers `req`; `seen.route` becomes the route it matched (for metrics). Not async, like
+   * {@link guarded}: each async layer costs an object per request (only `handle` calls it, and
+   * awaits it, so a throw here is a rejection there).
+   */
+  function dispatch(
     req: Request,
     extra: unknown,
     seen: { route: string },
@@ -77,52 +81,67 @@ export function createHandler(
         path = new URL(req.url).pathname;
       } catch {
         // Servers build the URL from the Host header, which the client controls.
-        return fail(400, "Invalid request URL (check the Host header)");
+        return Promise.resolve(fail(400, "Invalid request URL (check the Host header)"));
       }
     }
-    if (!path.startsWith(prefix)) return fail(404, "Not found");
+    if (!path.startsWith(prefix)) return Promise.resolve(fail(404, "Not found"));
     const local = path.slice(prefix.length);
     if (local === WEBSOCKET_PATH && websocket !== undefined) {
       seen.route = local;
-      try {
-        return await websocket(req, extra);
-      } catch (e) {
-        ctx.log.error("Unhandled error in websocket upgrade", { path, error: e });
-        return fail(500, "Internal error");
-      }
+      return upgrade(websocket, req, extra, path);
     }
     // Pages (the admin page) check their methods themselves.
     const page = pages.get(local);
     if (page !== undefined) {
       seen.route = local;
-      return await guarded(page, req, path);
+      return guarded(page, req, path);
     }
     const opsRoute = ops.get(local);
     if (opsRoute !== undefined) {
       seen.route = local;
       if (req.method !== "GET" && req.method !== "HEAD") {
-        return fail(405, "Method not allowed: use GET", { allow: "GET, HEAD" });
+        return Promise.resolve(fail(405, "Method not allowed: use GET", { allow: "GET, HEAD" }));
       }
-      return await guarded(opsRoute, req, path);
+      return guarded(opsRoute, req, path);
     }
     const route = ROUTES.get(local);
-    if (route === undefined) return await settleBody(req, fail(404, "Not found"));
+    if (route === undefined) return settleBody(req, fail(404, "Not found"));
     seen.route = local;
     if (req.method !== "POST") {
-      return await settleBody(req, fail(405, "Method not allowed: use POST", { allow: "POST" }));
+      return settleBody(req, fail(405, "Method not allowed: use POST", { allow: "POST" }));
     }
-    return await guarded(route, req, path);
+    return guarded(route, req, path);
   }
 
-  async function guarded(route: Route, req: Request, path: string): Promise<Response> {
-    let res: Response;
+  async function upgrade(
+    websocket: WebsocketRoute,
+    req: Request,
+    extra: unknown,
+    path: string,
+  ): Promise<Response> {
     try {
-      res = await route(req, ctx);
+      return await websocket(req, extra);
     } catch (e) {
-      ctx.log.error("Unhandled error in route", { path, error: e });
-      res = fail(500, "Internal error");
+      ctx.log.error("Unhandled error in websocket upgrade", { path, error: e });
+      return fail(500, "Internal error");
     }
-    return await settleBody(req, res);
+  }
+
+  /** `route`'s answer (a 500 when it throws or rejects), its body settled. */
+  function guarded(route: Route, req: Request, path: string): Promise<Response> {
+    let answer: Promise<Response>;
+    try {
+      answer = route(req, ctx);
+    } catch (e) {
+      answer = Promise.reject(e);
+    }
+    return answer.then(
+      (res) => settleBody(req, res),
+      (e) => {
+        ctx.log.error("Unhandled error in route", { path, error: e });
+        return settleBody(req, fail(500, "Internal error"));
+      },
+    );
   }
 
   return {

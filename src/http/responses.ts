@@ -28,13 +28,15 @@ function withBytes(res: Response, bytes: Uint8Array): Response {
   return res;
 }
 
+/** The init of every 200 with a protocol body (shared: the Response copies what it needs). */
+const OK_INIT: ResponseInit = {
+  status: 200,
+  headers: { "content-type": "application/octet-stream" },
+};
+
 /** 200 with a protocol body. */
 export function ok(body: Uint8Array): Response {
-  const res = new Response(body as Uint8Array<ArrayBuffer>, {
-    status: 200,
-    headers: { "content-type": "application/octet-stream" },
-  });
-  return withBytes(res, body);
+  return withBytes(new Response(body as Uint8Array<ArrayBuffer>, OK_INIT), body);
 }
 
 /** A 4xx/5xx with a short plain-text reason (never internals). */

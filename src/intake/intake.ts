@@ -10,7 +10,7 @@ import { sha512, sha512Stream } from "../crypto/sha512.ts";
 import type { ByteBudget } from "../core/byte_budget.ts";
 import { bytesEqual, concatParts } from "../protocol/mod.ts";
 import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
-import type { HeldMessage } from "../core/message.ts";
+import type { HeldMessage, OutgoingBody } from "../core/message.ts";
 import { SpoolError, SpoolFile } from "../core/spool.ts";
 import { GrowingSpool, MessageAbandoned } from "../core/growing_spool.ts";
 import { StagedSpool } from "./_staged_spool.ts";
@@ -101,6 +101,35 @@ export async function takeMessage(
   } finally {
     if (!finished) await sink.abort();
   }
+}
+
+/**
+ * {@link takeMessage} for a message whole in memory already (`bytes`, the rest of a small request
+ * body read at once): checked and held without a reader or an await. Null when it would not be
+ * held in memory (beyond the threshold, or the memory budget is short) or its length is not the
+ * announced one: {@link takeMessage} then takes it, with the same outcomes as always.
+ */
+export function takeWholeMessage(
+  bytes: Uint8Array,
+  length: bigint,
+  claimedSha512: Uint8Array,
+  limits: IntakeLimits,
+  memory?: ByteBudget,
+): Intake | null {
+  const n = bytes.length;
+  if (
+    BigInt(n) !== length || n > SMALL_MESSAGE_BYTES || n > limits.spoolThresholdBytes ||
+    (memory !== undefined && !memory.tryReserve(n, memory.max / 4))
+  ) return null;
+  if (!bytesEqual(sha512(bytes), claimedSha512)) {
+    memory?.release(n);
+    return { ok: false, reason: "Message SHA-512 does not match" };
+  }
+  const message = bytesMessage(bytes);
+  return {
+    ok: true,
+    message: memory === undefined ? message : new Releasing(message, () => memory.release(n)),
+  };
 }
 
 /**
@@ -306,19 +335,44 @@ function once(fn: () => void): () => void {
 
 /** `message`, whose disposal also returns its share of the memory budget. */
 function releasing(message: HeldMessage, release: () => void): HeldMessage {
-  if (release === noop) return message;
-  // Delegates rather than spreads: a class's methods live on its prototype.
-  return {
-    length: message.length,
-    inMemory: message.inMemory,
-    withPrefix: (prefix) => message.withPrefix(prefix),
-    read: (start, end, into) => message.read(start, end, into),
-    retain: () => message.retain(),
-    dispose: () => {
-      release();
-      return message.dispose();
-    },
-  };
+  return release === noop ? message : new Releasing(message, release);
+}
+
+/**
+ * A held message whose disposal also calls `release` (once). A class that delegates, rather
+ * than a spread (a class's methods live on its prototype) or closures: one object per notify.
+ */
+class Releasing implements HeldMessage {
+  readonly #message: HeldMessage;
+  #release: (() => void) | null;
+  readonly length: bigint;
+  readonly inMemory: boolean;
+
+  constructor(message: HeldMessage, release: () => void) {
+    this.#message = message;
+    this.#release = release;
+    this.length = message.length;
+    this.inMemory = message.inMemory;
+  }
+
+  withPrefix(prefix: Uint8Array): OutgoingBody {
+    return this.#message.withPrefix(prefix);
+  }
+
+  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
+    return this.#message.read(start, end, into);
+  }
+
+  retain(): () => Promise<void> {
+    return this.#message.retain();
+  }
+
+  dispose(): Promise<void> {
+    const release = this.#release;
+    this.#release = null;
+    release?.();
+    return this.#message.dispose();
+  }
 }
 
 /** A message held as one byte array (copied per RECEIVE, shared by websocket parts). */

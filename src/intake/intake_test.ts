@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { streamOf } from "./_testing.ts";
-import { takeMessage } from "./intake.ts";
+import { takeMessage, takeWholeMessage } from "./intake.ts";
 import { ByteBudget } from "../core/byte_budget.ts";
 
 function sha512(b: Uint8Array): Uint8Array {
@@ -167,4 +167,36 @@ Deno.test("takeMessage spools a small message when the memory budget cannot hold
     assert.equal(roomy.used, 0, "returned once on dispose");
     assert.equal(budget.used, 0);
   });
+});
+
+Deno.test("takeWholeMessage holds a whole small message against the budget, or leaves it to takeMessage", async () => {
+  const limits = { spoolThresholdBytes: 1 << 20, spoolDir: "/nonexistent" };
+  const budget = new ByteBudget(4 * MESSAGE.length + 4);
+  const got = takeWholeMessage(MESSAGE, BigInt(MESSAGE.length), sha512(MESSAGE), limits, budget);
+  assert.ok(got !== null && got.ok);
+  assert.equal(budget.used, MESSAGE.length);
+  assert.deepEqual(await got.message.read(0, MESSAGE.length), MESSAGE);
+  await got.message.dispose();
+  await got.message.dispose();
+  assert.equal(budget.used, 0, "disposing twice gives back once");
+  // A wrong hash is a failure, with nothing held.
+  const wrong = takeWholeMessage(
+    MESSAGE,
+    BigInt(MESSAGE.length),
+    new Uint8Array(64),
+    limits,
+    budget,
+  );
+  assert.deepEqual(wrong, { ok: false, reason: "Message SHA-512 does not match" });
+  assert.equal(budget.used, 0);
+  // Not for it: a length other than announced, over the threshold, a budget without room.
+  assert.equal(takeWholeMessage(MESSAGE, 3n, sha512(MESSAGE), limits, budget), null);
+  const low = { spoolThresholdBytes: 4, spoolDir: "/nonexistent" };
+  assert.equal(takeWholeMessage(MESSAGE, BigInt(MESSAGE.length), sha512(MESSAGE), low), null);
+  const full = new ByteBudget(MESSAGE.length);
+  assert.equal(
+    takeWholeMessage(MESSAGE, BigInt(MESSAGE.length), sha512(MESSAGE), limits, full),
+    null,
+  );
+  assert.equal(full.used, 0);
 });

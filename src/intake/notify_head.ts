@@ -24,6 +24,26 @@ export function readNotifyHead(reader: ChunkReader): Promise<NotifyHead> {
   return readHead(reader, parseNotifyHeader, MAX_NOTIFY_HEADER_BYTES, "notify");
 }
 
+/**
+ * {@link readNotifyHead} of a body already whole in memory (a small request body read at once):
+ * the same outcomes, without a reader or an await. `rest` is empty or one view into `body`.
+ */
+export function notifyHeadOf(body: Uint8Array): NotifyHead {
+  const parsed = parseOrFail(
+    parseNotifyHeader,
+    body.length > MAX_NOTIFY_HEADER_BYTES ? body.subarray(0, MAX_NOTIFY_HEADER_BYTES) : body,
+  );
+  if (parsed === null) {
+    return body.length >= MAX_NOTIFY_HEADER_BYTES
+      ? { ok: false, reason: "The notify header is longer than possible" }
+      : { ok: false, reason: "Truncated body: incomplete notify header" };
+  }
+  if ("reason" in parsed) return parsed;
+  const { header, headerLength } = parsed;
+  const rest = body.subarray(headerLength);
+  return { ok: true, header, headerLength, rest: rest.length > 0 ? [rest] : [] };
+}
+
 /** A parsed header of any body that starts with one, its length, and the bytes after it. */
 export type Head<T> =
   | {

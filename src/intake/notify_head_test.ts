@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeNotifyHeader } from "../protocol/mod.ts";
 import { streamOf } from "./_testing.ts";
-import { readNotifyHead } from "./notify_head.ts";
+import { notifyHeadOf, readNotifyHead } from "./notify_head.ts";
 
 const HEADER = {
   topic: new TextEncoder().encode("foo"),
@@ -55,4 +55,28 @@ Deno.test("readNotifyHead turns a failing body read into a 400 reason", async ()
     ok: false,
     reason: "Request body could not be read (the client went away?)",
   });
+});
+
+Deno.test("notifyHeadOf gives what readNotifyHead gives for the same whole body", async () => {
+  const head = encodeNotifyHeader(HEADER);
+  const whole = new Uint8Array(head.length + 5);
+  whole.set(head);
+  whole.fill(104, head.length);
+  const bodies = [
+    whole,
+    head, // the header alone: no rest
+    new Uint8Array(0),
+    head.subarray(0, 10), // cut inside the header
+    head.subarray(0, head.length - 1),
+    new Uint8Array([0, 200, 1, 2]), // a length field past what follows
+  ];
+  for (const body of bodies) {
+    const streamed = await readNotifyHead(streamOf(body.length > 0 ? [body] : []));
+    const now = notifyHeadOf(body);
+    assert.deepEqual(now, streamed, `for a body of ${body.length} bytes`);
+  }
+  const got = notifyHeadOf(whole);
+  assert.ok(got.ok);
+  assert.equal(got.rest.length, 1);
+  assert.deepEqual(got.rest[0], new Uint8Array(5).fill(104));
 });

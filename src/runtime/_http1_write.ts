@@ -65,10 +65,11 @@ export async function writeResponse(
   close: boolean,
 ): Promise<Written> {
   const status = res.status;
-  let head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n";
+  let head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n" + dateLine();
   let declared = -1;
   // forEach, not for-of: the iterator cost 0.5 µs a response more.
   res.headers.forEach((value, name) => {
+    if (name === "date") return; // ours is on the first line already
     if (name === "content-length") {
       declared = /^[0-9]{1,15}$/.test(value) ? Number(value) : -1;
     } else if (name === "connection") {
@@ -81,7 +82,7 @@ export async function writeResponse(
   const bytes = bodyBytesOf(res);
   if (bytes !== undefined && !headOnly && status >= 200 && status !== 204 && status !== 304) {
     await writeWithHead(conn, head, bytes);
-    return { close };
+    return close ? CLOSE : KEEP;
   }
   const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
   const body = res.body;
@@ -140,19 +141,39 @@ export async function writeResponse(
   }
 }
 
-/** Head and body in one write (one system call, one segment for a small answer). */
-async function writeWithHead(conn: Deno.Conn, head: string, body: Uint8Array): Promise<void> {
+/** The `date` line of the second it was made, and that second (epoch seconds). */
+let date = { second: -1, line: "" };
+
+/**
+ * `date: <IMF-fixdate>\r\n` for now (RFC 9110 §6.6.1: a server with a clock sends it, as
+ * `Deno.serve` does), made once a second.
+ */
+function dateLine(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== date.second) {
+    date = { second, line: "date: " + new Date(second * 1000).toUTCString() + "\r\n" };
+  }
+  return date.line;
+}
+
+const CLOSE: Written = { close: true };
+const KEEP: Written = { close: false };
+
+/**
+ * Head and body in one write (one system call, one segment for a small answer). Not async, nor
+ * is {@link writeAll}: the usual answer costs one write and its promise, no frames.
+ */
+function writeWithHead(conn: Deno.Conn, head: string, body: Uint8Array): Promise<void> {
   const text = head + "content-length: " + body.length + "\r\n\r\n";
   const out = new Uint8Array(text.length + body.length);
   const { read, written } = encoder.encodeInto(text, out);
   if (read !== text.length || written !== text.length) {
     // A header value beyond ASCII: its UTF-8 is longer than the string.
-    await writeAll(conn, encoder.encode(text));
-    await writeAll(conn, body);
-    return;
+    return writeAll(conn, encoder.encode(text)).then(() => writeAll(conn, body));
   }
   out.set(body, text.length);
-  await writeAll(conn, out);
+  return writeAll(conn, out);
 }
 
 async function writeChunk(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -172,7 +193,15 @@ async function writeChunk(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 }
 
 /** Writes all of `bytes`. */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+export function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  if (bytes.length === 0) return DONE;
+  let writing: Promise<number>;
+  try {
+    writing = conn.write(bytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return writing.then((n) => n < bytes.length ? writeAll(conn, bytes.subarray(n)) : undefined);
 }
+
+const DONE = Promise.resolve();

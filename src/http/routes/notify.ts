@@ -19,8 +19,8 @@
 
 import { bytesReader, type ChunkReader } from "../../intake/chunks.ts";
 import { fanOut } from "../../fanout/fanout.ts";
-import { takeMessage } from "../../intake/intake.ts";
-import { readNotifyHead } from "../../intake/notify_head.ts";
+import { type Intake, takeMessage, takeWholeMessage } from "../../intake/intake.ts";
+import { type NotifyHead, notifyHeadOf, readNotifyHead } from "../../intake/notify_head.ts";
 import { encodeResponseNotify, encodeSimpleTracing, type TraceEntry } from "../../protocol/mod.ts";
 import type { Context } from "../../core/context.ts";
 import type { Route } from "../context.ts";
@@ -39,22 +39,47 @@ const U32_MAX = 0xffff_ffff;
  */
 const READ_WHOLE_BYTES = 64 * 1024;
 
+/** The reader after a body read whole: nothing more comes. */
+const NO_MORE = bytesReader(new Uint8Array(0));
+
 /** Handles `/v1/notify`. */
-export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Response> => {
+export const notifyRoute: Route = (req: Request, ctx: Context): Promise<Response> => {
   const receivedAtNs = epochNs(ctx);
   const missing = missingAuthorization(req, ctx.auth.toBroadcaster);
-  if (missing !== null) return missing;
-  if (!hasBody(req)) return badRequest("Truncated body: incomplete notify header");
+  if (missing !== null) return Promise.resolve(missing);
+  if (!hasBody(req)) {
+    return Promise.resolve(badRequest("Truncated body: incomplete notify header"));
+  }
   const body = RequestBody.of(req, ctx);
   const declared = body.declared;
   if (declared !== null && declared <= READ_WHOLE_BYTES) {
-    const bytes = await body.readAll(READ_WHOLE_BYTES);
-    if (bytes instanceof Response) return bytes;
-    return await handleNotify(req, ctx, bytesReader(bytes), bytes.length, receivedAtNs);
+    // Usually all here already (the Deno front read it): no await before the header is parsed.
+    const now = body.wholeNow(READ_WHOLE_BYTES);
+    if (now instanceof Response) return Promise.resolve(now);
+    if (now !== null) {
+      return handleNotify(req, ctx, notifyHeadOf(now), NO_MORE, now.length, receivedAtNs);
+    }
+    return body.readAll(READ_WHOLE_BYTES).then((bytes) =>
+      bytes instanceof Response
+        ? bytes
+        : handleNotify(req, ctx, notifyHeadOf(bytes), NO_MORE, bytes.length, receivedAtNs)
+    );
   }
+  return streamedNotify(req, ctx, body, declared, receivedAtNs);
+};
+
+/** A notify whose body is read as it comes (large, or of unknown length). */
+async function streamedNotify(
+  req: Request,
+  ctx: Context,
+  body: RequestBody,
+  declared: number | null,
+  receivedAtNs: bigint,
+): Promise<Response> {
   let consumed = false;
   try {
-    const res = await handleNotify(req, ctx, body, declared, receivedAtNs);
+    const head = await readNotifyHead(body);
+    const res = await handleNotify(req, ctx, head, body, declared, receivedAtNs);
     consumed = res.status === 200;
     return res;
   } catch (error) {
@@ -64,20 +89,21 @@ export const notifyRoute: Route = async (req: Request, ctx: Context): Promise<Re
     // Stops an over-long or abandoned upload (a body read to its end needs nothing).
     if (!consumed) await body.cancel();
   }
-};
+}
 
 /**
- * Parses, authorizes and takes the notify in `reader`; `bodyLength` is the
- * body's length when known (its Content-Length), null when chunked.
+ * Authorizes and takes the notify whose header is `head` and whose message continues in
+ * `reader` ({@link NO_MORE} for a body read whole); `bodyLength` is the body's length when known
+ * (its Content-Length), null when chunked.
  */
 async function handleNotify(
   req: Request,
   ctx: Context,
+  head: NotifyHead,
   reader: ChunkReader,
   bodyLength: number | null,
   receivedAtNs: bigint,
 ): Promise<Response> {
-  const head = await readNotifyHead(reader);
   if (!head.ok) return badRequest(head.reason);
   const { topic, sha512, tracing, identifier, length } = head.header;
   // A length field the body contradicts is the client's error (400), found
@@ -105,6 +131,17 @@ async function handleNotify(
     return fail(413, `Notify message larger than the limit of ${max} bytes`);
   }
   const entries: TraceEntry[] = [trace(ctx, "auth_tentatively_accepted")];
+  if (reader === NO_MORE) {
+    // The usual small notify: the message is all here, and is held in memory without awaits.
+    const whole = takeWholeMessage(
+      head.rest[0] ?? EMPTY,
+      length,
+      sha512,
+      ctx.limits,
+      ctx.bodyMemory,
+    );
+    if (whole !== null) return await answer(ctx, head, whole, entries, receivedAtNs, null);
+  }
   // A spooled message is delivered while it arrives (docs/decisions.md#delivered-while-it-arrives):
   // its deliveries read the spool as it grows and hold its last bytes back until the SHA-512
   // matched; on any failure `abandon` cuts the ones in progress.
@@ -132,10 +169,26 @@ async function handleNotify(
     await abandonEarly(abandon, early);
     throw error;
   }
-  if (!intake.ok) {
-    await abandonEarly(abandon, early);
-    return intake.spool ? spoolFailure(ctx, intake.spool) : badRequest(intake.reason);
-  }
+  if (!intake.ok) await abandonEarly(abandon, early);
+  return await answer(ctx, head, intake, entries, receivedAtNs, early);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Fans out a message taken whole (or finishes the fan-out that started while it arrived,
+ * `early`) and answers RESPONSE_NOTIFY; the failure's answer when it could not be taken.
+ */
+async function answer(
+  ctx: Context,
+  head: NotifyHead & { ok: true },
+  intake: Intake,
+  entries: TraceEntry[],
+  receivedAtNs: bigint,
+  early: Promise<number | "unavailable"> | null,
+): Promise<Response> {
+  if (!intake.ok) return intake.spool ? spoolFailure(ctx, intake.spool) : badRequest(intake.reason);
+  const { topic, sha512, identifier } = head.header;
   try {
     entries.push(trace(ctx, "auth_accepted"));
     // Deliveries finish even if the notifier goes away (as in the reference).

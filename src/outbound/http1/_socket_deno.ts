@@ -75,11 +75,15 @@ class DenoSocket implements ByteSocket {
     this.#readLoop();
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    let done = 0;
-    while (done < bytes.length) {
-      done += await this.#conn.write(done === 0 ? bytes : bytes.subarray(done));
+  write(bytes: Uint8Array): Promise<void> {
+    // Not async: a small request is one write that takes it all (no frame per request).
+    let writing: Promise<number>;
+    try {
+      writing = this.#conn.write(bytes);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return writing.then((n) => n < bytes.length ? this.write(bytes.subarray(n)) : undefined);
   }
 
   close(): void {

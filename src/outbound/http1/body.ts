@@ -35,7 +35,7 @@ export interface Sink {
 }
 
 /** Bodies up to this size are copied behind the head and written in one call. */
-const COALESCE_BYTES = 64 * 1024;
+export const COALESCE_BYTES = 64 * 1024;
 /** Bytes per read of a spool file (two such buffers per transfer). */
 const FILE_CHUNK = 512 * 1024;
 /** Largest single write: progress is seen at least this often. */
@@ -67,6 +67,14 @@ async function sendInPieces(sink: Sink, bytes: Uint8Array): Promise<boolean> {
   return true;
 }
 
+/** `head` (ASCII) and a small `body` in one new array: one write, one segment. */
+export function smallRequest(head: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.length + body.length);
+  writeAscii(head, out);
+  out.set(body, head.length);
+  return out;
+}
+
 /**
  * Writes `head` and `body` (`size` bytes, or -1: chunked). Resolves true once
  * all is written, false when the sink stopped first; rejects when a write or
@@ -79,10 +87,7 @@ export async function writeRequest(
   size: number,
 ): Promise<boolean> {
   if (body instanceof Uint8Array && body.length <= COALESCE_BYTES) {
-    const out = new Uint8Array(head.length + body.length);
-    writeAscii(head, out);
-    out.set(body, head.length);
-    await sink.send(out);
+    await sink.send(smallRequest(head, body));
     return true;
   }
   if (body instanceof FileStream && body.fileBytes >= 0) {

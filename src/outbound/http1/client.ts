@@ -27,7 +27,15 @@
  */
 
 import { type PostOptions, type PostResult, SMALL_BODY_BYTES } from "../post_types.ts";
-import { bodySize, discard, type OneBody, type Sink, writeRequest } from "./body.ts";
+import {
+  bodySize,
+  COALESCE_BYTES,
+  discard,
+  type OneBody,
+  type Sink,
+  smallRequest,
+  writeRequest,
+} from "./body.ts";
 import { type Connection, type ConnectionPool, PoolClosedError } from "./pool.ts";
 import { sizeAllowanceMs, WriteProgress } from "./progress.ts";
 import { parseTarget, requestHead, type Target } from "./request.ts";
@@ -171,6 +179,71 @@ class Request1 implements Expiring {
     else this.#deadlines.set(this);
   }
 
+  /**
+   * Writes head and a small body in one write, with no async layer between the attempt and the
+   * socket (the usual RECEIVE); resolves as {@link writeBody} does.
+   */
+  #writeSmall(
+    conn: Connection,
+    head: string,
+    body: Uint8Array,
+    exchange: Exchange,
+  ): Promise<boolean> {
+    const progress = this.#progress;
+    let writing: Promise<void>;
+    try {
+      writing = conn.socket.write(smallRequest(head, body));
+    } catch (error) {
+      writing = Promise.reject(error);
+    }
+    return writing.then(() => {
+      progress.wrote(head.length + body.length);
+      exchange.writeDone = true;
+      this.#wroteAll();
+      return true;
+    }, (error) => {
+      exchange.writeFailed(error);
+      exchange.writeDone = true;
+      this.#wroteAll();
+      return false;
+    });
+  }
+
+  #wroteAll(): void {
+    this.#progress.done();
+    this.#reschedule();
+  }
+
+  /** Writes head and any body through a {@link Sink} (streams, files, large arrays). */
+  #writeAny(
+    conn: Connection,
+    head: string,
+    body: OneBody,
+    size: number,
+    exchange: Exchange,
+  ): Promise<boolean> {
+    const progress = this.#progress;
+    let waitedSince = 0;
+    const sink: Sink = {
+      send: async (bytes) => {
+        await conn.socket.write(bytes);
+        progress.wrote(bytes.length);
+      },
+      get stopped() {
+        return exchange.settled;
+      },
+      waiting: (on) => {
+        const now = performance.now();
+        progress.waiting(on, now);
+        // Time spent waiting for the source does not count against the total either.
+        if (on) waitedSince = now;
+        else this.#extendTotal(now - waitedSince);
+        this.#reschedule();
+      },
+    };
+    return writeBody(sink, head, body, size, exchange).finally(() => this.#wroteAll());
+  }
+
   /** One attempt: a connection, the request, the answer. */
   async attempt(
     pool: ConnectionPool,
@@ -193,7 +266,10 @@ class Request1 implements Expiring {
     let acquired: { conn: Connection; reused: boolean };
     try {
       if (this.why !== null) throw new Error(this.why);
-      acquired = await pool.acquire(target, fresh, (abandon) => this.#abandon = abandon);
+      const idle = fresh ? null : pool.takeIdle(target);
+      acquired = idle !== null
+        ? { conn: idle, reused: true }
+        : await pool.acquire(target, fresh, (abandon) => this.#abandon = abandon);
     } catch (error) {
       await discard(body);
       if (this.why !== null) return { ok: false, reason: this.why };
@@ -220,30 +296,11 @@ class Request1 implements Expiring {
     this.#abandon = () => conn.socket.close();
     if (this.why !== null) conn.socket.close();
     const progress = this.#progress;
-    let waitedSince = 0;
-    const sink: Sink = {
-      send: async (bytes) => {
-        await conn.socket.write(bytes);
-        progress.wrote(bytes.length);
-      },
-      get stopped() {
-        return exchange.settled;
-      },
-      waiting: (on) => {
-        const now = performance.now();
-        progress.waiting(on, now);
-        // Time spent waiting for the source does not count against the total either.
-        if (on) waitedSince = now;
-        else this.#extendTotal(now - waitedSince);
-        this.#reschedule();
-      },
-    };
     progress.start(performance.now(), size >= 0 ? head.length + size : -1);
     this.#reschedule();
-    const written = writeBody(sink, head, body, size, exchange).finally(() => {
-      progress.done();
-      this.#reschedule();
-    });
+    const written = body instanceof Uint8Array && body.length <= COALESCE_BYTES
+      ? this.#writeSmall(conn, head, body, exchange)
+      : this.#writeAny(conn, head, body, size, exchange);
     const result = await exchange.promise;
     this.#abandon = null;
     // Still writing once the answer is complete: the peer answered early (or

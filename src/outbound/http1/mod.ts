@@ -61,6 +61,7 @@ export async function holdOutgoingClient(
     if (--client.holders > 0) return;
     if (shared === client) shared = null;
     await client.pool.close();
+    client.deadlines.stop();
   };
 }
 

@@ -124,17 +124,28 @@ export class ConnectionPool {
   ): Promise<{ conn: Connection; reused: boolean }> {
     for (;;) {
       if (this.#closed) throw new PoolClosedError();
-      const stack = fresh ? undefined : this.#idle.get(target.origin);
-      while (stack !== undefined && stack.length > 0) {
-        const conn = stack.pop()!;
-        if (!conn.ended) return { conn, reused: true };
-      }
+      const idle = fresh ? null : this.takeIdle(target);
+      if (idle !== null) return { conn: idle, reused: true };
       if (this.#open >= this.#max) this.#closeOldestIdle();
       if (this.#open < this.#max) {
         return { conn: await this.#connect(target, cancel), reused: false };
       }
       await this.#waitForRoom(cancel);
     }
+  }
+
+  /**
+   * An idle connection to `target`'s origin, taken at once (the usual case under load: no
+   * await, see {@link acquire}); null when there is none or the pool is closed.
+   */
+  takeIdle(target: Target): Connection | null {
+    if (this.#closed) return null;
+    const stack = this.#idle.get(target.origin);
+    while (stack !== undefined && stack.length > 0) {
+      const conn = stack.pop()!;
+      if (!conn.ended) return conn;
+    }
+    return null;
   }
 
   /** Hands a connection back: pooled when `reusable`, else closed. */

@@ -57,6 +57,8 @@ import { migrate } from "./schema.ts";
 import { setSubscriptions } from "./set_subscriptions.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 
+const UNAVAILABLE: Promise<"unavailable"> = Promise.resolve("unavailable");
+
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
   /** Database file; `""` or `":memory:"` for a private in-memory database. */
@@ -137,12 +139,12 @@ class SqliteStore implements Store {
    * contention, I/O errors, a closed store and a database file deleted or
    * replaced under us are `"unavailable"` (logged, rate limited, with the cause).
    */
-  async #guard<T>(
+  #guard<T>(
     op: string,
     fn: (st: Statements) => T,
     read = false,
   ): Promise<T | "unavailable"> {
-    if (this.#closed) return "unavailable";
+    if (this.#closed) return UNAVAILABLE;
     const moved = this.#settings.file.gone(read);
     if (moved !== null) {
       this.#failures.error("SQLite database file is gone: restart to open the new one", {
@@ -150,18 +152,27 @@ class SqliteStore implements Store {
         path: this.#settings.path,
         cause: moved,
       });
-      return "unavailable";
+      return UNAVAILABLE;
     }
+    // Not async: an uncontended statement is synchronous, and its answer needs no extra
+    // object per call beyond the resolved promise.
+    let answer: T | Promise<T>;
     try {
-      return await retryWhileBusy(() => fn(this.#st), this.#settings.waitMs, this.#isClosed);
+      answer = retryWhileBusy(() => fn(this.#st), this.#settings.waitMs, this.#isClosed);
     } catch (e) {
-      if (!isUnavailableError(e) || this.#closed) {
-        if (this.#closed) return "unavailable";
-        throw e;
-      }
-      this.#failures.warn("SQLite store unavailable", { op, cause: describeError(e) });
-      return "unavailable";
+      return this.#failed(op, e);
     }
+    if (!(answer instanceof Promise)) return Promise.resolve(answer);
+    return answer.catch((e) => this.#failed(op, e));
+  }
+
+  /** `"unavailable"` for a failure that means so (logged), else the failure itself. */
+  #failed(op: string, e: unknown): Promise<"unavailable"> {
+    if (!isUnavailableError(e) || this.#closed) {
+      return this.#closed ? UNAVAILABLE : Promise.reject(e);
+    }
+    this.#failures.warn("SQLite store unavailable", { op, cause: describeError(e) });
+    return UNAVAILABLE;
   }
 
   /**
