@@ -10,7 +10,7 @@
 
 import { createHash } from "node:crypto";
 import type { AuthConfig, AuthMessage, AuthResult } from "../src/auth/types.ts";
-import { Writer } from "../src/protocol/bytes.ts";
+import { concatParts, Writer } from "../src/protocol/bytes.ts";
 import { parseMissed } from "../src/protocol/missed.ts";
 import { parseReceiveHeader } from "../src/protocol/receive.ts";
 import type { ReceiveHeader } from "../src/protocol/receive.ts";
@@ -301,7 +301,7 @@ async function record(path: string, req: Request): Promise<Recorded> {
       head = new Uint8Array(0);
     }
   }
-  const body = total <= KEEP_BYTES ? concat(kept, total) : null;
+  const body = total <= KEEP_BYTES ? concatParts(kept, total) : null;
   return {
     path,
     headers: req.headers,
@@ -321,14 +321,4 @@ function copyHeader(h: ReceiveHeader): ReceiveHeader {
     identifier: h.identifier.slice(),
     length: h.length,
   };
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
