@@ -29,6 +29,11 @@ export interface HeldMessage {
    * into it, and it is returned: no intermediate buffer.
    */
   read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A spooled message's parts read through one open file for a whole delivery (close the reader
+   * when done), instead of an open per {@link read}. Absent for messages held in memory.
+   */
+  parts?(): PartReader;
   /** True when the bytes live in memory (they count against queue limits). */
   readonly inMemory: boolean;
   /**
@@ -46,6 +51,14 @@ export interface HeldMessage {
   retain(): () => Promise<void>;
   /** The owner is done with it (deletes the spool file once nobody retains it). Idempotent. */
   dispose(): Promise<void>;
+}
+
+/** Parts of one message read one after another (see {@link HeldMessage.parts}). */
+export interface PartReader {
+  /** Bytes `[start, end)` read into `into` (exactly `end - start` bytes), which is returned. */
+  read(start: number, end: number, into: Uint8Array): Promise<Uint8Array>;
+  /** Done reading: closes the file. Idempotent; never throws. */
+  close(): Promise<void>;
 }
 
 /** A verified notify message as the fan-out sends it. */

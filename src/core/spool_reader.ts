@@ -9,10 +9,11 @@
  */
 
 import type { FileHandle } from "node:fs/promises";
+import type { PartReader } from "./message.ts";
 import { readRecentSync, RECENT_SPOOL_BYTES, type SpoolGate } from "./spool.ts";
 
 /** Positional reads of the spool file at one path; {@link close} when done. */
-export class SpoolRangeReader {
+export class SpoolRangeReader implements PartReader {
   readonly #path: string;
   readonly #gate: SpoolGate | null;
   #file: Promise<FileHandle> | null = null;

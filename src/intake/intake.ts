@@ -13,6 +13,7 @@ import { type ChunkReader, readChunk, UNREADABLE_BODY } from "./chunks.ts";
 import type { HeldMessage, OutgoingBody } from "../core/message.ts";
 import { SpoolError, SpoolFile } from "../core/spool.ts";
 import { GrowingSpool, MessageAbandoned } from "../core/growing_spool.ts";
+import { SpoolRangeReader } from "../core/spool_reader.ts";
 import { StagedSpool } from "./_staged_spool.ts";
 
 export type { HeldMessage, OutgoingBody } from "../core/message.ts";
@@ -427,7 +428,8 @@ function blobMessage(blob: Blob): HeldMessage {
 
 /**
  * The file goes once the owner has disposed and every retainer has released. Bodies and parts
- * read through `growing`, so they may start while the file is still written.
+ * read through `growing`, so they may start while the file is still written; a delivery's parts
+ * through one descriptor (`parts`).
  */
 function spooledMessage(
   spool: SpoolFile,
@@ -448,6 +450,7 @@ function spooledMessage(
     },
     withPrefix: (prefix) => growing.stream(prefix),
     read: (start, end, into) => growing.read(start, end, into),
+    parts: () => new SpoolRangeReader(growing.path, growing),
     retain: () => {
       holders++;
       let released = false;

@@ -2,17 +2,15 @@
  * The bytes of one websocket delivery as they go on the wire
  * (docs/protocol/websocket.md#delivery): the message itself, or its zstd-compressed form when the
  * connection has a compressor for it (docs/compression.md); a spooled message is read through
- * one descriptor for the whole delivery, not one per part (`src/core/spool_reader.ts`).
+ * one descriptor for the whole delivery, not one per part (`HeldMessage.parts`,
+ * `src/core/spool_reader.ts`).
  *
  * @module
  */
 
-import type { OutgoingMessage } from "../core/message.ts";
-import { FileStream } from "../core/spool.ts";
-import { SpoolRangeReader } from "../core/spool_reader.ts";
+import type { OutgoingMessage, PartReader } from "../core/message.ts";
 import type { ConnectionCompression } from "./conn_compression.ts";
 
-const EMPTY = new Uint8Array(0);
 const NOTHING_TO_CLOSE = () => Promise.resolve();
 
 /** The bytes of one delivery as they go on the wire. */
@@ -37,16 +35,11 @@ export async function payloadOf(
   msg: OutgoingMessage,
   compression: ConnectionCompression | null,
 ): Promise<Payload> {
-  const { message, sha512 } = msg;
+  const { message } = msg;
   const length = Number(message.length);
-  if (!message.inMemory) return spooled(msg);
-  const plain: Payload = {
-    length,
-    sha512,
-    compressor: 0,
-    read: (start, end, into) => message.read(start, end, into),
-    close: NOTHING_TO_CLOSE,
-  };
+  // A spooled message goes as it is, its parts read through one descriptor when it offers that.
+  if (!message.inMemory) return spooled(msg, message.parts?.());
+  const plain = asIs(msg);
   if (compression === null) return plain;
   const settings = compression.service.settings;
   const chosen = compression.choose(length);
@@ -68,29 +61,25 @@ export async function payloadOf(
   };
 }
 
-/** A spooled message as it is (never compressed), its file read through one descriptor. */
-function spooled(msg: OutgoingMessage): Payload {
-  const { message, sha512 } = msg;
-  const length = Number(message.length);
-  const body = message.withPrefix(EMPTY);
-  // The stream opens its file on its first read: cancelled unread, it opened nothing.
-  if (body instanceof ReadableStream) void body.cancel().catch(() => {});
-  if (!(body instanceof FileStream) || body.fileBytes < 0) {
-    // Not a file after all: read through the message, part by part.
-    return {
-      length,
-      sha512,
-      compressor: 0,
-      read: (start, end, into) => message.read(start, end, into),
-      close: NOTHING_TO_CLOSE,
-    };
-  }
-  const reader = new SpoolRangeReader(body.path, body.gate);
+/** The message itself, read through its own `read`. */
+function asIs({ message, sha512 }: OutgoingMessage): Payload {
   return {
-    length,
+    length: Number(message.length),
     sha512,
     compressor: 0,
-    read: (start, end, into) => reader.read(start, end, into ?? new Uint8Array(end - start)),
-    close: () => reader.close(),
+    read: (start, end, into) => message.read(start, end, into),
+    close: NOTHING_TO_CLOSE,
+  };
+}
+
+/** A spooled message as it is (never compressed), read through `parts` when there is one. */
+function spooled(msg: OutgoingMessage, parts: PartReader | undefined): Payload {
+  if (parts === undefined) return asIs(msg);
+  return {
+    length: Number(msg.message.length),
+    sha512: msg.sha512,
+    compressor: 0,
+    read: (start, end, into) => parts.read(start, end, into ?? new Uint8Array(end - start)),
+    close: () => parts.close(),
   };
 }
