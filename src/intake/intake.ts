@@ -118,10 +118,9 @@ export function takeWholeMessage(
   memory?: ByteBudget,
 ): Intake | null {
   const n = bytes.length;
-  if (
-    BigInt(n) !== length || n > SMALL_MESSAGE_BYTES || n > limits.spoolThresholdBytes ||
-    (memory !== undefined && !memory.tryReserve(n, memory.max / 4))
-  ) return null;
+  if (BigInt(n) !== length || n > SMALL_MESSAGE_BYTES || !reservedInMemory(n, limits, memory)) {
+    return null;
+  }
   if (!bytesEqual(sha512(bytes), claimedSha512)) {
     memory?.release(n);
     return { ok: false, reason: "Message SHA-512 does not match" };
@@ -177,10 +176,7 @@ export class MessageSink {
     memory?: ByteBudget,
   ): Promise<MessageSink> {
     const bytes = Number(length);
-    if (
-      length <= BigInt(limits.spoolThresholdBytes) &&
-      (memory === undefined || memory.tryReserve(bytes, memory.max / 4))
-    ) {
+    if (reservedInMemory(bytes, limits, memory)) {
       return new MessageSink(
         length,
         null,
@@ -320,6 +316,15 @@ export class MessageSink {
     await this.#staged?.spool.remove();
     this.#release();
   }
+}
+
+/**
+ * Whether a message of `bytes` stays in memory: within the threshold, and reserved in `memory`
+ * (the budget for request bodies) if it has room with a quarter left free for other requests.
+ */
+function reservedInMemory(bytes: number, limits: IntakeLimits, memory?: ByteBudget): boolean {
+  return bytes <= limits.spoolThresholdBytes &&
+    (memory === undefined || memory.tryReserve(bytes, memory.max / 4));
 }
 
 function noop(): void {}
