@@ -56,17 +56,23 @@ export const notifyRoute: Route = (req: Request, ctx: Context): Promise<Response
     // Usually all here already (the Deno front read it): no await before the header is parsed.
     const now = body.wholeNow(READ_WHOLE_BYTES);
     if (now instanceof Response) return Promise.resolve(now);
-    if (now !== null) {
-      return handleNotify(req, ctx, notifyHeadOf(now), NO_MORE, now.length, receivedAtNs);
-    }
+    if (now !== null) return wholeNotify(req, ctx, now, receivedAtNs);
     return body.readAll(READ_WHOLE_BYTES).then((bytes) =>
-      bytes instanceof Response
-        ? bytes
-        : handleNotify(req, ctx, notifyHeadOf(bytes), NO_MORE, bytes.length, receivedAtNs)
+      bytes instanceof Response ? bytes : wholeNotify(req, ctx, bytes, receivedAtNs)
     );
   }
   return streamedNotify(req, ctx, body, declared, receivedAtNs);
 };
+
+/** A notify whose body is all in `bytes`. */
+function wholeNotify(
+  req: Request,
+  ctx: Context,
+  bytes: Uint8Array,
+  receivedAtNs: bigint,
+): Promise<Response> {
+  return handleNotify(req, ctx, notifyHeadOf(bytes), NO_MORE, bytes.length, receivedAtNs);
+}
 
 /** A notify whose body is read as it comes (large, or of unknown length). */
 async function streamedNotify(
