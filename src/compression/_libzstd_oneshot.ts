@@ -9,7 +9,6 @@
 
 import { tooLarge, trailingBytes, truncated } from "./errors.ts";
 import { declaredContentSize } from "./_frame.ts";
-import { concatParts } from "../protocol/mod.ts";
 import {
   check,
   type ContextPool,
@@ -105,8 +104,7 @@ export class OneShot {
         if (srcPos < frame.length) throw trailingBytes();
         if (parts.length === 0 && out !== scratch && dstPos === out.length) return out;
         parts.push(out.subarray(0, dstPos));
-        // A lone part is a view of the reused scratch buffer: copied, unlike concatParts's.
-        return parts.length === 1 ? parts[0]!.slice() : concatParts(parts, produced + dstPos);
+        return joined(parts, produced + dstPos);
       }
       if (dstPos < cap) {
         if (srcPos === frame.length) throw truncated();
@@ -164,4 +162,16 @@ export class OneShot {
     this.#dDict = ddict;
     return this.#dctx;
   }
+}
+
+/** `parts` (adding up to `n` bytes) in one new array. */
+function joined(parts: Uint8Array[], n: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!.slice();
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
